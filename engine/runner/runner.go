@@ -1,0 +1,190 @@
+// Package runner starts stack programs and speaks the runner protocol with
+// them (see stacks/protocol): one process per stack operation, a JSON
+// request on stdin, JSON lines back. A process of its own keeps the cloud
+// binary free of cloud-provider SDKs and isolates a crashing or hung stack.
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloudplatform/cloud/stacks/protocol"
+)
+
+// Program is a runnable stack program.
+type Program struct {
+	// Name is the program name used in manifests (`program:`).
+	Name string
+	// Path is the executable; Args come before the describe|run request
+	// (the cloud binary runs its built-in examples as `cloud stack-runner NAME`).
+	Path string
+	Args []string
+	// Identity changes whenever the program's code may have changed; smart
+	// skip redeploys a stack whose program identity changed.
+	Identity string
+	// Builtin is set for the example stacks compiled into cloud.
+	Builtin bool
+}
+
+// Client runs stack programs.
+type Client struct {
+	// Pulumi is the path of the Pulumi CLI the programs drive.
+	Pulumi string
+	// Env is added to every runner's environment (the passphrase of the
+	// secrets provider, for one).
+	Env []string
+	// CancelGrace is how long a cancelled runner has to stop the Pulumi
+	// engine cleanly (and release its lock) before it is killed.
+	CancelGrace time.Duration
+}
+
+// Describe asks a program for its template.
+func (c *Client) Describe(ctx context.Context, p Program) (protocol.Template, error) {
+	var t protocol.Template
+	cmd := exec.CommandContext(ctx, p.Path, append(append([]string{}, p.Args...), "describe")...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return t, fmt.Errorf("describe %s: %w: %s", p.Name, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := json.Unmarshal(out, &t); err != nil {
+		return t, fmt.Errorf("describe %s: bad template: %w", p.Name, err)
+	}
+	if t.Name == "" {
+		t.Name = p.Name
+	}
+	return t, nil
+}
+
+// Run performs one request with the program, calling on for every event
+// and log line as it arrives (from one goroutine, in order), and returns the
+// final result. A run whose program fails reports it in Result.Error; the
+// error return is for a runner that could not start or died without a
+// result. Cancelling ctx asks the runner to stop the Pulumi operation
+// cleanly (SIGTERM), waiting up to CancelGrace before killing it.
+func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on func(protocol.Message)) (*protocol.Result, error) {
+	if req.PulumiCommand == "" {
+		req.PulumiCommand = c.Pulumi
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, p.Path, append(append([]string{}, p.Args...), "run")...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Stdin = bytes.NewReader(body)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = c.CancelGrace
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 2 * time.Minute
+	}
+	setDeathSignal(cmd)
+	stderr := &tailBuffer{max: 64 << 10}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", p.Name, err)
+	}
+
+	var result *protocol.Result
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var m protocol.Message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			// A program printing to stdout on its own is not fatal: keep it
+			// as a log line.
+			m = protocol.Message{Kind: protocol.KindLog, Time: time.Now().UTC(),
+				Log: &protocol.Log{Level: "info", Text: sc.Text()}}
+		}
+		if m.Kind == protocol.KindResult && m.Result != nil {
+			result = m.Result
+			continue
+		}
+		if on != nil {
+			on(m)
+		}
+	}
+	scanErr := sc.Err()
+	if scanErr != nil {
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	waitErr := cmd.Wait()
+	if result != nil {
+		return result, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	msg := strings.TrimSpace(stderr.String())
+	switch {
+	case scanErr != nil:
+		return nil, fmt.Errorf("runner %s: read output: %w", p.Name, scanErr)
+	case waitErr != nil:
+		return nil, fmt.Errorf("runner %s exited without a result: %w: %s", p.Name, waitErr, msg)
+	default:
+		return nil, fmt.Errorf("runner %s exited without a result: %s", p.Name, msg)
+	}
+}
+
+// ErrNoPulumi is returned when the Pulumi CLI cannot be found.
+var ErrNoPulumi = errors.New("pulumi CLI not found")
+
+// FindPulumi returns the Pulumi CLI to use: explicit (the --pulumi flag or
+// CLOUD_PULUMI) if given, else the first `pulumi` in dirs (the project's
+// tools directory), else the one on PATH.
+func FindPulumi(explicit string, dirs ...string) (string, error) {
+	if explicit != "" {
+		if isExecutable(explicit) {
+			return explicit, nil
+		}
+		return "", fmt.Errorf("%w at %s", ErrNoPulumi, explicit)
+	}
+	for _, d := range dirs {
+		p := d + string(os.PathSeparator) + "pulumi"
+		if isExecutable(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: build it with tools/install/pulumi.sh, put it on PATH, or set --pulumi / CLOUD_PULUMI", ErrNoPulumi)
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// tailBuffer keeps the last max bytes written to it: enough of a dying
+// runner's stderr to explain itself without holding a flood in memory.
+type tailBuffer struct {
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.buf) }

@@ -1,0 +1,73 @@
+// Package kit is the small SDK a stack is written with. A stack declares its
+// template (inputs, outputs, default dependencies) and its Pulumi program;
+// its main function is one call to Main, which answers the two requests of
+// the runner protocol (see package protocol): "describe" and "run".
+package kit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Stack is a stack program: its declared template and the Pulumi program
+// that creates its resources.
+type Stack struct {
+	Template protocol.Template
+	// Program creates the stack's resources. It reads its inputs through in
+	// and exports its outputs through out, so that what it reads and exports
+	// can be checked against the template.
+	Program func(ctx *pulumi.Context, in *Inputs, out *Outputs) error
+}
+
+// Main answers the runner protocol on the process's arguments and standard
+// streams, and exits. It is the whole main function of a stack binary.
+func Main(s Stack) {
+	os.Exit(Serve(s, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Serve answers one request of the runner protocol and returns the exit
+// code: "describe" prints the template, "run" performs the request read from
+// stdin. It stops the Pulumi operation cleanly on SIGINT or SIGTERM, so that
+// no lock is left behind.
+func Serve(s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintf(stderr, "usage: %s describe|run\n", s.Template.Name)
+		return 2
+	}
+	switch args[0] {
+	case "describe":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s.Template); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	case "run":
+		var req protocol.Request
+		if err := json.NewDecoder(stdin).Decode(&req); err != nil {
+			fmt.Fprintf(stderr, "read run request: %v\n", err)
+			return 2
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		w := newWriter(stdout)
+		res := run(ctx, s, req, w)
+		w.send(protocol.Message{Kind: protocol.KindResult, Result: res})
+		if res.Error != "" {
+			return 1
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown request %q: want describe or run\n", args[0])
+		return 2
+	}
+}

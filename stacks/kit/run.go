@@ -1,0 +1,345 @@
+package kit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// writer sends protocol messages as JSON lines; the engine-event goroutine
+// and the main goroutine both write, so lines are serialised.
+type writer struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func newWriter(w io.Writer) *writer { return &writer{enc: json.NewEncoder(w)} }
+
+func (w *writer) send(m protocol.Message) {
+	if m.Time.IsZero() {
+		m.Time = time.Now().UTC()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.enc.Encode(m)
+}
+
+func (w *writer) log(level, format string, args ...any) {
+	w.send(protocol.Message{Kind: protocol.KindLog, Log: &protocol.Log{Level: level, Text: fmt.Sprintf(format, args...)}})
+}
+
+// run performs the request and returns its result; errors are reported in
+// the result, never as a crash, so the orchestrator always gets one.
+func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protocol.Result {
+	res := &protocol.Result{}
+	if err := checkRequest(req); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if req.ClearLock {
+		if n, err := clearLocks(req); err != nil {
+			w.log("warning", "clear stale lock: %v", err)
+		} else if n > 0 {
+			w.log("info", "removed %d stale lock(s) left by an interrupted run", n)
+		}
+	}
+
+	var in *Inputs
+	var out *Outputs
+	program := func(pctx *pulumi.Context) error {
+		in = NewInputs(s.Template, req.Config)
+		out = NewOutputs(pctx, s.Template)
+		err := s.Program(pctx, in, out)
+		if err == nil {
+			err = in.Err()
+		}
+		return err
+	}
+
+	stack, err := openStack(ctx, req, program)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+
+	ch := make(chan events.EngineEvent, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		forward(ch, w)
+	}()
+
+	var summary *auto.UpdateSummary
+	switch req.Operation {
+	case protocol.Up:
+		var r auto.UpResult
+		r, err = stack.Up(ctx, optup.EventStreams(ch), optup.SuppressProgress())
+		if err == nil {
+			summary = &r.Summary
+			res.Outputs = map[string]protocol.Value{}
+			for k, v := range r.Outputs {
+				res.Outputs[k] = protocol.Value{Value: v.Value, Secret: v.Secret}
+			}
+		}
+	case protocol.Preview:
+		var r auto.PreviewResult
+		r, err = stack.Preview(ctx, optpreview.EventStreams(ch), optpreview.SuppressProgress())
+		if err == nil {
+			res.Changes = opCounts(r.ChangeSummary)
+		}
+	case protocol.Destroy:
+		var r auto.DestroyResult
+		r, err = stack.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.SuppressProgress())
+		if err == nil {
+			summary = &r.Summary
+		}
+	case protocol.Refresh:
+		var r auto.RefreshResult
+		r, err = stack.Refresh(ctx, optrefresh.EventStreams(ch), optrefresh.SuppressProgress())
+		if err == nil {
+			summary = &r.Summary
+			res.Outputs, err = currentOutputs(ctx, stack)
+		}
+	}
+	<-done // the Automation API closes ch when the operation ends
+
+	if summary != nil && summary.ResourceChanges != nil {
+		res.Changes = *summary.ResourceChanges
+	}
+	if req.Operation != protocol.Preview && req.Operation != protocol.Destroy {
+		res.ResourceCount = resourceCount(res.Changes)
+	}
+	if in != nil {
+		res.InputsRead = in.ReadNames()
+	}
+	if out != nil {
+		res.OutputsExported = out.Names()
+	}
+	if err != nil {
+		res.Error = cleanError(ctx, err)
+	}
+	return res
+}
+
+func checkRequest(req protocol.Request) error {
+	switch req.Operation {
+	case protocol.Up, protocol.Preview, protocol.Destroy, protocol.Refresh:
+	default:
+		return fmt.Errorf("unknown operation %q", req.Operation)
+	}
+	switch {
+	case req.Project == "":
+		return errors.New("run request: project is empty")
+	case req.Stack == "":
+		return errors.New("run request: stack is empty")
+	case req.WorkDir == "":
+		return errors.New("run request: workDir is empty")
+	}
+	return nil
+}
+
+// openStack selects or creates the Pulumi stack in the request's own
+// workspace directory.
+func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc) (auto.Stack, error) {
+	if err := os.MkdirAll(req.WorkDir, 0o700); err != nil {
+		return auto.Stack{}, fmt.Errorf("create workspace: %w", err)
+	}
+	env := map[string]string{
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+	if req.Backend != "" {
+		env["PULUMI_BACKEND_URL"] = req.Backend
+	}
+	opts := []auto.LocalWorkspaceOption{
+		auto.WorkDir(req.WorkDir),
+		auto.EnvVars(env),
+		auto.SecretsProvider("passphrase"),
+		auto.Project(workspace.Project{
+			Name:    tokens.PackageName(req.Project),
+			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+		}),
+	}
+	if req.PulumiHome != "" {
+		opts = append(opts, auto.PulumiHome(req.PulumiHome))
+	}
+	if req.PulumiCommand != "" {
+		// The Automation API runs "pulumi" from PATH; the runner is a
+		// process of its own, so changing its PATH affects nothing else.
+		dir := filepath.Dir(req.PulumiCommand)
+		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	os.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+	stack, err := auto.UpsertStackInlineSource(ctx, req.Stack, req.Project, program, opts...)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("select stack %s: %w", req.Stack, err)
+	}
+	return stack, nil
+}
+
+
+func currentOutputs(ctx context.Context, stack auto.Stack) (map[string]protocol.Value, error) {
+	outs, err := stack.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[string]protocol.Value, len(outs))
+	for k, v := range outs {
+		res[k] = protocol.Value{Value: v.Value, Secret: v.Secret}
+	}
+	return res, nil
+}
+
+// forward turns Pulumi engine events into protocol events, measuring how
+// long each resource operation took.
+func forward(ch <-chan events.EngineEvent, w *writer) {
+	started := map[string]time.Time{}
+	for e := range ch {
+		now := time.Now().UTC()
+		var ev *protocol.Event
+		switch {
+		case e.ResourcePreEvent != nil:
+			m := e.ResourcePreEvent.Metadata
+			started[m.URN] = now
+			ev = stepEvent(protocol.EventResourcePre, m)
+		case e.ResOutputsEvent != nil:
+			m := e.ResOutputsEvent.Metadata
+			ev = stepEvent(protocol.EventResourceDone, m)
+			ev.Millis = since(started, m.URN, now)
+		case e.ResOpFailedEvent != nil:
+			m := e.ResOpFailedEvent.Metadata
+			ev = stepEvent(protocol.EventResourceFailed, m)
+			ev.Millis = since(started, m.URN, now)
+		case e.DiagnosticEvent != nil:
+			d := e.DiagnosticEvent
+			if d.Ephemeral {
+				continue
+			}
+			ev = &protocol.Event{Type: protocol.EventDiagnostic, URN: d.URN, Severity: d.Severity,
+				Message: strings.TrimRight(d.Message, "\n")}
+		case e.SummaryEvent != nil:
+			ev = &protocol.Event{Type: protocol.EventSummary, Changes: opCounts(e.SummaryEvent.ResourceChanges)}
+		default:
+			continue
+		}
+		w.send(protocol.Message{Kind: protocol.KindEvent, Time: now, Event: ev})
+	}
+}
+
+func stepEvent(typ string, m apitype.StepEventMetadata) *protocol.Event {
+	name := m.URN
+	if i := strings.LastIndex(name, "::"); i >= 0 {
+		name = name[i+2:]
+	}
+	return &protocol.Event{Type: typ, URN: m.URN, Resource: m.Type, Name: name, Op: string(m.Op)}
+}
+
+func since(started map[string]time.Time, urn string, now time.Time) int64 {
+	t, ok := started[urn]
+	if !ok {
+		return 0
+	}
+	return now.Sub(t).Milliseconds()
+}
+
+func opCounts(m map[apitype.OpType]int) map[string]int {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[string(k)] = v
+	}
+	return out
+}
+
+// resourceCount derives how many resources exist after an up or refresh
+// from the change summary, leaving out the Pulumi stack resource itself.
+func resourceCount(changes map[string]int) int {
+	n := 0
+	for op, c := range changes {
+		switch op {
+		case "create", "same", "update", "replace", "read", "import", "refresh":
+			n += c
+		}
+	}
+	if n > 0 {
+		n-- // the pulumi:pulumi:Stack resource
+	}
+	return n
+}
+
+// cleanError keeps the useful part of a failed Pulumi run: the diagnostics
+// the engine printed, not the whole CLI transcript.
+func cleanError(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return "cancelled"
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nstderr: "); i >= 0 {
+		stderr := strings.TrimSpace(msg[i+len("\nstderr: "):])
+		if stderr != "" {
+			msg = stderr
+		}
+	}
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "code:") || strings.HasPrefix(l, "stdout:") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// clearLocks removes the lock files of the request's stack in a file
+// backend. A run killed mid-update (the orchestrator died with it) leaves
+// its lock behind; the orchestrator asks for this only when it knows the
+// previous run of the stack was interrupted.
+func clearLocks(req protocol.Request) (int, error) {
+	backend := req.Backend
+	if !strings.HasPrefix(backend, "file://") {
+		return 0, nil
+	}
+	u, err := url.Parse(backend)
+	if err != nil {
+		return 0, err
+	}
+	root := filepath.Join(u.Host+u.Path, ".pulumi", "locks")
+	patterns := []string{
+		filepath.Join(root, "*", req.Project, req.Stack, "*.json"),
+		filepath.Join(root, req.Stack, "*.json"),
+	}
+	n := 0
+	for _, p := range patterns {
+		files, _ := filepath.Glob(p)
+		for _, f := range files {
+			if err := os.Remove(f); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}

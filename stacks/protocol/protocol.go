@@ -1,0 +1,149 @@
+// Package protocol defines what a stack program and the orchestrator say to
+// each other. A stack binary answers two requests: "describe" prints its
+// Template as JSON; "run" reads one Request as JSON on stdin and writes
+// Messages as JSON lines on stdout, the last one carrying the Result.
+//
+// The package has no dependencies beyond the standard library so that both
+// sides — the cloud binary and every stack binary — can share it without
+// pulling the Pulumi SDK into the orchestrator.
+package protocol
+
+import "time"
+
+// Operation names a Pulumi operation a runner can perform.
+type Operation string
+
+// The operations of the run request.
+const (
+	Up      Operation = "up"
+	Preview Operation = "preview"
+	Destroy Operation = "destroy"
+	Refresh Operation = "refresh"
+)
+
+// Value types of inputs and outputs.
+const (
+	TypeString  = "string"
+	TypeNumber  = "number"
+	TypeBoolean = "boolean"
+	TypeObject  = "object"
+	TypeArray   = "array"
+)
+
+// Template is what a stack declares about itself: its default dependencies,
+// the inputs it reads and the outputs it exports.
+type Template struct {
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	Dependencies []string          `json:"dependencies,omitempty"`
+	Inputs       map[string]Input  `json:"inputs,omitempty"`
+	Outputs      map[string]Output `json:"outputs,omitempty"`
+	// AnyInputs is set by generic stacks (the probe) that accept inputs
+	// they do not declare.
+	AnyInputs bool `json:"anyInputs,omitempty"`
+}
+
+// Input describes one configuration value a stack reads.
+type Input struct {
+	Type        string `json:"type"`
+	Required    bool   `json:"required,omitempty"`
+	Secret      bool   `json:"secret,omitempty"`
+	Default     any    `json:"default,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Output describes one value a stack exports.
+type Output struct {
+	Type        string `json:"type"`
+	Secret      bool   `json:"secret,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Value is a typed configuration or output value with its secret flag.
+type Value struct {
+	Value  any  `json:"value"`
+	Secret bool `json:"secret,omitempty"`
+}
+
+// Request asks a runner to perform one Pulumi operation on one stack.
+type Request struct {
+	Operation Operation `json:"operation"`
+	// Project and Stack are the Pulumi project and stack names.
+	Project string `json:"project"`
+	Stack   string `json:"stack"`
+	// Backend is the Pulumi state backend URL (file://…, s3://…).
+	Backend string `json:"backend"`
+	// WorkDir is the Automation API workspace of this stack; every stack
+	// that may run concurrently gets its own.
+	WorkDir string `json:"workDir"`
+	// PulumiHome is where the Pulumi CLI keeps plugins and credentials.
+	PulumiHome string `json:"pulumiHome,omitempty"`
+	// PulumiCommand is the path of the Pulumi CLI; empty means PATH.
+	PulumiCommand string `json:"pulumiCommand,omitempty"`
+	// Config holds the stack's resolved inputs.
+	Config map[string]Value `json:"config"`
+	// ClearLock removes a lock left by an interrupted run of this stack
+	// before starting (file backends only).
+	ClearLock bool `json:"clearLock,omitempty"`
+}
+
+// Message kinds.
+const (
+	KindEvent  = "event"
+	KindLog    = "log"
+	KindResult = "result"
+)
+
+// Message is one line of a runner's output.
+type Message struct {
+	Kind   string    `json:"kind"`
+	Time   time.Time `json:"time"`
+	Event  *Event    `json:"event,omitempty"`
+	Log    *Log      `json:"log,omitempty"`
+	Result *Result   `json:"result,omitempty"`
+}
+
+// Engine event types, a compact view of Pulumi's engine events.
+const (
+	EventResourcePre    = "resource.pre"
+	EventResourceDone   = "resource.done"
+	EventResourceFailed = "resource.failed"
+	EventDiagnostic     = "diagnostic"
+	EventSummary        = "summary"
+)
+
+// Event is one Pulumi engine event.
+type Event struct {
+	Type     string `json:"type"`
+	URN      string `json:"urn,omitempty"`
+	Resource string `json:"resource,omitempty"` // resource type token
+	Name     string `json:"name,omitempty"`     // resource name (last URN part)
+	Op       string `json:"op,omitempty"`       // create, update, delete, same, replace, …
+	// Millis is how long a resource operation took (resource.done/failed).
+	Millis   int64          `json:"millis,omitempty"`
+	Severity string         `json:"severity,omitempty"` // diagnostics: info, warning, error
+	Message  string         `json:"message,omitempty"`
+	Changes  map[string]int `json:"changes,omitempty"` // summary
+}
+
+// Log is a line of text from the runner or the program.
+type Log struct {
+	Level string `json:"level"`
+	Text  string `json:"text"`
+}
+
+// Result is the final message of a run.
+type Result struct {
+	Outputs map[string]Value `json:"outputs,omitempty"`
+	// Changes counts resource operations by kind (create, update, delete,
+	// same, replace).
+	Changes map[string]int `json:"changes,omitempty"`
+	// ResourceCount is how many resources the stack has after the run,
+	// the Pulumi stack resource itself not included.
+	ResourceCount int    `json:"resourceCount"`
+	Error         string `json:"error,omitempty"`
+	// InputsRead and OutputsExported are what the program actually did,
+	// for validate-stack.
+	InputsRead      []string `json:"inputsRead,omitempty"`
+	OutputsExported []string `json:"outputsExported,omitempty"`
+}
