@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// ProcessIdentity returns this process's pid, its start time (field 22 of
+// /proc/self/stat, in clock ticks since boot; "" where /proc is missing)
+// and the host name, to fill an Operation's owner.
+func ProcessIdentity() (pid int, start string, host string) {
+	id := processIdentity()
+	return id.pid, id.start, id.host
+}
+
+type identity struct {
+	pid   int
+	start string
+	host  string
+}
+
+var processIdentity = sync.OnceValue(func() identity {
+	pid := os.Getpid()
+	start, _, _ := procStart(pid)
+	host, _ := os.Hostname()
+	return identity{pid: pid, start: start, host: host}
+})
+
+// procStart reads the start time of process pid from /proc/<pid>/stat.
+// exists is false if the process is gone or is a zombie; err is set when
+// /proc cannot answer (e.g. not Linux).
+func procStart(pid int) (start string, exists bool, err error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat("/proc/self/stat"); statErr == nil {
+			return "", false, nil // /proc works: the process is gone
+		}
+	}
+	if err != nil {
+		return "", false, err
+	}
+	// The command name (field 2) is in parentheses and may contain spaces.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:])) // fields[0] is field 3
+	if len(fields) < 20 {
+		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	if state := fields[0]; state == "Z" || state == "X" {
+		return "", false, nil
+	}
+	return fields[19], true, nil
+}
+
+// processGone reports whether the process that owned an operation has
+// exited: no process has that pid, or it is a zombie, or the pid now
+// belongs to a process started at another time (the pid was reused).
+func processGone(pid int, start string) bool {
+	if pid <= 0 {
+		return false // unknown owner: leave it alone
+	}
+	cur, exists, err := procStart(pid)
+	if err != nil {
+		// No /proc: fall back to signal 0, without PID-reuse detection.
+		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	}
+	if !exists {
+		return true
+	}
+	return start != "" && cur != start
+}
+
+// transient stack statuses: work that was in progress.
+var transient = map[string]bool{"pending": true, "deploying": true, "destroying": true}
+
+// ReapInterrupted finds queued or running operations owned by a process of
+// this host that is gone (see processGone) and marks them interrupted: the
+// operation gets status "interrupted", a finish time and an
+// "operation.status" event; its operation_stacks rows and the stack states
+// that were pending, deploying or destroying become "interrupted", each
+// with a "stack.status" event. The payload of every event is
+// {"status":"interrupted","reason":"owner process <pid> on <host> is gone"}.
+// Operations owned by other hosts are left alone. It returns the ids of
+// the operations it reaped.
+func (db *DB) ReapInterrupted(ctx context.Context) ([]string, error) {
+	self := processIdentity()
+	candidates, err := queryOperations(ctx, db.reader, `WHERE status IN ('queued', 'running') AND deleted = 0 AND host = ?`, self.host)
+	if err != nil {
+		return nil, err
+	}
+	var reaped []string
+	for _, c := range candidates {
+		if c.PID == self.pid && c.PIDStart == self.start {
+			continue // ours, and we are alive
+		}
+		if !processGone(c.PID, c.PIDStart) {
+			continue
+		}
+		ok, err := db.reap(ctx, c.ID)
+		if err != nil {
+			return reaped, err
+		}
+		if ok {
+			reaped = append(reaped, c.ID)
+		}
+	}
+	return reaped, nil
+}
+
+// reap marks one operation interrupted, unless it finished meanwhile.
+func (db *DB) reap(ctx context.Context, id string) (bool, error) {
+	var reaped bool
+	err := db.write(ctx, func(w *writer) error {
+		o, err := operation(ctx, w.tx, id)
+		if err != nil {
+			return err
+		}
+		if o.Status != StatusQueued && o.Status != StatusRunning {
+			return nil // finished since we looked
+		}
+		reason := fmt.Sprintf("owner process %d on %s is gone", o.PID, o.Host)
+		payload := mustJSON(map[string]string{"status": StatusInterrupted, "reason": reason})
+		now := w.now
+
+		stacks, err := queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND deleted = 0 ORDER BY stack`, id)
+		if err != nil {
+			return err
+		}
+		names := map[string]bool{}
+		for _, s := range stacks {
+			if !transient[s.Status] {
+				continue
+			}
+			names[s.Stack] = true
+			s.Status, s.Reason, s.FinishedAt = StatusInterrupted, reason, &now
+			if err := w.putOperationStack(ctx, s); err != nil {
+				return err
+			}
+		}
+		states, err := stackStates(ctx, w.tx, o.DeploymentID, o.Environment)
+		if err != nil {
+			return err
+		}
+		for _, s := range states {
+			if !transient[s.Status] || (s.LastOperationID != id && !names[s.Stack]) {
+				continue
+			}
+			names[s.Stack] = true
+			s.Status, s.Reason, s.LastOperationID, s.UpdatedAt = StatusInterrupted, reason, id, now
+			if err := w.putStackState(ctx, s); err != nil {
+				return err
+			}
+		}
+		for _, s := range slices.Sorted(maps.Keys(names)) {
+			if err := w.appendEvent(ctx, &Event{OperationID: id, Stack: s, Kind: EventStackStatus, Payload: payload}); err != nil {
+				return err
+			}
+		}
+
+		o.Status, o.Error, o.FinishedAt = StatusInterrupted, reason, &now
+		// appendEvent bumps last_seq; write the operation after the stack
+		// events so the row carries the final sequence.
+		ev := &Event{OperationID: id, Kind: EventOperationStatus, Payload: payload}
+		if err := w.appendEvent(ctx, ev); err != nil {
+			return err
+		}
+		o.LastSeq = ev.Seq
+		reaped = true
+		return w.putOperation(ctx, o)
+	})
+	return reaped, err
+}
