@@ -1,0 +1,199 @@
+// Package app is the application core of cloud: the one place where
+// deployments are initialised, configured, deployed, destroyed and queried.
+// The CLI calls it in-process; the GraphQL resolvers and the REST handlers
+// call it too, so a feature is written once. It uses engine (planning,
+// scheduling, running stacks) and store (SQLite), nothing else.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloudplatform/cloud/engine/runner"
+	"github.com/cloudplatform/cloud/store"
+)
+
+// Config says where the app keeps its data and finds its tools.
+type Config struct {
+	// Home holds the database, the Pulumi file backend, the workspaces and
+	// the keys (default ~/.cloud).
+	Home string
+	// StacksDirs are searched for stack program binaries by name.
+	StacksDirs []string
+	// Pulumi is an explicit Pulumi CLI path; empty means search ToolsDirs
+	// then PATH.
+	Pulumi    string
+	ToolsDirs []string
+	// Self is the cloud executable (it runs the built-in example stacks);
+	// Builtin names them.
+	Self    string
+	Builtin []string
+	// Actor is recorded on every operation (default: the OS user).
+	Actor string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// App is the application core, opened once per process and shared.
+type App struct {
+	cfg     Config
+	db      *store.DB
+	locator *runner.Locator
+	client  *runner.Client
+	pulumi  string
+}
+
+// DefaultHome returns $CLOUD_HOME or ~/.cloud.
+func DefaultHome() string {
+	if h := os.Getenv("CLOUD_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".cloud")
+	}
+	return ".cloud"
+}
+
+// Open opens the home (creating it), the store, and marks operations whose
+// owner process died as interrupted.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Home == "" {
+		cfg.Home = DefaultHome()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Actor == "" {
+		cfg.Actor = currentUser()
+	}
+	for _, dir := range []string{cfg.Home, filepath.Join(cfg.Home, "state")} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create home %s: %w", dir, err)
+		}
+	}
+	db, err := store.Open(ctx, filepath.Join(cfg.Home, "cloud.db"), store.Options{
+		KeyFile: filepath.Join(cfg.Home, "secret.key"),
+		Now:     cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, db: db}
+	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin}
+	if _, err := db.ReapInterrupted(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mark interrupted operations: %w", err)
+	}
+	if err := a.installTemplates(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the store.
+func (a *App) Close() error { return a.db.Close() }
+
+// Store returns the store, for readers that need more than the app offers.
+func (a *App) Store() *store.DB { return a.db }
+
+// Home returns the home directory.
+func (a *App) Home() string { return a.cfg.Home }
+
+// runnerClient finds the Pulumi CLI on first use: commands that only read
+// the store must work on a machine without it.
+func (a *App) runnerClient() (*runner.Client, error) {
+	if a.client != nil {
+		return a.client, nil
+	}
+	p, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := a.passphrase()
+	if err != nil {
+		return nil, err
+	}
+	a.pulumi = p
+	a.client = &runner.Client{Pulumi: p, Env: []string{"PULUMI_CONFIG_PASSPHRASE=" + pass}}
+	return a.client, nil
+}
+
+// passphrase returns the passphrase of the Pulumi secrets provider, kept in
+// the home (0600) and created on first use. PULUMI_CONFIG_PASSPHRASE wins
+// when set, so a team can share one.
+func (a *App) passphrase() (string, error) {
+	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE"); p != "" {
+		return p, nil
+	}
+	path := filepath.Join(a.cfg.Home, "pulumi-passphrase")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	p := hex.EncodeToString(buf)
+	if err := writeFileAtomic(path, []byte(p+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store pulumi passphrase: %w", err)
+	}
+	return p, nil
+}
+
+// backendURL is the Pulumi state backend of a deployment: the manifest's,
+// or a file backend under the home.
+func (a *App) backendURL(manifestBackend string) string {
+	if manifestBackend != "" {
+		return manifestBackend
+	}
+	return "file://" + filepath.ToSlash(filepath.Join(a.cfg.Home, "state"))
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// writeFileAtomic writes a file through a temporary file and a rename, so a
+// crash never leaves half a file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,863 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudplatform/cloud/engine/graph"
+	"github.com/cloudplatform/cloud/engine/manifest"
+	"github.com/cloudplatform/cloud/engine/placeholder"
+	"github.com/cloudplatform/cloud/engine/plan"
+	"github.com/cloudplatform/cloud/engine/runner"
+	"github.com/cloudplatform/cloud/engine/scheduler"
+	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/cloudplatform/cloud/store"
+)
+
+// Operation kinds.
+const (
+	KindDeploy  = "deploy"
+	KindDestroy = "destroy"
+	KindPreview = "preview"
+)
+
+// Operation statuses, as stored.
+const (
+	OpQueued      = store.StatusQueued
+	OpRunning     = store.StatusRunning
+	OpSucceeded   = store.StatusSucceeded
+	OpFailed      = store.StatusFailed
+	OpCancelled   = store.StatusCancelled
+	OpInterrupted = store.StatusInterrupted
+)
+
+// Stack statuses, as stored in stack states and operation stacks.
+const (
+	StackNotDeployed = "not_deployed"
+	StackPending     = "pending"
+	StackDeploying   = "deploying"
+	StackDeployed    = "deployed"
+	StackFailed      = "failed"
+	StackSkipped     = "skipped"
+	StackDestroying  = "destroying"
+	StackDestroyed   = "destroyed"
+	StackInterrupted = "interrupted"
+	// StackUnchanged and StackPreviewed appear on operation stacks only: the
+	// stack's own state does not change.
+	StackUnchanged = "unchanged"
+	StackPreviewed = "previewed"
+	StackCancelled = "cancelled"
+)
+
+// Event kinds.
+const (
+	EventOperation = store.EventOperationStatus
+	// EventPlan follows the operation's start: the stacks it will run and
+	// their layers, for monitors to draw the graph.
+	EventPlan   = "operation.plan"
+	EventStack  = "stack.status"
+	EventEngine = "engine"
+	EventLog    = "log"
+)
+
+// RunRequest asks for one operation on one environment of a deployment.
+type RunRequest struct {
+	DeploymentID string
+	Environment  string
+	Kind         string // deploy, destroy or preview
+	// Stacks limits the run to these stacks (deploy-stack, destroy-stack).
+	Stacks []string
+	// WithDependencies also deploys the dependencies of Stacks.
+	WithDependencies bool
+	Parallel         int
+	FailFast         bool
+	// Force disables smart skip (deploy) or the dependents check
+	// (destroy-stack).
+	Force bool
+	// Resume re-runs what failed, was skipped or interrupted in the last
+	// deploy, then continues downstream.
+	Resume bool
+	// Command and Flags are recorded on the operation.
+	Command string
+	Flags   map[string]any
+	// Observer sees every event once it is stored, in order.
+	Observer func(store.Event)
+	// Started is called once the operation is recorded, before any stack
+	// runs.
+	Started func(op *store.Operation, layers map[string]int)
+}
+
+// Report is the outcome of an operation.
+type Report struct {
+	Operation *store.Operation
+	Stacks    []StackResult
+	Layers    map[string]int
+}
+
+// StackResult is how one stack fared in an operation.
+type StackResult struct {
+	Stack         string
+	Status        string
+	Reason        string
+	Error         string
+	Changes       map[string]int
+	ResourceCount int
+	Duration      time.Duration
+}
+
+// Run performs a deploy, preview or destroy and returns when it ends. The
+// operation, every stack transition and every engine event are stored as
+// they happen. The error is non-nil when the operation could not start, or
+// wraps ErrFailed / ErrCancelled when it ran and did not succeed (the report
+// is returned then too).
+func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
+	switch req.Kind {
+	case KindDeploy, KindDestroy, KindPreview:
+	default:
+		return nil, usagef("unknown operation kind %q", req.Kind)
+	}
+	d, err := a.db.Deployment(ctx, req.DeploymentID)
+	if err != nil {
+		return nil, a.notFound(err, req.DeploymentID)
+	}
+	m, rev, err := a.Manifest(ctx, req.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	env := m.Environment(req.Environment)
+	if env == nil {
+		return nil, usagef("deployment %s has no environment %q (have: %s)", d.ID, req.Environment, envNames(m))
+	}
+	if !env.Enabled && req.Kind != KindDestroy {
+		return nil, fmt.Errorf("%w: environment %s of deployment %s is disabled; enable it with `cloud enable-environment %s %s`",
+			ErrDisabled, env.Name, d.ID, d.ID, env.Name)
+	}
+	p, err := plan.Build(m, env.Name)
+	if err != nil {
+		return nil, err
+	}
+	states, err := a.stateMap(ctx, d.ID, env.Name)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := a.selectStacks(ctx, req, p, states)
+	if err != nil {
+		return nil, err
+	}
+	g := p.Graph.Subgraph(selected)
+	if req.Kind == KindDestroy {
+		g = g.Reverse()
+	}
+	client, err := a.runnerClient()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{app: a, req: req, dep: d, man: m, env: env, plan: p, graph: g, states: states,
+		client: client, programs: map[string]runner.Program{}, templates: map[string]protocol.Template{},
+		started: map[string]time.Time{}, results: map[string]*StackResult{}}
+	if err := r.loadPrograms(ctx); err != nil {
+		return nil, err
+	}
+	if req.Kind != KindDestroy {
+		if err := r.checkReferences(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.execute(ctx, rev.Revision)
+}
+
+func envNames(m *manifest.Manifest) string {
+	var names []string
+	for _, e := range m.Environments {
+		names = append(names, e.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (a *App) stateMap(ctx context.Context, id, env string) (map[string]store.StackState, error) {
+	list, err := a.db.StackStates(ctx, id, env)
+	if err != nil {
+		return nil, err
+	}
+	states := make(map[string]store.StackState, len(list))
+	for _, s := range list {
+		states[s.Stack] = s
+	}
+	return states, nil
+}
+
+// deployed reports whether a stack has resources in the environment.
+func deployed(s store.StackState) bool {
+	switch s.Status {
+	case StackDeployed, StackFailed, StackInterrupted, StackDeploying, StackDestroying:
+		// A failed or interrupted stack may hold resources from a partial
+		// update; destroy must visit it.
+		return s.ResourceCount > 0 || s.Status == StackDeployed
+	}
+	return false
+}
+
+// selectStacks decides which stacks of the plan the operation runs.
+func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, states map[string]store.StackState) ([]string, error) {
+	all := p.Graph.Nodes()
+	inPlan := map[string]bool{}
+	for _, n := range all {
+		inPlan[n] = true
+	}
+	for _, s := range req.Stacks {
+		if !inPlan[s] {
+			if p.Manifest.Stack(s) == nil {
+				return nil, usagef("deployment %s has no stack %q", p.Manifest.DeploymentID, s)
+			}
+			return nil, usagef("stack %s is disabled in %s", s, p.Environment.Name)
+		}
+	}
+	switch {
+	case req.Resume:
+		if req.Kind != KindDeploy {
+			return nil, usagef("--resume applies to deploy only")
+		}
+		last, err := a.db.LastOperation(ctx, p.Manifest.DeploymentID, p.Environment.Name, KindDeploy)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, usagef("nothing to resume: no earlier deploy of %s", p.Environment.Name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ops, err := a.db.OperationStacks(ctx, last.ID)
+		if err != nil {
+			return nil, err
+		}
+		var again []string
+		for _, s := range ops {
+			switch s.Status {
+			case StackFailed, StackSkipped, StackInterrupted, StackCancelled, StackPending, StackDeploying:
+				if inPlan[s.Stack] {
+					again = append(again, s.Stack)
+				}
+			}
+		}
+		if len(again) == 0 {
+			return nil, usagef("nothing to resume: the last deploy (%s) left no failed, skipped or interrupted stack", last.ID)
+		}
+		return union(again, p.Graph.Descendants(again...)), nil
+	case len(req.Stacks) == 0:
+		return all, nil
+	case req.Kind == KindDestroy:
+		if !req.Force {
+			for _, s := range req.Stacks {
+				for _, dep := range p.Graph.Descendants(s) {
+					if deployed(states[dep]) && !contains(req.Stacks, dep) {
+						return nil, usagef("stack %s has deployed dependents (%s) in %s; destroy them first or use --force",
+							s, dep, p.Environment.Name)
+					}
+				}
+			}
+		}
+		return req.Stacks, nil
+	case req.WithDependencies:
+		return union(req.Stacks, p.Graph.Ancestors(req.Stacks...)), nil
+	default:
+		if req.Kind == KindDeploy {
+			for _, s := range req.Stacks {
+				for _, dep := range p.Graph.Ancestors(s) {
+					if contains(req.Stacks, dep) {
+						continue
+					}
+					if states[dep].Status != StackDeployed {
+						return nil, usagef("stack %s depends on %s, which is not deployed in %s; deploy it first or use --with-dependencies",
+							s, dep, p.Environment.Name)
+					}
+				}
+			}
+		}
+		return req.Stacks, nil
+	}
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string{}, a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// run is one operation in progress.
+type run struct {
+	app    *App
+	req    RunRequest
+	dep    *store.Deployment
+	man    *manifest.Manifest
+	env    *manifest.Environment
+	plan   *plan.Plan
+	graph  *graph.Graph
+	states map[string]store.StackState
+	client *runner.Client
+	op     *store.Operation
+
+	programs  map[string]runner.Program // by stack
+	templates map[string]protocol.Template
+
+	mu      sync.Mutex // guards started, results, and event order
+	started map[string]time.Time
+	results map[string]*StackResult
+}
+
+// loadPrograms finds every selected stack's program and its template.
+func (r *run) loadPrograms(ctx context.Context) error {
+	for _, name := range r.graph.Nodes() {
+		s := r.man.Stack(name)
+		prog, err := r.app.locator.Find(s.Program)
+		if err != nil {
+			return fmt.Errorf("stack %s: %w", name, err)
+		}
+		r.programs[name] = prog
+		if _, ok := r.templates[s.Program]; ok {
+			continue
+		}
+		t, err := r.app.programTemplate(ctx, r.client, prog)
+		if err != nil {
+			return fmt.Errorf("stack %s: %w", name, err)
+		}
+		r.templates[s.Program] = t
+	}
+	return nil
+}
+
+// programTemplate returns a program's template, asking the program only
+// when its identity changed since it was last described.
+func (a *App) programTemplate(ctx context.Context, c *runner.Client, prog runner.Program) (protocol.Template, error) {
+	var t protocol.Template
+	if st, err := a.db.StackTemplate(ctx, prog.Name); err == nil && st.ProgramHash == prog.Identity {
+		if err := json.Unmarshal(st.Template, &t); err == nil {
+			return t, nil
+		}
+	}
+	t, err := c.Describe(ctx, prog)
+	if err != nil {
+		return t, err
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return t, err
+	}
+	err = a.db.PutStackTemplate(ctx, store.StackTemplate{Name: prog.Name, Description: t.Description,
+		Template: body, Source: prog.Path, ProgramHash: prog.Identity})
+	return t, err
+}
+
+// template returns the template of a stack's program (known or not).
+func (r *run) template(stack string) (protocol.Template, bool) {
+	s := r.man.Stack(stack)
+	if s == nil {
+		return protocol.Template{}, false
+	}
+	t, ok := r.templates[s.Program]
+	return t, ok
+}
+
+// checkReferences resolves every selected stack's config before anything
+// runs, with stand-ins for outputs not produced yet, so that a reference to
+// an output that no stack will have fails now, naming stack, key and
+// reference.
+func (r *run) checkReferences(ctx context.Context) error {
+	outs, err := r.app.db.AllOutputs(ctx, r.dep.ID, r.env.Name)
+	if err != nil {
+		return err
+	}
+	for _, name := range r.graph.Nodes() {
+		lookup := func(stack, output string) (placeholder.Value, bool) {
+			if contains(r.graph.Nodes(), stack) {
+				if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
+					return mockValue(stack, output, t), true
+				}
+				return placeholder.Value{}, false
+			}
+			if v, ok := outs[stack][output]; ok {
+				return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
+			}
+			if r.req.Kind == KindPreview {
+				if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
+					return mockValue(stack, output, t), true
+				}
+			}
+			return placeholder.Value{}, false
+		}
+		if _, err := r.resolveConfig(name, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// declares reports whether a program exports an output: declared in its
+// template, or, for programs that echo their inputs (the probe), given as
+// an input.
+func declares(t protocol.Template, config map[string]any, output string) bool {
+	if _, ok := t.Outputs[output]; ok {
+		return true
+	}
+	if t.AnyInputs {
+		_, ok := config[output]
+		return ok
+	}
+	return false
+}
+
+// execute records the operation and runs the scheduler over the graph.
+func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
+	pid, pidStart, host := store.ProcessIdentity()
+	op := &store.Operation{
+		DeploymentID: r.dep.ID, Environment: r.env.Name,
+		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: r.req.Flags,
+		Actor: r.app.cfg.Actor, Host: host, PID: pid, PIDStart: pidStart, StartedAt: r.app.cfg.Now().UTC(),
+	}
+	if err := r.app.db.BeginOperation(ctx, op); err != nil {
+		return nil, err
+	}
+	r.op = op
+	// From here on the operation is recorded: it must end with a status
+	// even when the caller's context is cancelled, so bookkeeping uses a
+	// context of its own.
+	bg := context.WithoutCancel(ctx)
+	// The store wrote the operation's first event (running) itself.
+	r.replay(bg, 0)
+	r.event(bg, "", EventPlan, map[string]any{"kind": op.Kind, "stacks": r.graph.Nodes(),
+		"layers": r.graph.Layers(), "revision": revision})
+	for _, name := range r.graph.Order() {
+		r.transition(bg, name, StackPending, "", nil, false)
+	}
+	if r.req.Started != nil {
+		r.req.Started(op, r.graph.Layers())
+	}
+
+	height := heights(r.graph)
+	outcomes := scheduler.Run(ctx, r.graph, scheduler.Options{
+		Parallel: r.req.Parallel,
+		FailFast: r.req.FailFast,
+		Priority: func(n string) float64 { return float64(height[n]) },
+		OnSkip: func(n, reason string) {
+			status := StackSkipped
+			if strings.Contains(reason, "cancelled") {
+				status = StackCancelled
+			}
+			r.transition(bg, n, status, reason, nil, false)
+		},
+	}, func(ctx context.Context, name string) error {
+		return r.runStack(ctx, bg, name)
+	})
+
+	status := OpSucceeded
+	var failed []string
+	for _, n := range r.graph.Order() {
+		switch outcomes[n].Status {
+		case scheduler.Failed:
+			failed = append(failed, n)
+			status = OpFailed
+		case scheduler.Cancelled:
+			if status != OpFailed {
+				status = OpCancelled
+			}
+		case scheduler.Skipped:
+			if status == OpSucceeded {
+				status = OpFailed
+			}
+		}
+	}
+	report := r.report()
+	summary := map[string]any{}
+	for _, s := range report.Stacks {
+		summary[s.Status] = toInt(summary[s.Status]) + 1
+	}
+	errText := ""
+	if len(failed) > 0 {
+		errText = "failed: " + strings.Join(failed, ", ")
+	} else if status == OpCancelled {
+		errText = "cancelled"
+	}
+	last, err := r.app.db.LastEvents(bg, op.ID, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.app.db.FinishOperation(bg, op.ID, status, errText, summary); err != nil {
+		return nil, err
+	}
+	// The store writes the operation's final event itself.
+	if len(last) > 0 {
+		r.replay(bg, last[0].Seq)
+	}
+	if op, err := r.app.db.Operation(bg, op.ID); err == nil {
+		report.Operation = op
+	}
+	switch status {
+	case OpFailed:
+		return report, fmt.Errorf("%w: %s", ErrFailed, errText)
+	case OpCancelled:
+		return report, ErrCancelled
+	}
+	return report, nil
+}
+
+func toInt(v any) int {
+	i, _ := v.(int)
+	return i
+}
+
+// heights is each node's longest chain of dependents, counted in stacks:
+// starting long chains first shortens the whole run.
+func heights(g *graph.Graph) map[string]int {
+	h := map[string]int{}
+	order := g.Order()
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		best := 0
+		for _, d := range g.Dependents(n) {
+			best = max(best, h[d])
+		}
+		h[n] = best + 1
+	}
+	return h
+}
+
+// runStack performs the operation on one stack. ctx is cancelled when the
+// user cancels; bg is for recording, which must go on.
+func (r *run) runStack(ctx, bg context.Context, name string) error {
+	switch r.req.Kind {
+	case KindDestroy:
+		return r.destroyStack(ctx, bg, name)
+	default:
+		return r.upStack(ctx, bg, name)
+	}
+}
+
+func (r *run) upStack(ctx, bg context.Context, name string) error {
+	outs, err := r.app.db.AllOutputs(bg, r.dep.ID, r.env.Name)
+	if err != nil {
+		return r.fail(bg, name, err)
+	}
+	lookup := func(stack, output string) (placeholder.Value, bool) {
+		if v, ok := outs[stack][output]; ok {
+			return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
+		}
+		if r.req.Kind == KindPreview {
+			if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
+				return mockValue(stack, output, t), true
+			}
+		}
+		return placeholder.Value{}, false
+	}
+	cfg, err := r.resolveConfig(name, lookup)
+	if err != nil {
+		return r.fail(bg, name, err)
+	}
+	prog := r.programs[name]
+	hash := r.configHash(name, prog, cfg, outs)
+	prev := r.states[name]
+	if r.req.Kind == KindDeploy && !r.req.Force && prev.Status == StackDeployed && prev.ConfigHash == hash {
+		r.mu.Lock()
+		r.result(name).ResourceCount = prev.ResourceCount
+		r.mu.Unlock()
+		r.transition(bg, name, StackUnchanged, "config, program and upstream outputs unchanged since "+prev.LastOperationID, nil, false)
+		return nil
+	}
+	if r.req.Kind == KindPreview {
+		r.transition(bg, name, StackDeploying, "preview", nil, false)
+	} else {
+		r.transition(bg, name, StackDeploying, "", nil, true)
+	}
+	op := protocol.Up
+	if r.req.Kind == KindPreview {
+		op = protocol.Preview
+	}
+	res, err := r.runProgram(ctx, bg, name, op, cfg)
+	if err != nil {
+		return r.fail(bg, name, err)
+	}
+	if r.req.Kind == KindPreview {
+		r.transition(bg, name, StackPreviewed, "", res, false)
+		return nil
+	}
+	outputs := make(map[string]store.Output, len(res.Outputs))
+	for k, v := range res.Outputs {
+		secret := v.Secret
+		if t, ok := r.template(name); ok && t.Outputs[k].Secret {
+			secret = true
+		}
+		outputs[k] = store.Output{Value: v.Value, Secret: secret}
+	}
+	if err := r.app.db.SetOutputs(bg, r.dep.ID, r.env.Name, name, outputs); err != nil {
+		return r.fail(bg, name, err)
+	}
+	// The hash is of what this run deployed; recompute nothing.
+	r.finish(bg, name, StackDeployed, "", res, hash)
+	return nil
+}
+
+func (r *run) destroyStack(ctx, bg context.Context, name string) error {
+	prev := r.states[name]
+	if !deployed(prev) {
+		reason := "never deployed"
+		if prev.Status == StackDestroyed {
+			reason = "already destroyed"
+		}
+		r.transition(bg, name, StackSkipped, reason, nil, false)
+		return nil
+	}
+	r.transition(bg, name, StackDestroying, "", nil, true)
+	res, err := r.runProgram(ctx, bg, name, protocol.Destroy, nil)
+	if err != nil {
+		return r.fail(bg, name, err)
+	}
+	if err := r.app.db.SetOutputs(bg, r.dep.ID, r.env.Name, name, nil); err != nil {
+		return r.fail(bg, name, err)
+	}
+	r.finish(bg, name, StackDestroyed, "", res, "")
+	return nil
+}
+
+// runProgram runs the stack's program and records its events as they come.
+func (r *run) runProgram(ctx, bg context.Context, name string, op protocol.Operation, cfg map[string]protocol.Value) (*protocol.Result, error) {
+	prev := r.states[name]
+	req := protocol.Request{
+		Operation:  op,
+		Project:    manifest.ProjectName(r.man),
+		Stack:      name + "-" + r.env.Name,
+		Backend:    r.app.backendURL(r.man.Backend),
+		WorkDir:    filepath.Join(r.app.cfg.Home, "workspaces", r.dep.ID, name+"-"+r.env.Name),
+		PulumiHome: filepath.Join(r.app.cfg.Home, "pulumi"),
+		Config:     cfg,
+		ClearLock:  prev.Status == StackInterrupted || prev.Status == StackDeploying || prev.Status == StackDestroying,
+	}
+	res, err := r.client.Run(ctx, r.programs[name], req, func(m protocol.Message) {
+		switch m.Kind {
+		case protocol.KindEvent:
+			r.eventAt(bg, name, EventEngine, m.Time, m.Event)
+		case protocol.KindLog:
+			r.eventAt(bg, name, EventLog, m.Time, m.Log)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return res, &stackError{msg: res.Error, result: res}
+	}
+	return res, nil
+}
+
+// stackError is a stack program's own failure, with its partial result.
+type stackError struct {
+	msg    string
+	result *protocol.Result
+}
+
+func (e *stackError) Error() string { return e.msg }
+
+// fail records a stack's failure and returns the error for the scheduler.
+func (r *run) fail(bg context.Context, name string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		r.transition(bg, name, StackCancelled, "operation cancelled", nil, true)
+		return err
+	}
+	var res *protocol.Result
+	var se *stackError
+	if errors.As(err, &se) {
+		res = se.result
+	}
+	r.mu.Lock()
+	sr := r.result(name)
+	sr.Error = err.Error()
+	r.mu.Unlock()
+	if r.req.Kind == KindPreview {
+		r.transition(bg, name, StackFailed, "", res, false)
+	} else {
+		r.finish(bg, name, StackFailed, "", res, "")
+	}
+	return err
+}
+
+// finish records a stack's final state after it ran.
+func (r *run) finish(bg context.Context, name, status, reason string, res *protocol.Result, hash string) {
+	st := store.StackState{DeploymentID: r.dep.ID, Environment: r.env.Name, Stack: name, Status: status,
+		Reason: reason, LastOperationID: r.op.ID, ConfigHash: hash}
+	prev := r.states[name]
+	st.ResourceCount = prev.ResourceCount
+	if res != nil && (status == StackDeployed || res.ResourceCount > 0) {
+		st.ResourceCount = res.ResourceCount
+	}
+	if status == StackDestroyed {
+		st.ResourceCount = 0
+	}
+	r.record(bg, name, status, reason, res, &st)
+}
+
+// transition records a stack's new status in the operation; when state is
+// set the stack's own state changes too (it starts running).
+func (r *run) transition(bg context.Context, name, status, reason string, res *protocol.Result, state bool) {
+	var st *store.StackState
+	if state {
+		prev := r.states[name]
+		s := prev
+		s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
+		s.Status, s.Reason, s.LastOperationID = status, reason, r.op.ID
+		st = &s
+	} else if status == StackSkipped || status == StackCancelled {
+		// A stack that never ran keeps its state, unless it has none yet:
+		// then the state says why it is not there.
+		if prev, ok := r.states[name]; (!ok || prev.Status == StackNotDeployed || prev.Status == "") && r.req.Kind == KindDeploy {
+			st = &store.StackState{DeploymentID: r.dep.ID, Environment: r.env.Name, Stack: name,
+				Status: status, Reason: reason, LastOperationID: r.op.ID}
+		}
+	}
+	r.record(bg, name, status, reason, res, st)
+}
+
+func (r *run) result(name string) *StackResult {
+	sr, ok := r.results[name]
+	if !ok {
+		sr = &StackResult{Stack: name}
+		r.results[name] = sr
+	}
+	return sr
+}
+
+// record stores the transition (operation stack, optional stack state and
+// the event) in one transaction and tells the observer.
+func (r *run) record(bg context.Context, name, status, reason string, res *protocol.Result, st *store.StackState) {
+	now := r.app.cfg.Now().UTC()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sr := r.result(name)
+	sr.Status, sr.Reason = status, reason
+	ost := store.OperationStack{OperationID: r.op.ID, Stack: name, Status: status, Reason: reason, Error: sr.Error}
+	switch status {
+	case StackDeploying, StackDestroying:
+		r.started[name] = now
+	}
+	if t, ok := r.started[name]; ok {
+		t := t
+		ost.StartedAt = &t
+		if status != StackDeploying && status != StackDestroying {
+			ost.FinishedAt = &now
+			sr.Duration = now.Sub(t)
+		}
+	}
+	if res != nil {
+		sr.Changes = res.Changes
+		if res.ResourceCount > 0 || status == StackDeployed || status == StackDestroyed {
+			sr.ResourceCount = res.ResourceCount
+		}
+		ost.Changes = res.Changes
+	}
+	ost.ResourceCount = sr.ResourceCount
+	payload := map[string]any{"status": status}
+	if reason != "" {
+		payload["reason"] = reason
+	}
+	if sr.Error != "" && status == StackFailed {
+		payload["error"] = sr.Error
+	}
+	if res != nil && len(res.Changes) > 0 {
+		payload["changes"] = res.Changes
+	}
+	if st != nil {
+		r.states[name] = *st
+	}
+	ev := r.newEvent(name, EventStack, now, payload)
+	if err := r.app.db.Transition(bg, ost, st, ev); err != nil {
+		r.logStoreError(err)
+		return
+	}
+	r.notify(ev)
+}
+
+// event records an operation-level or stack-level event.
+func (r *run) event(bg context.Context, stack, kind string, payload any) {
+	r.eventAt(bg, stack, kind, r.app.cfg.Now().UTC(), payload)
+}
+
+func (r *run) eventAt(bg context.Context, stack, kind string, at time.Time, payload any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := r.newEvent(stack, kind, at, payload)
+	if err := r.app.db.AppendEvent(bg, ev); err != nil {
+		r.logStoreError(err)
+		return
+	}
+	r.notify(ev)
+}
+
+func (r *run) newEvent(stack, kind string, at time.Time, payload any) *store.Event {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		body = []byte(strconv.Quote(err.Error()))
+	}
+	return &store.Event{OperationID: r.op.ID, DeploymentID: r.dep.ID, Environment: r.env.Name,
+		Stack: stack, Kind: kind, Time: at, Payload: body}
+}
+
+// replay hands the observer the events the store wrote on its own (the
+// operation's first and last status) after seq.
+func (r *run) replay(bg context.Context, after int64) {
+	evs, err := r.app.db.Events(bg, r.op.ID, after, 100)
+	if err != nil {
+		r.logStoreError(err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range evs {
+		r.notify(&evs[i])
+	}
+}
+
+func (r *run) notify(ev *store.Event) {
+	if r.req.Observer != nil {
+		r.req.Observer(*ev)
+	}
+}
+
+// logStoreError reports a failed write of an event: the run goes on (the
+// stacks are real infrastructure), but the user must know the record has a
+// hole.
+func (r *run) logStoreError(err error) {
+	fmt.Fprintf(os.Stderr, "cloud: could not record an event of operation %s: %v\n", r.op.ID, err)
+}
+
+// report builds the report in graph order.
+func (r *run) report() *Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &Report{Operation: r.op, Layers: r.graph.Layers()}
+	for _, n := range r.graph.Order() {
+		rep.Stacks = append(rep.Stacks, *r.result(n))
+	}
+	return rep
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// interspersed rewrites argv so that flags may follow positional arguments
+// and global flags may follow the command, as in
+// `cloud deploy D1BRV40 -e dev --output json`. urfave/cli v2 parses with the
+// standard flag package, which stops at the first positional argument; the
+// rewrite puts global flags before the command and command flags before its
+// arguments. Everything after "--" stays as it is.
+func interspersed(app *cli.App, argv []string) []string {
+	if len(argv) < 2 {
+		return argv
+	}
+	out := []string{argv[0]}
+	var global, path, flags, pos []string
+	rest := argv[1:]
+
+	// Leading global flags.
+	for len(rest) > 0 && isFlag(rest[0]) {
+		n := flagArity(app.Flags, rest[0])
+		global = append(global, rest[:min(n, len(rest))]...)
+		rest = rest[min(n, len(rest)):]
+	}
+	// The command path (command, subcommand).
+	cmds := app.Commands
+	var cmd *cli.Command
+	for len(rest) > 0 && !isFlag(rest[0]) {
+		c := find(cmds, rest[0])
+		if c == nil {
+			break
+		}
+		cmd, cmds = c, c.Subcommands
+		path = append(path, rest[0])
+		rest = rest[1:]
+	}
+	if cmd == nil {
+		return argv
+	}
+	// Subcommand names may come after the command's flags; look again.
+	for i, a := range rest {
+		if c := find(cmd.Subcommands, a); c != nil && !isFlag(a) {
+			pre := rest[:i]
+			cmd = c
+			path = append(path, a)
+			rest = append(append([]string{}, pre...), rest[i+1:]...)
+			break
+		}
+	}
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i:]...)
+			break
+		}
+		if !isFlag(a) {
+			pos = append(pos, a)
+			continue
+		}
+		fs := cmd.Flags
+		dst := &flags
+		if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) {
+			fs, dst = app.Flags, &global
+		}
+		n := flagArity(fs, a)
+		end := min(i+n, len(rest))
+		*dst = append(*dst, rest[i:end]...)
+		i = end - 1
+	}
+	out = append(out, global...)
+	out = append(out, path...)
+	out = append(out, flags...)
+	return append(out, pos...)
+}
+
+func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' }
+
+func flagName(a string) string {
+	a = strings.TrimLeft(a, "-")
+	if i := strings.IndexByte(a, '='); i >= 0 {
+		a = a[:i]
+	}
+	return a
+}
+
+func lookup(fs []cli.Flag, a string) cli.Flag {
+	name := flagName(a)
+	for _, f := range fs {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func hasFlag(fs []cli.Flag, a string) bool { return lookup(fs, a) != nil }
+
+// flagArity is how many argv items a flag takes: 1 for booleans and
+// --name=value, 2 for a flag followed by its value.
+func flagArity(fs []cli.Flag, a string) int {
+	if strings.Contains(a, "=") {
+		return 1
+	}
+	f := lookup(fs, a)
+	if f == nil {
+		return 1
+	}
+	if _, ok := f.(*cli.BoolFlag); ok {
+		return 1
+	}
+	return 2
+}
+
+func find(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}

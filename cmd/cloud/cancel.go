@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func cancelCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "cancel",
+		Usage:     "cancel a running operation (its stacks are stopped through the Pulumi engine)",
+		ArgsUsage: "OPERATION_ID",
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "OPERATION_ID")
+			if err != nil {
+				return err
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			op, err := a.Cancel(c.Context, as[0])
+			if err != nil {
+				return err
+			}
+			e.status("asked process %d to cancel %s; follow it with: cloud logs %s --operation %s --follow", op.PID, op.ID, op.DeploymentID, op.ID)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/engine/manifest"
+	"github.com/cloudplatform/cloud/stacks/examples"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+// streams are the command's I/O: data to Out, status lines to Err.
+type streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// TTY is set when Err is a terminal: live progress and colour then.
+	TTY bool
+}
+
+func newStreams() *streams {
+	return &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		TTY: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+// env is what every command gets: streams, global options, and the app,
+// opened on first use.
+type env struct {
+	io     *streams
+	home   string
+	output string
+	color  bool
+	quiet  bool
+	yes    bool
+	pulumi string
+	stacks []string
+	app    *app.App
+}
+
+func (e *env) open(ctx context.Context) (*app.App, error) {
+	if e.app != nil {
+		return e.app, nil
+	}
+	self, _ := os.Executable()
+	a, err := app.Open(ctx, app.Config{
+		Home:       e.home,
+		StacksDirs: e.stacks,
+		Pulumi:     e.pulumi,
+		ToolsDirs:  toolsDirs(self),
+		Self:       self,
+		Builtin:    examples.Names(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.app = a
+	return a, nil
+}
+
+// toolsDirs are where a Pulumi CLI built by tools/install/pulumi.sh lives,
+// relative to a cloud binary in bin/ of the project (or the project root).
+func toolsDirs(self string) []string {
+	dir := filepath.Dir(self)
+	return []string{
+		filepath.Join(dir, "..", ".tools", "bin"),
+		filepath.Join(dir, ".tools", "bin"),
+	}
+}
+
+// defaultStacksDirs are where stack binaries are looked up by name: the
+// project's bin/stacks next to the cloud binary, and the home's stacks.
+func defaultStacksDirs(self, home string) []string {
+	return []string{filepath.Join(filepath.Dir(self), "stacks"), filepath.Join(home, "stacks")}
+}
+
+// exitError carries an explicit exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// exitCode maps an error to the process exit code, in one place: usage
+// errors (bad flags, bad arguments, invalid manifests) are 2, everything
+// else that failed is 1.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ue *app.UsageError
+	var me *manifest.Error
+	var ml manifest.ErrorList
+	switch {
+	case errors.As(err, &ue), errors.As(err, &me), errors.As(err, &ml):
+		return 2
+	case errors.Is(err, app.ErrNotFound):
+		return 1
+	}
+	return 1
+}
+
+// run runs the CLI with args and returns the exit code.
+func run(ctx context.Context, args []string, s *streams) int {
+	e := &env{io: s}
+	appCLI := newApp(e)
+	err := appCLI.RunContext(ctx, interspersed(appCLI, args))
+	if e.app != nil {
+		e.app.Close()
+	}
+	if err != nil {
+		var ee *exitError
+		if !(errors.As(err, &ee) && ee.err == errSilent) {
+			fmt.Fprintf(s.Err, "error: %v\n", err)
+		}
+	}
+	return exitCode(err)
+}
+
+// errSilent marks a failure already reported (a summary was printed).
+var errSilent = errors.New("failed")
+
+func newApp(e *env) *cli.App {
+	self, _ := os.Executable()
+	return &cli.App{
+		Name:                 "cloud",
+		Usage:                "deploy multi-stack Pulumi infrastructure, local-first",
+		Version:              version,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Writer:               e.io.Out,
+		ErrWriter:            e.io.Err,
+		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "home", Usage: "where cloud keeps its database, Pulumi state and keys", EnvVars: []string{"CLOUD_HOME"}, Value: app.DefaultHome()},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output format: table, json or yaml", Value: "table"},
+			&cli.BoolFlag{Name: "no-color", Usage: "no colour in output", EnvVars: []string{"NO_COLOR"}},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only results and errors"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			&cli.StringFlag{Name: "pulumi", Usage: "path of the Pulumi CLI", EnvVars: []string{"CLOUD_PULUMI"}},
+			&cli.StringSliceFlag{Name: "stacks-dir", Usage: "directory of stack binaries (repeatable; default bin/stacks and $CLOUD_HOME/stacks)", EnvVars: []string{"CLOUD_STACKS_DIR"}},
+		},
+		Before: func(c *cli.Context) error {
+			e.home = c.String("home")
+			e.output = c.String("output")
+			switch e.output {
+			case "table", "json", "yaml":
+			default:
+				return usageError("--output must be table, json or yaml, not %q", e.output)
+			}
+			e.color = e.io.TTY && !c.Bool("no-color")
+			e.quiet = c.Bool("quiet")
+			e.yes = c.Bool("yes")
+			e.pulumi = c.String("pulumi")
+			e.stacks = c.StringSlice("stacks-dir")
+			if len(e.stacks) == 0 {
+				e.stacks = defaultStacksDirs(self, e.home)
+			}
+			return nil
+		},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError("%v", err)
+		},
+		Commands: []*cli.Command{
+			versionCommand(e),
+			initCommand(e),
+			configCommand(e),
+			deployCommand(e),
+			deployStackCommand(e),
+			previewCommand(e),
+			destroyCommand(e),
+			destroyStackCommand(e),
+			statusCommand(e),
+			listCommand(e),
+			outputsCommand(e),
+			historyCommand(e),
+			logsCommand(e),
+			graphCommand(e),
+			cancelCommand(e),
+			stackRunnerCommand(),
+		},
+	}
+}
+
+// args checks a command's positional arguments.
+func args(c *cli.Context, names ...string) ([]string, error) {
+	if c.NArg() != len(names) {
+		return nil, usageError("%s: want arguments %v, got %d", c.Command.Name, names, c.NArg())
+	}
+	return c.Args().Slice(), nil
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/urfave/cli/v2"
+)
+
+func envFlag() cli.Flag {
+	return &cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment", Value: "dev"}
+}
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		envFlag(),
+		&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Usage: "most stacks running at once", Value: 4},
+		&cli.BoolFlag{Name: "fail-fast", Usage: "start no new stack after a failure"},
+	}
+}
+
+func deployCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "deploy",
+		Usage:     "deploy every enabled stack of a deployment to an environment",
+		ArgsUsage: "ID",
+		Description: `Runs the stacks in dependency order: each starts as soon as its dependencies
+succeeded, up to --parallel at once. A stack whose resolved config, program and
+upstream outputs are unchanged since its last deploy is skipped (--force runs it).
+Dependents of a failed stack are skipped; independent stacks go on.
+
+Examples:
+   cloud deploy D1BRV40 -e dev
+   cloud deploy D1BRV40 -e dev --resume
+   cloud deploy D1BRV40 -e prod -f deployment-manifest.yaml --parallel 8`,
+		Flags: append(runFlags(),
+			&cli.BoolFlag{Name: "preview", Usage: "preview only: show what would change"},
+			&cli.BoolFlag{Name: "force", Usage: "deploy stacks even when unchanged"},
+			&cli.BoolFlag{Name: "resume", Usage: "re-run what failed, was skipped or interrupted in the last deploy, then continue downstream"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "apply this manifest as a new revision first"},
+		),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			kind := app.KindDeploy
+			if c.Bool("preview") {
+				kind = app.KindPreview
+			}
+			if f := c.String("file"); f != "" {
+				a, err := e.open(c.Context)
+				if err != nil {
+					return err
+				}
+				data, err := app.ReadManifestFile(f)
+				if err != nil {
+					return err
+				}
+				rev, _, err := a.ApplyManifest(c.Context, as[0], f, data)
+				if err != nil {
+					return err
+				}
+				e.status("applied %s as revision %d", f, rev)
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: kind,
+				Force: c.Bool("force"), Resume: c.Bool("resume")})
+		},
+	}
+}
+
+func deployStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "deploy-stack",
+		Usage:     "deploy one stack (its dependencies must be deployed)",
+		ArgsUsage: "ID STACK",
+		Flags: append(runFlags(),
+			&cli.BoolFlag{Name: "with-dependencies", Usage: "deploy its dependencies first"},
+			&cli.BoolFlag{Name: "force", Usage: "deploy even when unchanged"},
+		),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID", "STACK")
+			if err != nil {
+				return err
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDeploy, Stacks: []string{as[1]},
+				WithDependencies: c.Bool("with-dependencies"), Force: c.Bool("force")})
+		},
+	}
+}
+
+func previewCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "preview",
+		Usage:     "run the Pulumi preview of every stack, with mock outputs for stacks not deployed",
+		ArgsUsage: "ID",
+		Flags:     runFlags(),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindPreview})
+		},
+	}
+}
+
+func destroyCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "destroy",
+		Usage:     "destroy every stack of a deployment in an environment, dependents first",
+		ArgsUsage: "ID",
+		Flags:     runFlags(),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			if err := e.confirm(fmt.Sprintf("Destroy every stack of %s in %s?", as[0], c.String("env"))); err != nil {
+				return err
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDestroy})
+		},
+	}
+}
+
+func destroyStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "destroy-stack",
+		Usage:     "destroy one stack (refused while deployed stacks depend on it)",
+		ArgsUsage: "ID STACK",
+		Flags: append(runFlags(),
+			&cli.BoolFlag{Name: "force", Usage: "destroy even when deployed stacks depend on it"}),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID", "STACK")
+			if err != nil {
+				return err
+			}
+			if err := e.confirm(fmt.Sprintf("Destroy stack %s of %s in %s?", as[1], as[0], c.String("env"))); err != nil {
+				return err
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDestroy, Stacks: []string{as[1]},
+				Force: c.Bool("force")})
+		},
+	}
+}
+
+// confirm asks before a destructive command unless --yes; with no terminal
+// to ask on, it refuses rather than guess.
+func (e *env) confirm(question string) error {
+	if e.yes {
+		return nil
+	}
+	if !e.io.TTY {
+		return usageError("%s Refusing without --yes (no terminal to ask on)", question)
+	}
+	fmt.Fprintf(e.io.Err, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(e.io.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return usageError("cancelled")
+}
+
+// operate runs an operation with live progress and prints its summary.
+func (e *env) operate(c *cli.Context, req app.RunRequest) error {
+	a, err := e.open(c.Context)
+	if err != nil {
+		return err
+	}
+	req.Environment = c.String("env")
+	req.Parallel = c.Int("parallel")
+	req.FailFast = c.Bool("fail-fast")
+	req.Command = c.Command.Name
+	req.Flags = map[string]any{}
+	for _, f := range c.FlagNames() {
+		if c.IsSet(f) {
+			req.Flags[f] = c.Value(f)
+		}
+	}
+	if req.Parallel < 1 {
+		return usageError("--parallel must be at least 1")
+	}
+	p := newProgress(e, req.Kind)
+	req.Observer = p.observe
+	req.Started = p.start
+	report, err := a.Run(c.Context, req)
+	p.stop()
+	if report == nil {
+		return err
+	}
+	if perr := e.printReport(report); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
+}

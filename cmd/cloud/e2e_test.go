@@ -1,0 +1,360 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real cloud binary against the real Pulumi CLI with
+// the example stacks, on a real SQLite store and a local file backend.
+
+var cloudBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cloud-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	cloudBin = filepath.Join(dir, "cloud")
+	build := exec.Command("go", "build", "-o", cloudBin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build cloud:", err)
+		os.Exit(1)
+	}
+	if os.Getenv("CLOUD_PULUMI") == "" {
+		_, file, _, _ := runtime.Caller(0)
+		p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "pulumi")
+		if _, err := os.Stat(p); err == nil {
+			os.Setenv("CLOUD_PULUMI", p)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// cloud runs the binary with a home of the test's own.
+func cloud(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(cloudBin, append([]string{"--home", home, "--no-color"}, args...)...)
+	cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run cloud %v: %v", args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func mustCloud(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	r := cloud(t, home, args...)
+	if r.code != 0 {
+		t.Fatalf("cloud %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func decode[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("decode %q: %v", s, err)
+	}
+	return v
+}
+
+type statusJSON struct {
+	Environments []struct {
+		Name   string
+		Status string
+		Stacks []struct {
+			Name          string
+			Status        string
+			Reason        string
+			ResourceCount int
+		}
+	}
+}
+
+type eventJSON struct {
+	OperationID string
+	Seq         int64
+	Stack       string
+	Kind        string
+	Time        time.Time
+	Payload     json.RawMessage
+}
+
+func stackStatuses(t *testing.T, home, id string) map[string]string {
+	t.Helper()
+	st := decode[statusJSON](t, mustCloud(t, home, "status", id, "-e", "dev", "-o", "json").stdout)
+	out := map[string]string{}
+	for _, s := range st.Environments[0].Stacks {
+		out[s.Name] = s.Status
+	}
+	return out
+}
+
+func events(t *testing.T, home, id, op string) []eventJSON {
+	t.Helper()
+	var evs []eventJSON
+	r := mustCloud(t, home, "logs", id, "--operation", op, "-o", "json")
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for dec.More() {
+		var e eventJSON
+		if err := dec.Decode(&e); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+type reportJSON struct {
+	Operation struct {
+		ID     string
+		Status string
+	} `json:"operation"`
+	Stacks []struct {
+		Stack  string
+		Status string
+		Reason string
+		Error  string
+	} `json:"stacks"`
+}
+
+func TestDemoDeployment(t *testing.T) {
+	home := t.TempDir()
+	id := strings.TrimSpace(mustCloud(t, home, "init", "--id", "DDEMO01", "--org", "acme", "--project", "shop",
+		"--domain", "shop.example.com", "--template", "demo").stdout)
+	if id != "DDEMO01" {
+		t.Fatalf("init printed %q, want DDEMO01", id)
+	}
+
+	first := decode[reportJSON](t, mustCloud(t, home, "deploy", id, "-e", "dev", "-o", "json").stdout)
+	if got, want := first.Operation.Status, "succeeded"; got != want {
+		t.Fatalf("first deploy: %s, want %s", got, want)
+	}
+	for name, s := range stackStatuses(t, home, id) {
+		if s != "deployed" {
+			t.Errorf("after deploy, %s is %s, want deployed", name, s)
+		}
+	}
+
+	// Downstream stacks received the actual upstream values.
+	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", id, "-e", "dev", "-o", "json").stdout)
+	checks := []struct{ stack, output, upStack, upOutput string }{
+		{"app", "dbEndpoint", "database", "endpoint"},
+		{"app", "bucketName", "storage", "bucketName"},
+	}
+	for _, c := range checks {
+		got, want := outs[c.stack][c.output], outs[c.upStack][c.upOutput]
+		if want == nil || got != want {
+			t.Errorf("%s.%s = %v, want %s.%s = %v", c.stack, c.output, got, c.upStack, c.upOutput, want)
+		}
+	}
+	if got, want := outs["app"]["url"], "https://app.dev.shop.example.com"; got != want {
+		t.Errorf("app.url = %v, want %v (embedded placeholders)", got, want)
+	}
+	if got := outs["database"]["password"]; got != "[secret]" {
+		t.Errorf("database.password shown as %v without --show-secrets", got)
+	}
+	shown := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", id, "database", "-e", "dev", "--show-secrets", "-o", "json").stdout)
+	if got, want := shown["database"]["password"], "change-me"; got != want {
+		t.Errorf("database.password with --show-secrets = %v, want %v", got, want)
+	}
+
+	// Nothing changed: every stack is unchanged and no Pulumi program ran.
+	second := decode[reportJSON](t, mustCloud(t, home, "deploy", id, "-e", "dev", "-o", "json").stdout)
+	for _, s := range second.Stacks {
+		if s.Status != "unchanged" {
+			t.Errorf("second deploy: %s is %s, want unchanged", s.Stack, s.Status)
+		}
+	}
+	for _, e := range events(t, home, id, second.Operation.ID) {
+		if e.Kind == "engine" {
+			t.Errorf("second deploy ran the engine for %s: %s", e.Stack, e.Payload)
+			break
+		}
+	}
+
+	// Destroy runs dependents first.
+	destroy := decode[reportJSON](t, mustCloud(t, home, "destroy", id, "-e", "dev", "--yes", "-o", "json").stdout)
+	if destroy.Operation.Status != "succeeded" {
+		t.Fatalf("destroy: %s", destroy.Operation.Status)
+	}
+	started, ended := map[string]time.Time{}, map[string]time.Time{}
+	for _, e := range events(t, home, id, destroy.Operation.ID) {
+		if e.Kind != "stack.status" {
+			continue
+		}
+		var p struct{ Status string }
+		json.Unmarshal(e.Payload, &p)
+		switch p.Status {
+		case "destroying":
+			started[e.Stack] = e.Time
+		case "destroyed":
+			ended[e.Stack] = e.Time
+		}
+	}
+	deps := map[string][]string{
+		"security": {"network"}, "database": {"network", "security"}, "storage": {"security"},
+		"app": {"database", "storage"}, "monitoring": {"app"},
+	}
+	for stack, ds := range deps {
+		for _, d := range ds {
+			if ended[stack].IsZero() || started[d].IsZero() {
+				t.Fatalf("destroy events missing for %s or %s", stack, d)
+			}
+			if ended[stack].After(started[d]) {
+				t.Errorf("%s was still being destroyed (until %v) when its dependency %s started (%v)", stack, ended[stack], d, started[d])
+			}
+		}
+	}
+	for name, s := range stackStatuses(t, home, id) {
+		if s != "destroyed" {
+			t.Errorf("after destroy, %s is %s", name, s)
+		}
+	}
+	type listJSON []struct {
+		Deployment struct{ ID string }
+		Status     string
+	}
+	if l := decode[listJSON](t, mustCloud(t, home, "list", "-o", "json").stdout); len(l) != 0 {
+		t.Errorf("list without --all shows %v", l)
+	}
+	l := decode[listJSON](t, mustCloud(t, home, "list", "--all", "-o", "json").stdout)
+	if len(l) != 1 || l[0].Status != "destroyed" {
+		t.Errorf("list --all = %+v, want one destroyed deployment", l)
+	}
+}
+
+func TestFailureSkipsDependentsAndResume(t *testing.T) {
+	home := t.TempDir()
+	mustCloud(t, home, "init", "--from-file", "testdata/manifests/probes.yaml")
+	r := cloud(t, home, "deploy", "DPROBE1", "-e", "dev")
+	if r.code != 1 {
+		t.Fatalf("deploy with a failing stack: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "b is broken on purpose") {
+		t.Errorf("summary does not name the failure:\n%s", r.stderr)
+	}
+	st := decode[statusJSON](t, mustCloud(t, home, "status", "DPROBE1", "-o", "json").stdout)
+	want := map[string]string{"a": "deployed", "b": "failed", "c": "skipped", "d": "deployed"}
+	for _, s := range st.Environments[0].Stacks {
+		if s.Status != want[s.Name] {
+			t.Errorf("%s = %s, want %s", s.Name, s.Status, want[s.Name])
+		}
+		if s.Name == "c" && s.Reason != "dependency b failed" {
+			t.Errorf("c reason = %q, want %q", s.Reason, "dependency b failed")
+		}
+	}
+
+	mustCloud(t, home, "config", "set", "DPROBE1", "stacks.b.config.fail", "false")
+	resumed := decode[reportJSON](t, mustCloud(t, home, "deploy", "DPROBE1", "-e", "dev", "--resume", "-o", "json").stdout)
+	var ran []string
+	for _, s := range resumed.Stacks {
+		ran = append(ran, s.Stack+":"+s.Status)
+	}
+	if got, want := strings.Join(ran, " "), "b:deployed c:deployed"; got != want {
+		t.Errorf("resume ran %q, want %q", got, want)
+	}
+	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DPROBE1", "-o", "json").stdout)
+	if got, want := outs["c"]["fromB"], "hello"; got != want {
+		t.Errorf("c.fromB = %v, want %v (passed a → b → c)", got, want)
+	}
+	if got, want := outs["d"]["fromA"], "hello world"; got != want {
+		t.Errorf("d.fromA = %v, want %v", got, want)
+	}
+}
+
+func TestKillMidRunMarksInterrupted(t *testing.T) {
+	home := t.TempDir()
+	mustCloud(t, home, "init", "--from-file", "testdata/manifests/slow.yaml")
+	cmd := exec.Command(cloudBin, "--home", home, "deploy", "DSLOW01", "-e", "dev")
+	cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the slow stack is running, then kill cloud outright.
+	var seen []eventJSON
+	var opID string
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		r := cloud(t, home, "history", "DSLOW01", "-o", "json")
+		ops := []struct{ ID string }{}
+		json.Unmarshal([]byte(r.stdout), &ops)
+		if len(ops) == 0 {
+			continue
+		}
+		opID = ops[0].ID
+		seen = events(t, home, "DSLOW01", opID)
+		if slowRunning(seen) {
+			break
+		}
+	}
+	if !slowRunning(seen) {
+		cmd.Process.Kill()
+		t.Fatalf("slow stack never started:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	after := events(t, home, "DSLOW01", opID)
+	if len(after) < len(seen) {
+		t.Fatalf("events lost: %d before the kill, %d after", len(seen), len(after))
+	}
+	for i, e := range seen {
+		if after[i].Seq != e.Seq || string(after[i].Payload) != string(e.Payload) {
+			t.Fatalf("event %d changed after the kill: %+v vs %+v", i, e, after[i])
+		}
+	}
+	ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	if ops[0].ID != opID || ops[0].Status != "interrupted" {
+		t.Fatalf("killed operation is %+v, want %s interrupted", ops[0], opID)
+	}
+	if got := stackStatuses(t, home, "DSLOW01")["slow"]; got != "interrupted" {
+		t.Errorf("slow stack is %s, want interrupted", got)
+	}
+	mustCloud(t, home, "config", "set", "DSLOW01", "stacks.slow.config.delaySeconds", "0")
+	mustCloud(t, home, "deploy", "DSLOW01", "-e", "dev")
+	for name, s := range stackStatuses(t, home, "DSLOW01") {
+		if s != "deployed" {
+			t.Errorf("after the new deploy, %s is %s", name, s)
+		}
+	}
+}
+
+func slowRunning(evs []eventJSON) bool {
+	for _, e := range evs {
+		if e.Stack == "slow" && e.Kind == "engine" {
+			return true
+		}
+	}
+	return false
+}

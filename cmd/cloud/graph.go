@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func graphCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "graph",
+		Usage:     "show the dependency graph of a deployment (text, dot or json)",
+		ArgsUsage: "ID",
+		Flags: []cli.Flag{
+			envFlag(),
+			&cli.StringFlag{Name: "format", Usage: "text, dot or json", Value: "text"},
+		},
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			p, err := a.Plan(c.Context, as[0], c.String("env"))
+			if err != nil {
+				return err
+			}
+			type node struct {
+				Name         string   `json:"name"`
+				Layer        int      `json:"layer"`
+				Dependencies []string `json:"dependencies"`
+				Implicit     []string `json:"implicit,omitempty"`
+			}
+			var nodes []node
+			for _, n := range p.Graph.Order() {
+				nodes = append(nodes, node{n, p.Layers[n], p.Graph.Dependencies(n), p.Implicit[n]})
+			}
+			switch c.String("format") {
+			case "json":
+				e.output = "json"
+				return e.emit(map[string]any{"deployment": as[0], "environment": p.Environment.Name, "nodes": nodes}, nil)
+			case "dot":
+				var b strings.Builder
+				fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", as[0]+"-"+p.Environment.Name)
+				for i, layer := range p.Graph.LayerList() {
+					fmt.Fprintf(&b, "  { rank=same; /* layer %d */", i)
+					for _, n := range layer {
+						fmt.Fprintf(&b, " %q;", n)
+					}
+					b.WriteString(" }\n")
+				}
+				for _, n := range nodes {
+					for _, d := range n.Dependencies {
+						style := ""
+						if contains(n.Implicit, d) {
+							style = " [style=dashed]"
+						}
+						fmt.Fprintf(&b, "  %q -> %q%s;\n", d, n.Name, style)
+					}
+				}
+				b.WriteString("}\n")
+				_, err := io.WriteString(e.io.Out, b.String())
+				return err
+			case "text":
+				for i, layer := range p.Graph.LayerList() {
+					fmt.Fprintf(e.io.Out, "layer %d\n", i)
+					for _, n := range layer {
+						deps := p.Graph.Dependencies(n)
+						if len(deps) == 0 {
+							fmt.Fprintf(e.io.Out, "  %s\n", n)
+						} else {
+							fmt.Fprintf(e.io.Out, "  %s <- %s\n", n, strings.Join(deps, ", "))
+						}
+					}
+				}
+				return nil
+			default:
+				return usageError("--format must be text, dot or json")
+			}
+		},
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

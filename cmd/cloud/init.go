@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/urfave/cli/v2"
+)
+
+func initCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "create a deployment from a template or a manifest file",
+		Description: `Creates a deployment with the environments dev, stage and prod and the stacks
+of a deployment template, or from a manifest file. Prints the deployment ID.
+
+Examples:
+   cloud init --org acme --project shop --domain shop.example.com
+   cloud init --from-file deployment-manifest.yaml`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "id", Usage: "deployment ID (D + 6 of [A-Z0-9]); generated when absent"},
+			&cli.StringFlag{Name: "org", Usage: "organization"},
+			&cli.StringFlag{Name: "project", Usage: "project"},
+			&cli.StringFlag{Name: "domain", Usage: "domain of the deployment"},
+			&cli.StringFlag{Name: "template", Usage: "deployment template", Value: "demo"},
+			&cli.StringFlag{Name: "region", Usage: "region of every environment", Value: "us-east-1"},
+			&cli.StringFlag{Name: "account-dev", Usage: "AWS account ID of dev"},
+			&cli.StringFlag{Name: "account-stage", Usage: "AWS account ID of stage"},
+			&cli.StringFlag{Name: "account-prod", Usage: "AWS account ID of prod"},
+			&cli.StringFlag{Name: "from-file", Aliases: []string{"f"}, Usage: "create from this manifest file"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			req := app.InitRequest{
+				ID: c.String("id"), Organization: c.String("org"), Project: c.String("project"),
+				Domain: c.String("domain"), Template: c.String("template"), Region: c.String("region"),
+				Accounts: map[string]string{"dev": c.String("account-dev"), "stage": c.String("account-stage"), "prod": c.String("account-prod")},
+			}
+			if f := c.String("from-file"); f != "" {
+				if req.Data, err = app.ReadManifestFile(f); err != nil {
+					return err
+				}
+				req.File = f
+			}
+			d, err := a.Init(c.Context, req)
+			if err != nil {
+				return err
+			}
+			if err := e.emit(d, func(w io.Writer) { fmt.Fprintln(w, d.ID) }); err != nil {
+				return err
+			}
+			e.status("created deployment %s (%s/%s); next: cloud deploy %s -e dev", d.ID, d.Organization, d.Project, d.ID)
+			return nil
+		},
+	}
+}

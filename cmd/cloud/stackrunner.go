@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+
+	"github.com/cloudplatform/cloud/stacks/examples"
+	"github.com/cloudplatform/cloud/stacks/kit"
+	"github.com/urfave/cli/v2"
+)
+
+// stackRunnerCommand runs a built-in example stack as a runner: cloud
+// re-executes itself with it, so the demo needs no other binary.
+func stackRunnerCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stack-runner",
+		Hidden:    true,
+		Usage:     "run a built-in stack program (runner protocol)",
+		ArgsUsage: "NAME describe|run",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageError("stack-runner NAME describe|run")
+			}
+			s, ok := examples.All()[c.Args().Get(0)]
+			if !ok {
+				return usageError("no built-in stack %q (have: %v)", c.Args().Get(0), examples.Names())
+			}
+			code := kit.Serve(s, c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
+			if code != 0 {
+				return &exitError{code: code, err: errSilent}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func statusCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show a deployment and every stack in an environment",
+		ArgsUsage: "ID",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment (default: dev)"},
+			&cli.BoolFlag{Name: "all-environments", Aliases: []string{"a"}, Usage: "every environment"},
+		},
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			env := c.String("env")
+			if c.Bool("all-environments") {
+				if env != "" {
+					return usageError("--env and --all-environments exclude each other")
+				}
+			} else if env == "" {
+				env = "dev"
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			st, err := a.Status(c.Context, as[0], env)
+			if err != nil {
+				return err
+			}
+			return e.emit(st, func(w io.Writer) {
+				d := st.Deployment
+				fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), st.Revision)
+				for _, es := range st.Environments {
+					enabled := "enabled"
+					if !es.Enabled {
+						enabled = "disabled"
+					}
+					fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(es.Status), es.Status),
+						enabled, orDash(es.Region), orDash(es.AccountID))
+					if op := es.LastOperation; op != nil {
+						fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status), ts(op.StartedAt), op.Actor)
+					}
+					row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
+					for _, s := range es.Stacks {
+						status := s.Status
+						if !s.Enabled {
+							status = "disabled"
+						}
+						row(w, s.Layer, s.Name, e.cell(statusColor(status), status), s.ResourceCount, orDash(strings.Join(s.Dependencies, ",")), s.Reason)
+					}
+				}
+			})
+		},
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func listCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list deployments with their status",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "include destroyed deployments"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			list, err := a.List(c.Context, c.Bool("all"))
+			if err != nil {
+				return err
+			}
+			return e.emit(list, func(w io.Writer) {
+				row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "CREATED")
+				for _, d := range list {
+					var envs []string
+					for name, s := range d.Environments {
+						envs = append(envs, name+":"+s)
+					}
+					sort.Strings(envs)
+					row(w, d.Deployment.ID, d.Deployment.Organization, d.Deployment.Project,
+						e.cell(statusColor(d.Status), d.Status), strings.Join(envs, " "), ts(d.Deployment.CreatedAt))
+				}
+			})
+		},
+	}
+}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+)
+
+func versionCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version of cloud",
+		Action: func(c *cli.Context) error {
+			v := map[string]string{"version": version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+			return e.emit(v, func(w io.Writer) { fmt.Fprintf(w, "cloud %s (%s, %s)\n", version, v["go"], v["platform"]) })
+		},
+	}
+}
