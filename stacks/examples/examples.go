@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/cloudplatform/cloud/stacks/protocol"
@@ -69,12 +70,13 @@ func fakeID(prefix string, parts ...any) string {
 	return prefix + "-" + hex.EncodeToString(h[:])[:12]
 }
 
-// resourceName is <project>-<stack>-<purpose>, the naming rule of the stack
-// library, so that the examples read like the real stacks.
+// resourceName is <deploymentId>-<stack>-<environment>-<purpose>, the
+// naming rule of the stack library, so that the examples read like the real
+// stacks. The Pulumi project starts with the deployment ID and the Pulumi
+// stack is <stack>-<environment>.
 func resourceName(ctx *pulumi.Context, purpose string) string {
-	return ctx.Stack() + "-" + purpose
+	deployment, _, _ := strings.Cut(ctx.Project(), "-")
+	return deployment + "-" + ctx.Stack() + "-" + purpose
 }
-
-func in(typ, desc string) protocol.Input { return protocol.Input{Type: typ, Description: desc} }
 
 func out(typ, desc string) protocol.Output { return protocol.Output{Type: typ, Description: desc} }

@@ -78,7 +78,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 
 	stack, err := openStack(ctx, req, program)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error = cleanError(ctx, err)
 		return res
 	}
 
@@ -196,7 +196,6 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 	}
 	return stack, nil
 }
-
 
 func currentOutputs(ctx context.Context, stack auto.Stack) (map[string]protocol.Value, error) {
 	outs, err := stack.Outputs(ctx)
