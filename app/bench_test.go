@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,18 +34,26 @@ stacks:
   b3: {program: probe, dependencies: [b2], config: {delaySeconds: 1}}
 `
 
-// buildProbe compiles the probe stack into a directory of stack programs.
-func buildProbe(tb testing.TB) string {
-	tb.Helper()
-	dir := tb.TempDir()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "probe"), "./stacks/examples/cmd/probe")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build probe: %v\n%s", err, out)
+// probeDir holds the probe stack, compiled once for every test and
+// benchmark of the package.
+var probeDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cloud-app-test-")
+	if err != nil {
+		panic(err)
 	}
-	return dir
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "probe"), "./stacks/examples/cmd/probe")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build probe: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	probeDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func pulumiPath(tb testing.TB) string {
@@ -61,7 +70,7 @@ func pulumiPath(tb testing.TB) string {
 // would take with the same durations (the slowest stack of each layer,
 // summed).
 func BenchmarkSkewedDeploy(b *testing.B) {
-	stacks := buildProbe(b)
+	stacks := probeDir
 	ctx := context.Background()
 	var ratio, layeredRatio float64
 	for i := 0; i < b.N; i++ {

@@ -407,7 +407,7 @@ func (r *run) checkReferences(ctx context.Context) error {
 			}
 			return placeholder.Value{}, false
 		}
-		if _, err := r.resolveConfig(name, lookup); err != nil {
+		if _, _, err := r.resolveConfig(name, lookup); err != nil {
 			return err
 		}
 	}
@@ -570,9 +570,17 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 		}
 		return placeholder.Value{}, false
 	}
-	cfg, err := r.resolveConfig(name, lookup)
+	cfg, mocked, err := r.resolveConfig(name, lookup)
 	if err != nil {
 		return r.fail(bg, name, err)
+	}
+	previewNote := ""
+	if len(mocked) > 0 {
+		// Say which inputs are stand-ins, so a preview is never mistaken
+		// for what the deploy will do with real upstream values.
+		previewNote = "mock outputs for " + strings.Join(mocked, ", ")
+		r.event(bg, name, EventLog, protocol.Log{Level: "info",
+			Text: "preview with mock outputs of stacks not deployed yet for config " + strings.Join(mocked, ", ")})
 	}
 	prog := r.programs[name]
 	hash := r.configHash(name, prog, cfg, outs)
@@ -598,7 +606,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 		return r.fail(bg, name, err)
 	}
 	if r.req.Kind == KindPreview {
-		r.transition(bg, name, StackPreviewed, "", res, false)
+		r.transition(bg, name, StackPreviewed, previewNote, res, false)
 		return nil
 	}
 	outputs := make(map[string]store.Output, len(res.Outputs))
@@ -727,6 +735,10 @@ func (r *run) transition(bg context.Context, name, status, reason string, res *p
 		s := prev
 		s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
 		s.Status, s.Reason, s.LastOperationID = status, reason, r.op.ID
+		if status == StackCancelled {
+			// Cancelled mid-run: the stack may hold part of an update.
+			s.Status = StackInterrupted
+		}
 		st = &s
 	} else if status == StackSkipped || status == StackCancelled {
 		// A stack that never ran keeps its state, unless it has none yet:

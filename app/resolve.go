@@ -15,8 +15,9 @@ import (
 
 // resolveConfig resolves a stack's config for the run's environment,
 // looking outputs up with lookup. A value is secret when a referenced output
-// is, or when the program declares the input secret.
-func (r *run) resolveConfig(name string, lookup func(stack, output string) (placeholder.Value, bool)) (map[string]protocol.Value, error) {
+// is, or when the program declares the input secret. mocked lists the keys
+// whose value came from mock outputs (previews only).
+func (r *run) resolveConfig(name string, lookup func(stack, output string) (placeholder.Value, bool)) (cfgOut map[string]protocol.Value, mocked []string, err error) {
 	cfg := r.plan.Config[name]
 	keys := make([]string, 0, len(cfg))
 	for k := range cfg {
@@ -31,16 +32,19 @@ func (r *run) resolveConfig(name string, lookup func(stack, output string) (plac
 	tmpl, _ := r.template(name)
 	out := make(map[string]protocol.Value, len(cfg))
 	for _, k := range keys {
-		v, secret, _, err := placeholder.Resolve(cfg[k], pc)
+		v, secret, mock, err := placeholder.Resolve(cfg[k], pc)
 		if err != nil {
-			return nil, fmt.Errorf("stack %s: config.%s: %w", name, k, err)
+			return nil, nil, fmt.Errorf("stack %s: config.%s: %w", name, k, err)
+		}
+		if mock {
+			mocked = append(mocked, k)
 		}
 		if tmpl.Inputs[k].Secret {
 			secret = true
 		}
 		out[k] = protocol.Value{Value: v, Secret: secret}
 	}
-	return out, nil
+	return out, mocked, nil
 }
 
 // mockValue stands in for an output of a stack that has not been deployed,

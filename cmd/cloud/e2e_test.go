@@ -151,6 +151,23 @@ func TestDemoDeployment(t *testing.T) {
 		t.Fatalf("init printed %q, want DDEMO01", id)
 	}
 
+	// A preview before anything is deployed runs on mock outputs, says so,
+	// and changes no stack's state.
+	preview := decode[reportJSON](t, mustCloud(t, home, "preview", id, "-e", "dev", "-o", "json").stdout)
+	for _, s := range preview.Stacks {
+		if s.Status != "previewed" {
+			t.Errorf("preview: %s is %s (%s), want previewed", s.Stack, s.Status, s.Error)
+		}
+		if s.Stack == "app" && !strings.Contains(s.Reason, "mock outputs for bucketName, dbEndpoint") {
+			t.Errorf("preview of app does not name its mock inputs: %q", s.Reason)
+		}
+	}
+	for name, s := range stackStatuses(t, home, id) {
+		if s != "not_deployed" {
+			t.Errorf("after preview, %s is %s, want not_deployed", name, s)
+		}
+	}
+
 	first := decode[reportJSON](t, mustCloud(t, home, "deploy", id, "-e", "dev", "-o", "json").stdout)
 	if got, want := first.Operation.Status, "succeeded"; got != want {
 		t.Fatalf("first deploy: %s, want %s", got, want)

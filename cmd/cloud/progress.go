@@ -37,6 +37,7 @@ type stackRow struct {
 	started   time.Time
 	finished  time.Time
 	resources int
+	seen      map[string]bool
 	current   string
 }
 
@@ -50,7 +51,7 @@ func (p *progress) start(op *store.Operation, layers map[string]int) {
 	p.mu.Lock()
 	p.op = op
 	for n, l := range layers {
-		p.rows[n] = &stackRow{layer: l, status: app.StackPending}
+		p.rows[n] = &stackRow{layer: l, status: app.StackPending, seen: map[string]bool{}}
 		p.order = append(p.order, n)
 	}
 	sort.Slice(p.order, func(i, j int) bool {
@@ -136,7 +137,9 @@ func (p *progress) observe(ev store.Event) {
 				row.current = e.Op + " " + e.Name
 			}
 		case protocol.EventResourceDone:
-			if e.Resource != "pulumi:pulumi:Stack" {
+			// Components report their outputs twice; count each once.
+			if e.Resource != "pulumi:pulumi:Stack" && !row.seen[e.URN] {
+				row.seen[e.URN] = true
 				row.resources++
 			}
 		case protocol.EventDiagnostic:
