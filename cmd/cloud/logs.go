@@ -53,13 +53,26 @@ func logsCommand(e *env) *cli.Command {
 // (the operation may run in another process) until the operation ends.
 func (e *env) followLogs(ctx context.Context, a *app.App, op *store.Operation, stack string, tail int, follow bool) error {
 	var after int64
+	var backlog []store.Event
 	if tail > 0 {
-		evs, err := a.Store().LastEvents(ctx, op.ID, tail)
-		if err != nil {
-			return err
-		}
-		if len(evs) > 0 {
-			after = evs[0].Seq - 1
+		// The last N events of the stack asked for: scan once, keep N.
+		for {
+			evs, err := a.Events(ctx, op.ID, after, 1000)
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				after = ev.Seq
+				if stack == "" || ev.Stack == stack {
+					backlog = append(backlog, ev)
+				}
+			}
+			if len(backlog) > tail {
+				backlog = append([]store.Event(nil), backlog[len(backlog)-tail:]...)
+			}
+			if len(evs) < 1000 {
+				break
+			}
 		}
 	}
 	enc := json.NewEncoder(e.io.Out)
@@ -68,8 +81,11 @@ func (e *env) followLogs(ctx context.Context, a *app.App, op *store.Operation, s
 		if err != nil {
 			return err
 		}
+		if backlog != nil {
+			evs, backlog = append(backlog, evs...), nil
+		}
 		for _, ev := range evs {
-			after = ev.Seq
+			after = max(after, ev.Seq)
 			if stack != "" && ev.Stack != stack {
 				continue
 			}
