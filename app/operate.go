@@ -740,7 +740,7 @@ func (r *run) transition(bg context.Context, name, status, reason string, res *p
 			s.Status = StackInterrupted
 		}
 		st = &s
-	} else if status == StackSkipped || status == StackCancelled {
+	} else if status == StackSkipped {
 		// A stack that never ran keeps its state, unless it has none yet:
 		// then the state says why it is not there.
 		if prev, ok := r.states[name]; (!ok || prev.Status == StackNotDeployed || prev.Status == "") && r.req.Kind == KindDeploy {

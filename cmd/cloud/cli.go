@@ -141,7 +141,6 @@ func newApp(e *env) *cli.App {
 		Usage:                "deploy multi-stack Pulumi infrastructure, local-first",
 		Version:              version,
 		EnableBashCompletion: true,
-		HideHelpCommand:      true,
 		Writer:               e.io.Out,
 		ErrWriter:            e.io.Err,
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run

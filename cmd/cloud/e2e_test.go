@@ -287,6 +287,25 @@ func TestFailureSkipsDependentsAndResume(t *testing.T) {
 		}
 	}
 
+	// c depends on b only through a placeholder: the graph says so.
+	type graphJSON struct {
+		Nodes []struct {
+			Name         string
+			Layer        int
+			Dependencies []string
+			Implicit     []string
+		}
+	}
+	g := decode[graphJSON](t, mustCloud(t, home, "graph", "DPROBE1", "--format", "json").stdout)
+	for _, n := range g.Nodes {
+		if n.Name == "c" && (n.Layer != 2 || strings.Join(n.Implicit, ",") != "b") {
+			t.Errorf("graph node c = %+v, want layer 2 with implicit dependency b", n)
+		}
+	}
+	if dot := mustCloud(t, home, "graph", "DPROBE1", "--format", "dot").stdout; !strings.Contains(dot, `"b" -> "c" [style=dashed];`) {
+		t.Errorf("dot output lacks the dashed implicit edge b -> c:\n%s", dot)
+	}
+
 	mustCloud(t, home, "config", "set", "DPROBE1", "stacks.b.config.fail", "false")
 	resumed := decode[reportJSON](t, mustCloud(t, home, "deploy", "DPROBE1", "-e", "dev", "--resume", "-o", "json").stdout)
 	var ran []string
@@ -374,4 +393,67 @@ func slowRunning(evs []eventJSON) bool {
 		}
 	}
 	return false
+}
+
+// TestCancelFromAnotherProcess cancels a running deploy with `cloud cancel`
+// while `cloud logs --follow` watches it from a third process.
+func TestCancelFromAnotherProcess(t *testing.T) {
+	home := t.TempDir()
+	mustCloud(t, home, "init", "--from-file", "testdata/manifests/slow.yaml")
+	env := append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
+	deploy := exec.Command(cloudBin, "--home", home, "deploy", "DSLOW01", "-e", "dev")
+	deploy.Env = env
+	var deployErr bytes.Buffer
+	deploy.Stderr = &deployErr
+	if err := deploy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer deploy.Process.Kill()
+
+	var opID string
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) && opID == "" {
+		time.Sleep(300 * time.Millisecond)
+		ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+		if len(ops) > 0 && slowRunning(events(t, home, "DSLOW01", ops[0].ID)) {
+			opID = ops[0].ID
+		}
+	}
+	if opID == "" {
+		t.Fatalf("slow stack never started:\n%s", deployErr.String())
+	}
+	follow := exec.Command(cloudBin, "--home", home, "logs", "DSLOW01", "--operation", opID, "--follow")
+	follow.Env = env
+	var followOut bytes.Buffer
+	follow.Stdout = &followOut
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer follow.Process.Kill()
+
+	mustCloud(t, home, "cancel", opID)
+	err := deploy.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("cancelled deploy: %v, want exit code 1\n%s", err, deployErr.String())
+	}
+	followDone := make(chan error, 1)
+	go func() { followDone <- follow.Wait() }()
+	select {
+	case err := <-followDone:
+		if err != nil {
+			t.Errorf("logs --follow: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("logs --follow did not end with the operation")
+	}
+	if !strings.Contains(followOut.String(), "operation      cancelled") {
+		t.Errorf("logs --follow did not show the operation ending cancelled:\n%s", followOut.String())
+	}
+	ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	if ops[0].ID != opID || ops[0].Status != "cancelled" {
+		t.Errorf("history shows %+v, want %s cancelled", ops[0], opID)
+	}
+	if got := stackStatuses(t, home, "DSLOW01"); got["a"] != "deployed" || got["slow"] != "interrupted" || got["c"] != "not_deployed" {
+		t.Errorf("stack states after cancel: %v", got)
+	}
 }
