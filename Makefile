@@ -7,8 +7,8 @@ DEMO_HOME   ?= $(CURDIR)/.demo
 TOOLS_BIN   := $(CURDIR)/.tools/bin
 
 # The Pulumi CLI built by `make pulumi` comes first on PATH for tests and the
-# demo; CLOUD_TEST_BIN tells end-to-end tests where the built binaries are.
-TEST_ENV := PATH="$(TOOLS_BIN):$$PATH" CLOUD_TEST_BIN="$(CURDIR)/bin"
+# demo (the tests also find it in .tools/bin on their own).
+TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
 .PHONY: help build cli stack stacks pulumi test bench fuzz lint demo clean

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -256,7 +257,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 		if !req.Force {
 			for _, s := range req.Stacks {
 				for _, dep := range p.Graph.Descendants(s) {
-					if deployed(states[dep]) && !contains(req.Stacks, dep) {
+					if deployed(states[dep]) && !slices.Contains(req.Stacks, dep) {
 						return nil, usagef("stack %s has deployed dependents (%s) in %s; destroy them first or use --force",
 							s, dep, p.Environment.Name)
 					}
@@ -270,7 +271,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 		if req.Kind == KindDeploy {
 			for _, s := range req.Stacks {
 				for _, dep := range p.Graph.Ancestors(s) {
-					if contains(req.Stacks, dep) {
+					if slices.Contains(req.Stacks, dep) {
 						continue
 					}
 					if states[dep].Status != StackDeployed {
@@ -295,15 +296,6 @@ func union(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // run is one operation in progress.
@@ -389,29 +381,41 @@ func (r *run) checkReferences(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	lookup := r.lookup(outs, true)
 	for _, name := range r.graph.Nodes() {
-		lookup := func(stack, output string) (placeholder.Value, bool) {
-			if contains(r.graph.Nodes(), stack) {
-				if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
-					return mockValue(stack, output, t), true
-				}
-				return placeholder.Value{}, false
-			}
-			if v, ok := outs[stack][output]; ok {
-				return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
-			}
-			if r.req.Kind == KindPreview {
-				if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
-					return mockValue(stack, output, t), true
-				}
-			}
-			return placeholder.Value{}, false
-		}
 		if _, _, err := r.resolveConfig(name, lookup); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// lookup finds the outputs placeholders refer to: the stored ones, and mock
+// outputs in a preview. Before the run (beforeRun), a stack that will run in
+// this operation provides every output its program declares, as a mock:
+// its real value does not exist yet.
+func (r *run) lookup(outs map[string]map[string]store.Output, beforeRun bool) func(stack, output string) (placeholder.Value, bool) {
+	return func(stack, output string) (placeholder.Value, bool) {
+		if beforeRun && r.graph.Has(stack) {
+			return r.mock(stack, output)
+		}
+		if v, ok := outs[stack][output]; ok {
+			return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
+		}
+		if r.req.Kind == KindPreview {
+			return r.mock(stack, output)
+		}
+		return placeholder.Value{}, false
+	}
+}
+
+// mock returns a mock of an output the stack's program declares.
+func (r *run) mock(stack, output string) (placeholder.Value, bool) {
+	t, ok := r.template(stack)
+	if !ok || !declares(t, r.plan.Config[stack], output) {
+		return placeholder.Value{}, false
+	}
+	return mockValue(stack, output, t), true
 }
 
 // declares reports whether a program exports an output: declared in its
@@ -559,18 +563,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	if err != nil {
 		return r.fail(bg, name, err)
 	}
-	lookup := func(stack, output string) (placeholder.Value, bool) {
-		if v, ok := outs[stack][output]; ok {
-			return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
-		}
-		if r.req.Kind == KindPreview {
-			if t, ok := r.template(stack); ok && declares(t, r.plan.Config[stack], output) {
-				return mockValue(stack, output, t), true
-			}
-		}
-		return placeholder.Value{}, false
-	}
-	cfg, mocked, err := r.resolveConfig(name, lookup)
+	cfg, mocked, err := r.resolveConfig(name, r.lookup(outs, false))
 	if err != nil {
 		return r.fail(bg, name, err)
 	}

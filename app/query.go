@@ -191,7 +191,7 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 			sum.Environments[e.Name] = e.Status
 			counts[e.Status]++
 		}
-		sum.Status = overallStatus(counts, len(st.Environments))
+		sum.Status = overallStatus(counts)
 		if sum.Status == DeploymentDestroyed && !all {
 			continue
 		}
@@ -201,7 +201,7 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 }
 
 // overallStatus summarises environment statuses: the most urgent wins.
-func overallStatus(counts map[string]int, envs int) string {
+func overallStatus(counts map[string]int) string {
 	for _, s := range []string{DeploymentDeploying, DeploymentDestroying, DeploymentFailed, DeploymentPartial, DeploymentDeployed} {
 		if counts[s] > 0 {
 			return s

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -57,7 +58,7 @@ func graphCommand(e *env) *cli.Command {
 				for _, n := range nodes {
 					for _, d := range n.Dependencies {
 						style := ""
-						if contains(n.Implicit, d) {
+						if slices.Contains(n.Implicit, d) {
 							style = " [style=dashed]"
 						}
 						fmt.Fprintf(&b, "  %q -> %q%s;\n", d, n.Name, style)
@@ -84,13 +85,4 @@ func graphCommand(e *env) *cli.Command {
 			}
 		},
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
