@@ -232,14 +232,6 @@ func (a *App) manifestAt(ctx context.Context, id string, rev int) (*manifest.Man
 // or stacks.STACK.environments.ENV.config.KEY. value is read as YAML, so
 // 3 is a number, true a boolean and [a, b] a list.
 func (a *App) SetConfig(ctx context.Context, id, key, value string) (int, error) {
-	_, r, err := a.Manifest(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(r.YAML), &doc); err != nil {
-		return 0, err
-	}
 	var v yaml.Node
 	if err := yaml.Unmarshal([]byte(value), &v); err != nil {
 		return 0, usagef("value %q: %v", value, err)
@@ -254,14 +246,28 @@ func (a *App) SetConfig(ctx context.Context, id, key, value string) (int, error)
 			return 0, usagef("bad key %q", key)
 		}
 	}
-	setPath(doc.Content[0], parts, val)
+	return a.editManifest(ctx, id, "config set "+key, func(root *yaml.Node) { setPath(root, parts, val) })
+}
+
+// editManifest changes the current manifest as YAML (keeping its order and
+// comments) and stores the result as a new revision, after validation.
+func (a *App) editManifest(ctx context.Context, id, source string, edit func(root *yaml.Node)) (int, error) {
+	_, r, err := a.Manifest(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(r.YAML), &doc); err != nil {
+		return 0, err
+	}
+	edit(doc.Content[0])
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
 		return 0, err
 	}
-	rev, _, err := a.ApplyManifest(ctx, id, "config set "+key, buf.Bytes())
+	rev, _, err := a.ApplyManifest(ctx, id, source, buf.Bytes())
 	return rev, err
 }
 

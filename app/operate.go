@@ -26,9 +26,11 @@ import (
 
 // Operation kinds.
 const (
-	KindDeploy  = "deploy"
-	KindDestroy = "destroy"
-	KindPreview = "preview"
+	KindDeploy = "deploy"
+	// KindRollback is a deploy of an earlier manifest revision.
+	KindRollback = "rollback"
+	KindDestroy  = "destroy"
+	KindPreview  = "preview"
 )
 
 // Operation statuses, as stored.
@@ -122,7 +124,7 @@ type StackResult struct {
 // is returned then too).
 func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	switch req.Kind {
-	case KindDeploy, KindDestroy, KindPreview:
+	case KindDeploy, KindDestroy, KindPreview, KindRollback:
 	default:
 		return nil, usagef("unknown operation kind %q", req.Kind)
 	}
@@ -176,6 +178,10 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	return r.execute(ctx, rev.Revision)
 }
 
+// deploys reports whether an operation kind changes infrastructure towards
+// the manifest (deploy and rollback do; preview and destroy do not).
+func deploys(kind string) bool { return kind == KindDeploy || kind == KindRollback }
+
 func envNames(m *manifest.Manifest) string {
 	var names []string
 	for _, e := range m.Environments {
@@ -227,7 +233,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 		if req.Kind != KindDeploy {
 			return nil, usagef("--resume applies to deploy only")
 		}
-		last, err := a.db.LastOperation(ctx, p.Manifest.DeploymentID, p.Environment.Name, KindDeploy)
+		last, err := a.db.LastOperation(ctx, p.Manifest.DeploymentID, p.Environment.Name, KindDeploy, KindRollback)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, usagef("nothing to resume: no earlier deploy of %s", p.Environment.Name)
 		}
@@ -268,7 +274,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 	case req.WithDependencies:
 		return union(req.Stacks, p.Graph.Ancestors(req.Stacks...)), nil
 	default:
-		if req.Kind == KindDeploy {
+		if deploys(req.Kind) {
 			for _, s := range req.Stacks {
 				for _, dep := range p.Graph.Ancestors(s) {
 					if slices.Contains(req.Stacks, dep) {
@@ -578,7 +584,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	prog := r.programs[name]
 	hash := r.configHash(name, prog, cfg, outs)
 	prev := r.states[name]
-	if r.req.Kind == KindDeploy && !r.req.Force && prev.Status == StackDeployed && prev.ConfigHash == hash {
+	if deploys(r.req.Kind) && !r.req.Force && prev.Status == StackDeployed && prev.ConfigHash == hash {
 		r.mu.Lock()
 		r.result(name).ResourceCount = prev.ResourceCount
 		r.mu.Unlock()
@@ -736,7 +742,7 @@ func (r *run) transition(bg context.Context, name, status, reason string, res *p
 	} else if status == StackSkipped {
 		// A stack that never ran keeps its state, unless it has none yet:
 		// then the state says why it is not there.
-		if prev, ok := r.states[name]; (!ok || prev.Status == StackNotDeployed || prev.Status == "") && r.req.Kind == KindDeploy {
+		if prev, ok := r.states[name]; (!ok || prev.Status == StackNotDeployed || prev.Status == "") && deploys(r.req.Kind) {
 			st = &store.StackState{DeploymentID: r.dep.ID, Environment: r.env.Name, Stack: name,
 				Status: status, Reason: reason, LastOperationID: r.op.ID}
 		}

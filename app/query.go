@@ -126,7 +126,7 @@ func environmentStatus(stacks []StackStatus, last *store.Operation) string {
 		if last.Kind == KindDestroy {
 			return DeploymentDestroying
 		}
-		if last.Kind == KindDeploy {
+		if deploys(last.Kind) {
 			return DeploymentDeploying
 		}
 	}

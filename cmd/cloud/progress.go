@@ -27,6 +27,7 @@ type progress struct {
 	drawn int
 	begin time.Time
 	done  chan struct{}
+	once  sync.Once
 	wg    sync.WaitGroup
 }
 
@@ -49,7 +50,9 @@ func (p *progress) live() bool { return p.e.io.TTY && !p.e.quiet }
 
 func (p *progress) start(op *store.Operation, layers map[string]int) {
 	p.mu.Lock()
-	p.op = op
+	// One command may run several operations (a rollback destroys, then
+	// deploys): each gets a block of its own.
+	p.op, p.rows, p.order, p.drawn = op, map[string]*stackRow{}, nil, 0
 	for n, l := range layers {
 		p.rows[n] = &stackRow{layer: l, status: app.StackPending, seen: map[string]bool{}}
 		p.order = append(p.order, n)
@@ -65,8 +68,10 @@ func (p *progress) start(op *store.Operation, layers map[string]int) {
 	p.e.status("%s %s of %s in %s: %d stacks (%s)", strings.ToUpper(p.kind[:1])+p.kind[1:], op.ID, op.DeploymentID,
 		op.Environment, len(layers), "Ctrl-C cancels")
 	if p.live() {
-		p.wg.Add(1)
-		go p.loop()
+		p.once.Do(func() {
+			p.wg.Add(1)
+			go p.loop()
+		})
 	}
 }
 

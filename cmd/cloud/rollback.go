@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/urfave/cli/v2"
+)
+
+func rollbackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "redeploy what an earlier successful operation deployed (--list shows the candidates)",
+		ArgsUsage: "ID",
+		Description: `The manifest revision the earlier operation ran becomes current again (as a new
+revision), stacks deployed now that it did not have are destroyed (after
+confirmation), and the deployment runs as an operation of kind rollback.
+
+Examples:
+   cloud rollback D1BRV40 -e prod --list
+   cloud rollback D1BRV40 -e prod --to op-01a2146547e0-781f0d`,
+		Flags: append(runFlags(),
+			&cli.BoolFlag{Name: "list", Usage: "list the operations you can roll back to"},
+			&cli.StringFlag{Name: "to", Usage: "the operation to roll back to"},
+		),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			envName := c.String("env")
+			if c.Bool("list") {
+				ops, err := a.RollbackCandidates(c.Context, as[0], envName)
+				if err != nil {
+					return err
+				}
+				return e.emit(ops, func(w io.Writer) {
+					row(w, "OPERATION", "KIND", "REVISION", "FINISHED", "BY", "SUMMARY")
+					for _, op := range ops {
+						finished := "-"
+						if op.FinishedAt != nil {
+							finished = ts(*op.FinishedAt)
+						}
+						row(w, op.ID, op.Kind, op.Revision, finished, op.Actor, summaryText(op.Summary))
+					}
+				})
+			}
+			to := c.String("to")
+			if to == "" {
+				return usageError("rollback: give --to OPERATION (or --list to see the candidates)")
+			}
+			req := app.RollbackRequest{DeploymentID: as[0], Environment: envName, To: to,
+				Confirm: func(stacks []string) bool {
+					return e.confirm(fmt.Sprintf("Rolling back destroys %v, which the earlier revision does not have. Go on?", stacks)) == nil
+				}}
+			p := newProgress(e, app.KindRollback)
+			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
+				Observer: p.observe, Started: p.start}
+			report, err := a.Rollback(c.Context, req)
+			p.stop()
+			if report == nil {
+				return err
+			}
+			if perr := e.printReport(report); perr != nil {
+				return perr
+			}
+			if err != nil {
+				return &exitError{code: 1, err: errSilent}
+			}
+			return nil
+		},
+	}
+}
