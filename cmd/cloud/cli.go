@@ -190,6 +190,10 @@ func newApp(e *env) *cli.App {
 			logsCommand(e),
 			graphCommand(e),
 			cancelCommand(e),
+			rollbackCommand(e),
+			enableEnvironmentCommand(e),
+			disableEnvironmentCommand(e),
+			listEnvironmentsCommand(e),
 			stackRunnerCommand(),
 		},
 	}
