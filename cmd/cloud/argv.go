@@ -13,7 +13,9 @@ import (
 // rewrite puts global flags before the command and command flags before its
 // arguments. Everything after "--" stays as it is.
 func interspersed(app *cli.App, argv []string) []string {
-	if len(argv) < 2 {
+	// Shell completion asks with this flag last; urfave/cli looks for it
+	// there.
+	if len(argv) < 2 || argv[len(argv)-1] == "--generate-bash-completion" {
 		return argv
 	}
 	out := []string{argv[0]}

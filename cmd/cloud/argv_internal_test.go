@@ -17,6 +17,7 @@ func TestInterspersed(t *testing.T) {
 		{"cloud outputs D1 app --show-secrets -e dev", "cloud outputs --show-secrets -e dev D1 app"},
 		{"cloud logs D1 -- -e", "cloud logs D1 -- -e"},
 		{"cloud nosuch D1 -e dev", "cloud nosuch D1 -e dev"},
+		{"cloud deploy D1 --generate-bash-completion", "cloud deploy D1 --generate-bash-completion"},
 	}
 	for _, c := range cases {
 		got := strings.Join(interspersed(app, strings.Fields(c.in)), " ")

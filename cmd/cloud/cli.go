@@ -144,6 +144,7 @@ func newApp(e *env) *cli.App {
 		Writer:               e.io.Out,
 		ErrWriter:            e.io.Err,
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
+		Action:               unknownCommand,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "where cloud keeps its database, Pulumi state and keys", EnvVars: []string{"CLOUD_HOME"}, Value: app.DefaultHome()},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output format: table, json or yaml", Value: "table"},
@@ -194,6 +195,7 @@ func newApp(e *env) *cli.App {
 			enableEnvironmentCommand(e),
 			disableEnvironmentCommand(e),
 			listEnvironmentsCommand(e),
+			completionCommand(e),
 			stackRunnerCommand(),
 		},
 	}
