@@ -92,6 +92,9 @@ type RunRequest struct {
 	// Command and Flags are recorded on the operation.
 	Command string
 	Flags   map[string]any
+	// SkipValidation skips checking the config against the stack
+	// templates before a deploy, rollback or preview.
+	SkipValidation bool
 	// Observer sees every event once it is stored, in order.
 	Observer func(store.Event)
 	// Started is called once the operation is recorded, before any stack
@@ -147,6 +150,15 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	p, err := plan.Build(m, env.Name)
 	if err != nil {
 		return nil, err
+	}
+	if req.Kind != KindDestroy && !req.SkipValidation {
+		v, err := a.ValidateDeployment(ctx, d.ID, env.Name)
+		if err != nil {
+			return nil, err
+		}
+		if v.Errors() > 0 {
+			return nil, &ValidationError{Validation: v}
+		}
 	}
 	states, err := a.stateMap(ctx, d.ID, env.Name)
 	if err != nil {

@@ -103,10 +103,11 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	var ue *app.UsageError
+	var ve *app.ValidationError
 	var me *manifest.Error
 	var ml manifest.ErrorList
 	switch {
-	case errors.As(err, &ue), errors.As(err, &me), errors.As(err, &ml):
+	case errors.As(err, &ue), errors.As(err, &ve), errors.As(err, &me), errors.As(err, &ml):
 		return 2
 	case errors.Is(err, app.ErrNotFound):
 		return 1
@@ -196,6 +197,7 @@ func newApp(e *env) *cli.App {
 			disableEnvironmentCommand(e),
 			listEnvironmentsCommand(e),
 			completionCommand(e),
+			validateCommand(e),
 			stackRunnerCommand(),
 		},
 	}

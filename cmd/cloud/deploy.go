@@ -40,6 +40,7 @@ Examples:
 			&cli.BoolFlag{Name: "force", Usage: "deploy stacks even when unchanged"},
 			&cli.BoolFlag{Name: "resume", Usage: "re-run what failed, was skipped or interrupted in the last deploy, then continue downstream"},
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "apply this manifest as a new revision first"},
+			&cli.BoolFlag{Name: "skip-validation", Usage: "do not check the config against the stack templates first"},
 		),
 		Action: func(c *cli.Context) error {
 			as, err := args(c, "ID")
@@ -66,7 +67,7 @@ Examples:
 				e.status("applied %s as revision %d", f, rev)
 			}
 			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: kind,
-				Force: c.Bool("force"), Resume: c.Bool("resume")})
+				Force: c.Bool("force"), Resume: c.Bool("resume"), SkipValidation: c.Bool("skip-validation")})
 		},
 	}
 }
