@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks pulumi test bench fuzz lint demo clean
+.PHONY: help build cli stack stacks pulumi test bench fuzz lint docs demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -52,6 +52,9 @@ lint: ## gofmt, go vet and staticcheck
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+docs: ## regenerate docs/cli.md from the command definitions
+	$(GO) test ./cmd/cloud -run '^TestCLIDocs$$' -update
 
 demo: cli pulumi ## deploy the 6-stack demo into DEMO_HOME (default .demo) and show its status
 	@set -e; \

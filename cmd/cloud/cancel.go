@@ -6,8 +6,14 @@ import (
 
 func cancelCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "cancel",
-		Usage:     "cancel a running operation (its stacks are stopped through the Pulumi engine)",
+		Name:  "cancel",
+		Usage: "cancel a running operation (its stacks are stopped through the Pulumi engine)",
+		Description: `Cancels a running operation, also one started by another cloud process on
+this machine: running stacks are stopped through the Pulumi engine and
+release their locks; stacks not started are cancelled.
+
+Examples:
+   cloud cancel op-01a2146547e0-781f0d`,
 		ArgsUsage: "OPERATION_ID",
 		Action: func(c *cli.Context) error {
 			as, err := args(c, "OPERATION_ID")

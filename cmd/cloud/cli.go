@@ -147,7 +147,7 @@ func newApp(e *env) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {}, // exit codes are decided in run
 		Action:               unknownCommand,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "home", Usage: "where cloud keeps its database, Pulumi state and keys", EnvVars: []string{"CLOUD_HOME"}, Value: app.DefaultHome()},
+			&cli.StringFlag{Name: "home", Usage: "where cloud keeps its database, Pulumi state and keys", EnvVars: []string{"CLOUD_HOME"}, Value: app.DefaultHome(), DefaultText: "~/.cloud"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output format: table, json or yaml", Value: "table"},
 			&cli.BoolFlag{Name: "no-color", Usage: "no colour in output", EnvVars: []string{"NO_COLOR"}},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only results and errors"},

@@ -28,6 +28,17 @@ Examples:
 			Name:      "set",
 			Usage:     "set one value of the manifest (a new revision)",
 			ArgsUsage: "ID KEY VALUE",
+			Description: `KEY is a dotted path: a top-level field (domain), environments.ENV.enabled,
+environments.ENV.region, environments.ENV.account_id, stacks.STACK.enabled,
+stacks.STACK.program, stacks.STACK.layer, stacks.STACK.dependencies,
+stacks.STACK.config.KEY or stacks.STACK.environments.ENV.config.KEY. VALUE is
+read as YAML: 3 is a number, true a boolean, [a, b] a list, "3" a string.
+The new manifest is validated first; nothing is stored when it is invalid.
+
+Examples:
+   cloud config set D1BRV40 stacks.app.config.replicas 3
+   cloud config set D1BRV40 environments.prod.account_id '"123456789012"'
+   cloud config set D1BRV40 stacks.monitoring.enabled false`,
 			Action: func(c *cli.Context) error {
 				as, err := args(c, "ID", "KEY", "VALUE")
 				if err != nil {

@@ -74,8 +74,14 @@ Examples:
 
 func deployStackCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "deploy-stack",
-		Usage:     "deploy one stack (its dependencies must be deployed)",
+		Name:  "deploy-stack",
+		Usage: "deploy one stack (its dependencies must be deployed)",
+		Description: `Deploys one stack. Its dependencies must already be deployed in that
+environment, unless --with-dependencies deploys them first.
+
+Examples:
+   cloud deploy-stack D1BRV40 app -e dev
+   cloud deploy-stack D1BRV40 app -e dev --with-dependencies`,
 		ArgsUsage: "ID STACK",
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "with-dependencies", Usage: "deploy its dependencies first"},
@@ -94,8 +100,15 @@ func deployStackCommand(e *env) *cli.Command {
 
 func previewCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "preview",
-		Usage:     "run the Pulumi preview of every stack, with mock outputs for stacks not deployed",
+		Name:  "preview",
+		Usage: "run the Pulumi preview of every stack, with mock outputs for stacks not deployed",
+		Description: `Runs the real Pulumi preview of every stack in graph order and shows the
+planned resource changes per stack. Outputs of stacks not deployed yet are
+mock outputs: typed stand-ins derived from the upstream program's declared
+outputs, named in each stack's note. Changes nothing.
+
+Examples:
+   cloud preview D1BRV40 -e stage`,
 		ArgsUsage: "ID",
 		Flags:     runFlags(),
 		Action: func(c *cli.Context) error {
@@ -110,8 +123,13 @@ func previewCommand(e *env) *cli.Command {
 
 func destroyCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "destroy",
-		Usage:     "destroy every stack of a deployment in an environment, dependents first",
+		Name:  "destroy",
+		Usage: "destroy every stack of a deployment in an environment, dependents first",
+		Description: `Destroys every stack of a deployment in one environment, dependents first.
+Stacks never deployed there are skipped. Asks for confirmation unless --yes.
+
+Examples:
+   cloud destroy D1BRV40 -e dev --yes`,
 		ArgsUsage: "ID",
 		Flags:     runFlags(),
 		Action: func(c *cli.Context) error {
@@ -129,8 +147,14 @@ func destroyCommand(e *env) *cli.Command {
 
 func destroyStackCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "destroy-stack",
-		Usage:     "destroy one stack (refused while deployed stacks depend on it)",
+		Name:  "destroy-stack",
+		Usage: "destroy one stack (refused while deployed stacks depend on it)",
+		Description: `Destroys one stack. Refused while deployed stacks depend on it, unless
+--force. Asks for confirmation unless --yes.
+
+Examples:
+   cloud destroy-stack D1BRV40 monitoring -e dev --yes
+   cloud destroy-stack D1BRV40 storage -e dev --force --yes`,
 		ArgsUsage: "ID STACK",
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "force", Usage: "destroy even when deployed stacks depend on it"}),

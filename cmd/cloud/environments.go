@@ -93,8 +93,15 @@ func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
 
 func listEnvironmentsCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "list-environments",
-		Usage:     "list a deployment's environments with region, account, enabled and stack counts",
+		Name:  "list-environments",
+		Usage: "list a deployment's environments with region, account, enabled and stack counts",
+		Description: `Lists a deployment's environments: enabled, region, account, status, and
+how many of their enabled stacks are deployed, failed (or interrupted) and
+not deployed.
+
+Examples:
+   cloud list-environments D1BRV40
+   cloud list-environments D1BRV40 -o json`,
 		ArgsUsage: "ID",
 		Action: func(c *cli.Context) error {
 			as, err := args(c, "ID")

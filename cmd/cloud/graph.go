@@ -11,8 +11,15 @@ import (
 
 func graphCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "graph",
-		Usage:     "show the dependency graph of a deployment (text, dot or json)",
+		Name:  "graph",
+		Usage: "show the dependency graph of a deployment (text, dot or json)",
+		Description: `Prints the dependency graph of the enabled stacks of an environment by
+layer. In dot, dependencies that come only from placeholders are dashed.
+
+Examples:
+   cloud graph D1BRV40 -e dev
+   cloud graph D1BRV40 --format dot | dot -Tsvg > graph.svg
+   cloud graph D1BRV40 --format json`,
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			envFlag(),

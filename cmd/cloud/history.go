@@ -9,8 +9,14 @@ import (
 
 func historyCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "history",
-		Usage:     "list a deployment's operations, newest first",
+		Name:  "history",
+		Usage: "list a deployment's operations, newest first",
+		Description: `Lists a deployment's operations, newest first: ID, kind, environment,
+status, start, duration, manifest revision, who, and the per-stack summary.
+
+Examples:
+   cloud history D1BRV40 -e dev
+   cloud history D1BRV40 -n 5 -o json`,
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "only this environment"},

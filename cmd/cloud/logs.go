@@ -14,8 +14,17 @@ import (
 
 func logsCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "logs",
-		Usage:     "show the events of an operation (the latest one by default)",
+		Name:  "logs",
+		Usage: "show the events of an operation (the latest one by default)",
+		Description: `Prints the events of an operation, by default the latest one: status
+changes, resource operations with their timings, diagnostics and log lines.
+--follow keeps printing until the operation ends, even when another cloud
+process runs it.
+
+Examples:
+   cloud logs D1BRV40 -e dev --stack app --tail 20
+   cloud logs D1BRV40 --operation op-01a2146547e0-781f0d --follow
+   cloud logs D1BRV40 -o json`,
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "latest operation of this environment"},

@@ -11,8 +11,15 @@ import (
 
 func outputsCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "outputs",
-		Usage:     "show the outputs of one stack or all stacks (secrets masked unless --show-secrets)",
+		Name:  "outputs",
+		Usage: "show the outputs of one stack or all stacks (secrets masked unless --show-secrets)",
+		Description: `Shows the outputs of one stack, or of every stack, in an environment.
+Secret values print as [secret] unless --show-secrets.
+
+Examples:
+   cloud outputs D1BRV40 -e dev
+   cloud outputs D1BRV40 database -e dev --show-secrets
+   cloud outputs D1BRV40 network -e dev -o json`,
 		ArgsUsage: "ID [STACK]",
 		Flags: []cli.Flag{
 			envFlag(),

@@ -11,8 +11,15 @@ import (
 
 func statusCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "status",
-		Usage:     "show a deployment and every stack in an environment",
+		Name:  "status",
+		Usage: "show a deployment and every stack in an environment",
+		Description: `Shows a deployment and every stack in one environment: status (with the
+reason for skipped and failed stacks), layer, resource count, dependencies,
+and the last operation.
+
+Examples:
+   cloud status D1BRV40 -e dev
+   cloud status D1BRV40 --all-environments -o json`,
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment (default: dev)"},
@@ -77,6 +84,12 @@ func listCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list deployments with their status",
+		Description: `Lists deployments with their organization, project and status per
+environment. A deployment destroyed in every environment is shown with --all.
+
+Examples:
+   cloud list
+   cloud list --all -o yaml`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "include destroyed deployments"},
 		},

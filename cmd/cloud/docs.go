@@ -1,0 +1,131 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+//go:embed docs_header.md
+var docsHeader string
+
+// cliMarkdown renders docs/cli.md from the command definitions, so the
+// manual and `--help` can never disagree.
+func cliMarkdown(app *cli.App) string {
+	var b strings.Builder
+	b.WriteString(docsHeader)
+	b.WriteString("\n## Global flags\n\n")
+	flagTable(&b, app.Flags)
+	b.WriteString("\n## Commands\n")
+	for _, c := range app.Commands {
+		if c.Hidden || c.Name == "help" {
+			continue
+		}
+		commandMarkdown(&b, "", c)
+	}
+	return b.String()
+}
+
+func commandMarkdown(b *strings.Builder, parent string, c *cli.Command) {
+	name := strings.TrimSpace(parent + " " + c.Name)
+	fmt.Fprintf(b, "\n### %s\n\n%s.\n\n", name, upperFirst(c.Usage))
+	usage := "cloud " + name
+	if len(c.Flags) > 0 {
+		usage += " [flags]"
+	}
+	if c.ArgsUsage != "" {
+		usage += " " + c.ArgsUsage
+	}
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		usage += " COMMAND"
+	}
+	fmt.Fprintf(b, "```text\n%s\n```\n", usage)
+	prose, examples := splitExamples(c.Description)
+	if prose != "" {
+		fmt.Fprintf(b, "\n%s\n", prose)
+	}
+	if len(c.Flags) > 0 {
+		b.WriteString("\n")
+		flagTable(b, c.Flags)
+	}
+	if len(examples) > 0 {
+		fmt.Fprintf(b, "\n```sh\n%s\n```\n", strings.Join(examples, "\n"))
+	}
+	for _, sub := range c.Subcommands {
+		if !sub.Hidden && sub.Name != "help" {
+			commandMarkdown(b, name, sub)
+		}
+	}
+}
+
+// splitExamples separates a description's prose from its "Examples:"
+// block (lines indented by three spaces, as `--help` shows them).
+func splitExamples(desc string) (string, []string) {
+	prose, ex, found := strings.Cut(desc, "Examples:")
+	var examples []string
+	if found {
+		for _, l := range strings.Split(ex, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				examples = append(examples, l)
+			}
+		}
+	}
+	// Descriptions are wrapped for a terminal; join each paragraph's lines.
+	var paras []string
+	for _, p := range strings.Split(strings.TrimSpace(prose), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			paras = append(paras, strings.Join(strings.Fields(p), " "))
+		}
+	}
+	return strings.Join(paras, "\n\n"), examples
+}
+
+func flagTable(b *strings.Builder, flags []cli.Flag) {
+	b.WriteString("| flag | default | environment | meaning |\n| --- | --- | --- | --- |\n")
+	sorted := append([]cli.Flag(nil), flags...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Names()[0] < sorted[j].Names()[0] })
+	for _, f := range sorted {
+		names := f.Names()
+		if names[0] == "help" {
+			continue
+		}
+		var forms []string
+		for _, n := range names {
+			dash := "--"
+			if len(n) == 1 {
+				dash = "-"
+			}
+			forms = append(forms, "`"+dash+n+"`")
+		}
+		def, env, usage := "", "", ""
+		if df, ok := f.(cli.DocGenerationFlag); ok {
+			if df.TakesValue() {
+				def = df.GetDefaultText()
+				if def == "" {
+					def = df.GetValue()
+				}
+			}
+			if vs := df.GetEnvVars(); len(vs) > 0 {
+				env = "`" + strings.Join(vs, "`, `") + "`"
+			}
+			usage = df.GetUsage()
+		}
+		if strings.HasPrefix(def, "\"") || def == "" {
+			def = strings.Trim(def, `"`)
+		}
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", strings.Join(forms, ", "), def, env, strings.ReplaceAll(usage, "|", `\|`))
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
