@@ -76,6 +76,12 @@ func (a *App) manifestFromTemplate(ctx context.Context, req InitRequest) ([]byte
 	if err != nil {
 		return nil, err
 	}
+	return a.manifestFromBody(req, t.Body)
+}
+
+// manifestFromBody writes a manifest from a template body and the
+// request's identity and environments.
+func (a *App) manifestFromBody(req InitRequest, body string) ([]byte, error) {
 	id := req.ID
 	if id == "" {
 		id = manifest.NewDeploymentID(a.cfg.Now(), rand.Reader)
@@ -85,7 +91,7 @@ func (a *App) manifestFromTemplate(ctx context.Context, req InitRequest) ([]byte
 		region = "us-east-1"
 	}
 	var tdoc yaml.Node
-	if err := yaml.Unmarshal([]byte(t.Body), &tdoc); err != nil {
+	if err := yaml.Unmarshal([]byte(body), &tdoc); err != nil {
 		return nil, fmt.Errorf("template %s: %w", req.Template, err)
 	}
 	stacks := mappingValue(&tdoc, "stacks")

@@ -98,9 +98,24 @@ func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validati
 	if _, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...); err != nil {
 		v.Findings = append(v.Findings, Finding{Severity: SeverityError, Field: "pulumi", Message: err.Error()})
 	}
+	template := a.templateLookup(ctx)
+	for _, e := range envs {
+		p, err := plan.Build(m, e)
+		if err != nil {
+			v.Findings = append(v.Findings, Finding{Severity: SeverityError, Environment: e, Message: err.Error()})
+			continue
+		}
+		v.Findings = append(v.Findings, checkPlan(p, template)...)
+	}
+	return v, nil
+}
+
+// templateLookup returns the program templates by program name, asking each
+// program once.
+func (a *App) templateLookup(ctx context.Context) func(program string) (protocol.Template, error) {
 	describer := &runner.Client{}
 	templates := map[string]protocol.Template{}
-	template := func(program string) (protocol.Template, error) {
+	return func(program string) (protocol.Template, error) {
 		if t, ok := templates[program]; ok {
 			return t, nil
 		}
@@ -115,15 +130,6 @@ func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validati
 		templates[program] = t
 		return t, nil
 	}
-	for _, e := range envs {
-		p, err := plan.Build(m, e)
-		if err != nil {
-			v.Findings = append(v.Findings, Finding{Severity: SeverityError, Environment: e, Message: err.Error()})
-			continue
-		}
-		v.Findings = append(v.Findings, checkPlan(p, template)...)
-	}
-	return v, nil
 }
 
 // checkPlan checks every enabled stack's config of a plan against the

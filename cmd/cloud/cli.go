@@ -198,6 +198,11 @@ func newApp(e *env) *cli.App {
 			listEnvironmentsCommand(e),
 			completionCommand(e),
 			validateCommand(e),
+			listTemplatesCommand(e),
+			showTemplateCommand(e),
+			createTemplateCommand(e),
+			updateTemplateCommand(e),
+			validateTemplateCommand(e),
 			stackRunnerCommand(),
 		},
 	}

@@ -38,20 +38,7 @@ func validateCommand(e *env) *cli.Command {
 					if err != nil {
 						return err
 					}
-					if err := e.emit(v, func(w io.Writer) {
-						for _, f := range v.Findings {
-							fmt.Fprintln(w, f.String())
-						}
-						if len(v.Findings) == 0 {
-							fmt.Fprintf(w, "deployment %s is valid in %s\n", v.DeploymentID, strings.Join(v.Environments, ", "))
-						}
-					}); err != nil {
-						return err
-					}
-					if v.Errors() > 0 {
-						return &exitError{code: 1, err: errSilent}
-					}
-					return nil
+					return e.printValidation(v, fmt.Sprintf("deployment %s is valid in %s", v.DeploymentID, strings.Join(v.Environments, ", ")))
 				},
 			},
 			{
