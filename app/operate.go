@@ -81,8 +81,11 @@ type RunRequest struct {
 	Stacks []string
 	// WithDependencies also deploys the dependencies of Stacks.
 	WithDependencies bool
-	Parallel         int
-	FailFast         bool
+	// Cascade also runs the stacks that depend on Stacks, in graph order;
+	// smart skip leaves those whose resolved inputs did not change.
+	Cascade  bool
+	Parallel int
+	FailFast bool
 	// Force disables smart skip (deploy) or the dependents check
 	// (destroy-stack).
 	Force bool
@@ -298,6 +301,9 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 					}
 				}
 			}
+		}
+		if req.Cascade {
+			return union(req.Stacks, p.Graph.Descendants(req.Stacks...)), nil
 		}
 		return req.Stacks, nil
 	}
@@ -594,7 +600,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 			Text: "preview with mock outputs of stacks not deployed yet for config " + strings.Join(mocked, ", ")})
 	}
 	prog := r.programs[name]
-	hash := r.configHash(name, prog, cfg, outs)
+	hash := r.configHash(prog, cfg)
 	prev := r.states[name]
 	if deploys(r.req.Kind) && !r.req.Force && prev.Status == StackDeployed && prev.ConfigHash == hash {
 		r.mu.Lock()

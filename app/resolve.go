@@ -10,7 +10,6 @@ import (
 	"github.com/cloudplatform/cloud/engine/placeholder"
 	"github.com/cloudplatform/cloud/engine/runner"
 	"github.com/cloudplatform/cloud/stacks/protocol"
-	"github.com/cloudplatform/cloud/store"
 )
 
 // resolveConfig resolves a stack's config for the run's environment,
@@ -69,21 +68,17 @@ func mockValue(stack, output string, t protocol.Template) placeholder.Value {
 }
 
 // configHash identifies everything that decides what a deploy of the stack
-// does: the program, the resolved config, the outputs of its direct
-// dependencies, and where it goes. Smart skip compares it with the hash of
-// the last successful deploy.
-func (r *run) configHash(name string, prog runner.Program, cfg map[string]protocol.Value, outs map[string]map[string]store.Output) string {
-	upstream := map[string]map[string]store.Output{}
-	for _, d := range r.plan.Graph.Dependencies(name) {
-		upstream[d] = outs[d]
-	}
+// does: the program, the resolved config — which holds every upstream output
+// the stack references — and where it goes. Smart skip compares it with the
+// hash of the last successful deploy, so a stack re-runs when an output it
+// consumes changes, and not when an upstream output it ignores does.
+func (r *run) configHash(prog runner.Program, cfg map[string]protocol.Value) string {
 	body, _ := json.Marshal(map[string]any{
-		"program":  prog.Identity,
-		"config":   cfg,
-		"upstream": upstream,
-		"env":      []string{r.env.Name, r.env.Region, r.env.AccountID},
-		"backend":  r.app.backendURL(r.man.Backend),
-		"project":  r.man.Organization + "/" + r.man.Project,
+		"program": prog.Identity,
+		"config":  cfg,
+		"env":     []string{r.env.Name, r.env.Region, r.env.AccountID},
+		"backend": r.app.backendURL(r.man.Backend),
+		"project": r.man.Organization + "/" + r.man.Project,
 	})
 	sum := sha256.Sum256(body)
 	return "sha256:" + hex.EncodeToString(sum[:])

@@ -77,14 +77,18 @@ func deployStackCommand(e *env) *cli.Command {
 		Name:  "deploy-stack",
 		Usage: "deploy one stack (its dependencies must be deployed)",
 		Description: `Deploys one stack. Its dependencies must already be deployed in that
-environment, unless --with-dependencies deploys them first.
+environment, unless --with-dependencies deploys them first. --cascade then
+redeploys, in graph order, the stacks downstream whose resolved inputs
+changed because of new upstream outputs; the others are unchanged.
 
 Examples:
    cloud deploy-stack D1BRV40 app -e dev
+   cloud deploy-stack D1BRV40 network -e dev --cascade
    cloud deploy-stack D1BRV40 app -e dev --with-dependencies`,
 		ArgsUsage: "ID STACK",
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "with-dependencies", Usage: "deploy its dependencies first"},
+			&cli.BoolFlag{Name: "cascade", Usage: "then redeploy the dependents whose resolved inputs changed"},
 			&cli.BoolFlag{Name: "force", Usage: "deploy even when unchanged"},
 		),
 		Action: func(c *cli.Context) error {
@@ -93,7 +97,7 @@ Examples:
 				return err
 			}
 			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDeploy, Stacks: []string{as[1]},
-				WithDependencies: c.Bool("with-dependencies"), Force: c.Bool("force")})
+				WithDependencies: c.Bool("with-dependencies"), Cascade: c.Bool("cascade"), Force: c.Bool("force")})
 		},
 	}
 }

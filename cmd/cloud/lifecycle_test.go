@@ -123,3 +123,38 @@ func TestEnvironments(t *testing.T) {
 		t.Errorf("unknown environment: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestCascade changes an upstream output and deploys that stack with
+// --cascade: the dependent that consumes the output is redeployed, the one
+// that only depends on the stack is left unchanged.
+func TestCascade(t *testing.T) {
+	home := t.TempDir()
+	manifest := `version: 1
+deployment_id: DCASC01
+organization: acme
+project: cascade
+environments:
+  dev: {region: eu-west-1}
+stacks:
+  a: {program: probe, config: {greeting: v1}}
+  b: {program: probe, config: {upstream: "${a.greeting}"}}
+  c: {program: probe, dependencies: [a]}
+`
+	file := filepath.Join(home, "m.yaml")
+	os.WriteFile(file, []byte(manifest), 0o600)
+	mustCloud(t, home, "init", "--from-file", file)
+	mustCloud(t, home, "deploy", "DCASC01")
+	mustCloud(t, home, "config", "set", "DCASC01", "stacks.a.config.greeting", "v2")
+	rep := decode[reportJSON](t, mustCloud(t, home, "deploy-stack", "DCASC01", "a", "--cascade", "-o", "json").stdout)
+	got := map[string]string{}
+	for _, s := range rep.Stacks {
+		got[s.Stack] = s.Status
+	}
+	if got["a"] != "deployed" || got["b"] != "deployed" || got["c"] != "unchanged" {
+		t.Errorf("deploy-stack a --cascade: %v, want a and b deployed, c unchanged", got)
+	}
+	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DCASC01", "b", "-o", "json").stdout)
+	if outs["b"]["upstream"] != "v2" {
+		t.Errorf("b.upstream = %v, want v2", outs["b"]["upstream"])
+	}
+}
