@@ -40,3 +40,43 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("command candidates (%v):\n%s", err, out)
 	}
 }
+
+// TestRefusals checks the error paths shared by many commands: unknown
+// deployments, stacks, operations and templates, and destructive commands
+// without --yes. None of them records anything.
+func TestRefusals(t *testing.T) {
+	home := t.TempDir()
+	id := strings.TrimSpace(mustCloud(t, home, "init", "--id", "DREFUSE", "--org", "acme", "--project", "shop").stdout)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"destroy", id, "-e", "dev"}, 2, "Refusing without --yes"},
+		{[]string{"destroy-stack", id, "app", "-e", "dev"}, 2, "Refusing without --yes"},
+		{[]string{"deploy-stack", id, "nosuch"}, 2, `has no stack "nosuch"`},
+		{[]string{"outputs", id, "nosuch"}, 2, `has no stack "nosuch"`},
+		{[]string{"deploy", id, "-e", "qa"}, 2, `has no environment "qa" (have: dev, stage, prod)`},
+		{[]string{"deploy", "DNOSUCH"}, 1, "deployment DNOSUCH: not found"},
+		{[]string{"logs", "DNOSUCH"}, 1, "not found"},
+		{[]string{"logs", id}, 1, "has no operation yet"},
+		{[]string{"rollback", id, "--to", "op-nosuch"}, 1, "operation op-nosuch: not found"},
+		{[]string{"cancel", "op-nosuch"}, 1, "operation op-nosuch: not found"},
+		{[]string{"deploy", id, "--parallel", "0"}, 2, "--parallel must be at least 1"},
+		{[]string{"deploy", id, "--resume"}, 2, "nothing to resume"},
+		{[]string{"config", "set", id, "stacks.app.config.x", "[unclosed"}, 2, "value"},
+		{[]string{"status"}, 2, "want arguments [ID]"},
+	}
+	for _, c := range cases {
+		r := cloud(t, home, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("cloud %s: exit %d, want %d with %q\n%s", strings.Join(c.args, " "), r.code, c.code, c.want, r.stderr)
+		}
+	}
+	if h := strings.TrimSpace(mustCloud(t, home, "history", id, "-o", "json").stdout); h != "[]" && h != "null" {
+		t.Errorf("refused commands recorded operations: %s", h)
+	}
+	if m := mustCloud(t, home, "config", id, "-o", "json").stdout; !strings.Contains(m, `"Revision": 1`) {
+		t.Errorf("refused commands changed the manifest: %s", m)
+	}
+}
