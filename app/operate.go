@@ -377,13 +377,12 @@ func (a *App) programTemplate(ctx context.Context, c *runner.Client, prog runner
 	if err != nil {
 		return t, err
 	}
-	body, err := json.Marshal(t)
-	if err != nil {
-		return t, err
+	// A rebuilt program keeps what the registry added to it.
+	reg := registration{Template: t}
+	if old, err := a.registration(ctx, prog.Name); err == nil {
+		reg.Priority = old.Priority
 	}
-	err = a.db.PutStackTemplate(ctx, store.StackTemplate{Name: prog.Name, Description: t.Description,
-		Template: body, Source: prog.Path, ProgramHash: prog.Identity})
-	return t, err
+	return t, a.putRegistration(ctx, prog.Name, reg, prog.Path, prog.Identity)
 }
 
 // template returns the template of a stack's program (known or not).

@@ -203,6 +203,11 @@ func newApp(e *env) *cli.App {
 			createTemplateCommand(e),
 			updateTemplateCommand(e),
 			validateTemplateCommand(e),
+			registerStackCommand(e),
+			updateStackCommand(e),
+			unregisterStackCommand(e),
+			listStacksCommand(e),
+			validateStackCommand(e),
 			stackRunnerCommand(),
 		},
 	}

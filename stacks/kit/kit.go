@@ -66,6 +66,8 @@ func Serve(s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "validate":
+		return serveValidate(s, stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown request %q: want describe or run\n", args[0])
 		return 2

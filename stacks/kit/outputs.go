@@ -16,11 +16,14 @@ type Outputs struct {
 
 	mu       sync.Mutex
 	exported map[string]bool
+	// values keeps what was exported, so the validate request can resolve
+	// the values and report their types.
+	values map[string]pulumi.Input
 }
 
 // NewOutputs returns the exporter of a program run.
 func NewOutputs(ctx *pulumi.Context, tmpl protocol.Template) *Outputs {
-	return &Outputs{ctx: ctx, tmpl: tmpl, exported: map[string]bool{}}
+	return &Outputs{ctx: ctx, tmpl: tmpl, exported: map[string]bool{}, values: map[string]pulumi.Input{}}
 }
 
 // Export exports one output.
@@ -31,6 +34,9 @@ func (o *Outputs) Export(name string, value pulumi.Input) {
 	if decl, ok := o.tmpl.Outputs[name]; ok && decl.Secret {
 		value = pulumi.ToSecret(value)
 	}
+	o.mu.Lock()
+	o.values[name] = value
+	o.mu.Unlock()
 	o.ctx.Export(name, value)
 }
 

@@ -147,3 +147,26 @@ type Result struct {
 	InputsRead      []string `json:"inputsRead,omitempty"`
 	OutputsExported []string `json:"outputsExported,omitempty"`
 }
+
+// Validate is the third request of the runner protocol, next to "describe"
+// and "run": the program runs under Pulumi's unit-test mocks (no engine, no
+// cloud) with sample values for its inputs, and reports what it read and
+// exported, so validate-stack can compare that with the template without
+// deploying anything.
+const Validate = "validate"
+
+// Validation is what a program prints for the "validate" request: the
+// inputs it read, the outputs it exported (with the type and secret flag of
+// the exported value) and the error of the program, if it failed.
+type Validation struct {
+	InputsRead []string                    `json:"inputsRead"`
+	Outputs    map[string]ValidationOutput `json:"outputs"`
+	Error      string                      `json:"error,omitempty"`
+}
+
+// ValidationOutput is the type (string, number, boolean, array, object) and
+// secret flag of one exported value, as the program produced it under mocks.
+type ValidationOutput struct {
+	Type   string `json:"type"`
+	Secret bool   `json:"secret,omitempty"`
+}

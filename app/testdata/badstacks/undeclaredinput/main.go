@@ -1,0 +1,26 @@
+// Command undeclaredinput is a deliberately broken stack for the registry tests.
+package main
+
+import (
+	"github.com/cloudplatform/cloud/stacks/kit"
+	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func main() {
+	kit.Main(kit.Stack{
+		Template: protocol.Template{
+			Name:   "undeclaredinput",
+			Inputs: map[string]protocol.Input{"region": {Type: protocol.TypeString, Required: true}},
+			Outputs: map[string]protocol.Output{
+				"id": {Type: protocol.TypeString},
+			},
+		},
+		Program: func(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
+			_ = in.String("region")
+			_ = in.String("vpcId") // not declared
+			out.Export("id", pulumi.String("x"))
+			return nil
+		},
+	})
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/urfave/cli/v2"
+)
+
+func registerStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "register-stack",
+		Usage: "register a stack program: read its template (inputs, outputs, dependencies) from the program",
+		Description: `Asks a stack program for its template and registers it, as a new version
+when it changed. NAME is looked up in the stacks directories and the
+built-in examples; a PATH (anything with a slash) registers that binary.
+--dependencies replaces the program's default dependencies.
+
+Examples:
+   cloud register-stack network
+   cloud register-stack ./bin/stacks/cache --dependencies network,security`,
+		ArgsUsage: "NAME|PATH",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dependencies", Usage: "comma-separated default dependencies, replacing the program's"},
+		},
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "NAME|PATH")
+			if err != nil {
+				return err
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			st, err := a.RegisterStack(c.Context, as[0], splitList(c.String("dependencies")), c.IsSet("dependencies"))
+			if err != nil {
+				return err
+			}
+			e.status("registered stack %s (version %d) from %s", st.Name, st.Version, st.Source)
+			return nil
+		},
+	}
+}
+
+func updateStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "update-stack",
+		Usage: "change a registered stack's description, default dependencies or priority",
+		Description: `Changes what the registry adds to a stack's template; every change is a
+new version in the stack's history. An empty --dependencies means none.
+
+Examples:
+   cloud update-stack database --dependencies network,security
+   cloud update-stack app --description "public web service" --priority 10`,
+		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "description", Usage: "new description"},
+			&cli.StringFlag{Name: "dependencies", Usage: "comma-separated default dependencies"},
+			&cli.IntFlag{Name: "priority", Usage: "priority among stacks that could run at the same time"},
+		},
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "NAME")
+			if err != nil {
+				return err
+			}
+			var desc *string
+			var deps *[]string
+			var prio *int
+			if c.IsSet("description") {
+				d := c.String("description")
+				desc = &d
+			}
+			if c.IsSet("dependencies") {
+				d := splitList(c.String("dependencies"))
+				deps = &d
+			}
+			if c.IsSet("priority") {
+				p := c.Int("priority")
+				prio = &p
+			}
+			if desc == nil && deps == nil && prio == nil {
+				return usageError("update-stack: give --description, --dependencies or --priority")
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			if err := a.UpdateStack(c.Context, as[0], desc, deps, prio); err != nil {
+				return err
+			}
+			e.status("updated stack %s", as[0])
+			return nil
+		},
+	}
+}
+
+func unregisterStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "unregister-stack",
+		Usage: "remove a stack's registration (its history stays)",
+		Description: `Removes a stack from the registry. It is refused while a deployment's
+current manifest has a stack running this program, unless --force. Asks for
+confirmation unless --yes.
+
+Examples:
+   cloud unregister-stack cache
+   cloud unregister-stack cache --force --yes`,
+		ArgsUsage: "NAME",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Usage: "unregister even while deployments use the program"},
+		},
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "NAME")
+			if err != nil {
+				return err
+			}
+			if err := e.confirm(fmt.Sprintf("Unregister stack %s?", as[0])); err != nil {
+				return err
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			if err := a.UnregisterStack(c.Context, as[0], c.Bool("force")); err != nil {
+				return err
+			}
+			e.status("unregistered stack %s", as[0])
+			return nil
+		},
+	}
+}
+
+func listStacksCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "list-stacks",
+		Usage: "list the registered stacks",
+		Description: `Lists the registered stacks with their version, default dependencies,
+declared inputs and outputs, and where the program is. JSON and YAML carry
+the whole template.
+
+Examples:
+   cloud list-stacks
+   cloud list-stacks -o json`,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError("list-stacks takes no arguments")
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			stacks, err := a.ListStacks(c.Context)
+			if err != nil {
+				return err
+			}
+			return e.emit(stacks, func(w io.Writer) {
+				row(w, "NAME", "VERSION", "DEPENDENCIES", "INPUTS", "OUTPUTS", "SOURCE")
+				for _, s := range stacks {
+					row(w, s.Name, fmt.Sprint(s.Version), joinOrDash(s.Dependencies),
+						joinOrDash(mapKeys(s.Inputs)), joinOrDash(mapKeys(s.Outputs)), s.Source)
+				}
+				if len(stacks) == 0 {
+					fmt.Fprintln(w, "(no stacks registered: cloud register-stack NAME)")
+				}
+			})
+		},
+	}
+}
+
+func validateStackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "validate-stack",
+		Usage: "check that a stack program reads its declared inputs and exports its declared outputs",
+		Description: `Runs the program of a registered stack (or of every one, --all) under
+Pulumi's mocks, with sample inputs, and compares what it read and exported
+with its template. Errors: an input read but not declared, a declared output
+not exported, the program failing. Warnings: a declared input never read, an
+output exported but not declared, a type or secret flag differing from the
+declaration. --strict makes warnings errors. Exits 1 when a stack has errors.
+
+Examples:
+   cloud validate-stack database
+   cloud validate-stack --all --strict`,
+		ArgsUsage: "NAME | --all",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Usage: "validate every registered stack"},
+			&cli.BoolFlag{Name: "strict", Usage: "treat warnings as errors"},
+		},
+		Action: func(c *cli.Context) error {
+			all := c.Bool("all")
+			if all == (c.NArg() == 1) || c.NArg() > 1 {
+				return usageError("validate-stack: want NAME or --all")
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
+			}
+			var vs []app.StackValidation
+			if all {
+				vs, err = a.ValidateAllStacks(c.Context, c.Bool("strict"))
+			} else {
+				var v *app.StackValidation
+				v, err = a.ValidateStack(c.Context, c.Args().First(), c.Bool("strict"))
+				if v != nil {
+					vs = []app.StackValidation{*v}
+				}
+			}
+			if err != nil {
+				return err
+			}
+			failed := false
+			for _, v := range vs {
+				failed = failed || !v.OK()
+			}
+			if err := e.emit(vs, func(w io.Writer) { e.printStackValidations(w, vs) }); err != nil {
+				return err
+			}
+			if failed {
+				return &exitError{code: 1, err: errSilent}
+			}
+			return nil
+		},
+	}
+}
+
+// printStackValidations prints each stack's findings, errors first, and a
+// line for a stack with none, so every stack asked about is accounted for.
+func (e *env) printStackValidations(w io.Writer, vs []app.StackValidation) {
+	for _, v := range vs {
+		switch {
+		case len(v.Errors) == 0 && len(v.Warnings) == 0:
+			fmt.Fprintf(w, "%s\t%s\n", v.Stack, e.paint("green", "ok"))
+		case len(v.Errors) == 0:
+			fmt.Fprintf(w, "%s\t%s\n", v.Stack, e.paint("yellow", fmt.Sprintf("ok, %d warning(s)", len(v.Warnings))))
+		default:
+			fmt.Fprintf(w, "%s\t%s\n", v.Stack, e.paint("red", fmt.Sprintf("%d error(s), %d warning(s)", len(v.Errors), len(v.Warnings))))
+		}
+		for _, f := range v.Errors {
+			fmt.Fprintf(w, "  %s\t%s\n", e.paint("red", "error"), f.Message)
+		}
+		for _, f := range v.Warnings {
+			fmt.Fprintf(w, "  %s\t%s\n", e.paint("yellow", "warning"), f.Message)
+		}
+	}
+	if len(vs) == 0 {
+		fmt.Fprintln(w, "(no stacks registered)")
+	}
+}
+
+// splitList reads a comma-separated flag value; an empty value is an empty
+// list (meaning "none", not "unset").
+func splitList(s string) []string {
+	out := []string{}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func joinOrDash(items []string) string {
+	if len(items) == 0 {
+		return "-"
+	}
+	return strings.Join(items, ",")
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,54 @@
+package main_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRegistryEndToEnd registers stack binaries by path through the built
+// cloud binary, lists them as JSON and validates them all: a sound example
+// passes, a deliberately broken stack makes validate-stack exit 1.
+func TestRegistryEndToEnd(t *testing.T) {
+	home, bins := t.TempDir(), t.TempDir()
+	build := exec.Command("go", "build", "-o", bins+"/", "../../stacks/examples/cmd/network",
+		"../../app/testdata/badstacks/undeclaredinput")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build stacks: %v\n%s", err, out)
+	}
+
+	mustCloud(t, home, "register-stack", filepath.Join(bins, "network"), "--dependencies", "")
+	stacks := decode[[]struct {
+		Name         string         `json:"name"`
+		Version      int            `json:"version"`
+		Dependencies []string       `json:"dependencies"`
+		Outputs      map[string]any `json:"outputs"`
+		Inputs       map[string]any `json:"inputs"`
+		Source       string         `json:"source"`
+	}](t, mustCloud(t, home, "list-stacks", "-o", "json").stdout)
+	if len(stacks) != 1 || stacks[0].Name != "network" || stacks[0].Version != 1 ||
+		stacks[0].Source != filepath.Join(bins, "network") || stacks[0].Outputs["vpcId"] == nil {
+		t.Fatalf("list-stacks: %+v", stacks)
+	}
+	if r := mustCloud(t, home, "validate-stack", "--all"); !strings.Contains(r.stdout, "network") {
+		t.Errorf("validate-stack --all printed %q", r.stdout)
+	}
+
+	mustCloud(t, home, "register-stack", filepath.Join(bins, "undeclaredinput"))
+	r := cloud(t, home, "validate-stack", "--all")
+	if r.code != 1 || !strings.Contains(r.stdout, `input "vpcId" is read but not declared`) {
+		t.Errorf("validate-stack --all with a broken stack: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cloud(t, home, "validate-stack"); r.code != 2 {
+		t.Errorf("validate-stack without NAME or --all: exit %d, want 2", r.code)
+	}
+
+	if r := cloud(t, home, "unregister-stack", "network"); r.code != 2 {
+		t.Errorf("unregister-stack without --yes and no terminal: exit %d, want 2", r.code)
+	}
+	mustCloud(t, home, "--yes", "unregister-stack", "network")
+	if r := mustCloud(t, home, "list-stacks"); strings.Contains(r.stdout, "network") {
+		t.Errorf("network still listed after unregister:\n%s", r.stdout)
+	}
+}
