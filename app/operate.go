@@ -29,8 +29,10 @@ const (
 	KindDeploy = "deploy"
 	// KindRollback is a deploy of an earlier manifest revision.
 	KindRollback = "rollback"
-	KindDestroy  = "destroy"
-	KindPreview  = "preview"
+	// KindRefresh compares every stack's state with its real resources.
+	KindRefresh = "refresh"
+	KindDestroy = "destroy"
+	KindPreview = "preview"
 )
 
 // Operation statuses, as stored.
@@ -59,6 +61,11 @@ const (
 	StackUnchanged = "unchanged"
 	StackPreviewed = "previewed"
 	StackCancelled = "cancelled"
+	// A refresh leaves every stack it looked at refreshing, then drifted or
+	// in_sync.
+	StackRefreshing = "refreshing"
+	StackDrifted    = "drifted"
+	StackInSync     = "in_sync"
 )
 
 // Event kinds.
@@ -130,7 +137,7 @@ type StackResult struct {
 // is returned then too).
 func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	switch req.Kind {
-	case KindDeploy, KindDestroy, KindPreview, KindRollback:
+	case KindDeploy, KindDestroy, KindPreview, KindRollback, KindRefresh:
 	default:
 		return nil, usagef("unknown operation kind %q", req.Kind)
 	}
@@ -146,7 +153,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if env == nil {
 		return nil, usagef("deployment %s has no environment %q (have: %s)", d.ID, req.Environment, envNames(m))
 	}
-	if !env.Enabled && req.Kind != KindDestroy {
+	if !env.Enabled && (deploys(req.Kind) || req.Kind == KindPreview) {
 		return nil, fmt.Errorf("%w: environment %s of deployment %s is disabled; enable it with `cloud enable-environment %s %s`",
 			ErrDisabled, env.Name, d.ID, d.ID, env.Name)
 	}
@@ -154,7 +161,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.Kind != KindDestroy && !req.SkipValidation {
+	if (deploys(req.Kind) || req.Kind == KindPreview) && !req.SkipValidation {
 		v, err := a.ValidateDeployment(ctx, d.ID, env.Name)
 		if err != nil {
 			return nil, err
@@ -185,7 +192,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err := r.loadPrograms(ctx); err != nil {
 		return nil, err
 	}
-	if req.Kind != KindDestroy {
+	if deploys(req.Kind) || req.Kind == KindPreview {
 		if err := r.checkReferences(ctx); err != nil {
 			return nil, err
 		}
@@ -576,6 +583,8 @@ func (r *run) runStack(ctx, bg context.Context, name string) error {
 	switch r.req.Kind {
 	case KindDestroy:
 		return r.destroyStack(ctx, bg, name)
+	case KindRefresh:
+		return r.refreshStack(ctx, bg, name)
 	default:
 		return r.upStack(ctx, bg, name)
 	}
@@ -617,7 +626,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	if r.req.Kind == KindPreview {
 		op = protocol.Preview
 	}
-	res, err := r.runProgram(ctx, bg, name, op, cfg)
+	res, err := r.runProgram(ctx, bg, name, prev, op, cfg)
 	if err != nil {
 		return r.fail(bg, name, err)
 	}
@@ -652,7 +661,7 @@ func (r *run) destroyStack(ctx, bg context.Context, name string) error {
 		return nil
 	}
 	r.transition(bg, name, StackDestroying, "", nil, true)
-	res, err := r.runProgram(ctx, bg, name, protocol.Destroy, nil)
+	res, err := r.runProgram(ctx, bg, name, prev, protocol.Destroy, nil)
 	if err != nil {
 		return r.fail(bg, name, err)
 	}
@@ -663,9 +672,48 @@ func (r *run) destroyStack(ctx, bg context.Context, name string) error {
 	return nil
 }
 
-// runProgram runs the stack's program and records its events as they come.
-func (r *run) runProgram(ctx, bg context.Context, name string, op protocol.Operation, cfg map[string]protocol.Value) (*protocol.Result, error) {
+// driftedPrefix starts the reason of a stack state a refresh found drifted.
+const driftedPrefix = "drifted: "
+
+// refreshStack compares a deployed stack with its real resources. Drift is
+// recorded on the stack's state (reason, and a cleared config hash so the
+// next deploy runs it and repairs the drift); nothing else changes.
+func (r *run) refreshStack(ctx, bg context.Context, name string) error {
 	prev := r.states[name]
+	if !deployed(prev) {
+		r.transition(bg, name, StackSkipped, "not deployed", nil, false)
+		return nil
+	}
+	r.transition(bg, name, StackRefreshing, "", nil, false)
+	res, err := r.runProgram(ctx, bg, name, prev, protocol.Refresh, nil)
+	if err != nil {
+		return r.fail(bg, name, err)
+	}
+	st := prev
+	if len(res.Drift) == 0 {
+		if strings.HasPrefix(prev.Reason, driftedPrefix) {
+			st.Reason = "" // put back by hand since the last refresh
+		}
+		st.LastOperationID = r.op.ID
+		r.record(bg, name, StackInSync, "", res, &st)
+		return nil
+	}
+	var what []string
+	for _, d := range res.Drift {
+		what = append(what, d.Op+" "+d.Resource+" "+d.Name)
+	}
+	reason := driftedPrefix + strings.Join(what, ", ")
+	st.Reason, st.ConfigHash, st.LastOperationID = reason, "", r.op.ID
+	r.record(bg, name, StackDrifted, reason, res, &st)
+	return nil
+}
+
+// runProgram runs the stack's program and records its events as they come.
+//
+// prev is the stack's state before this operation touched it: it says
+// whether an earlier run was interrupted (clear its lock) or a refresh found
+// drift (refresh before the update).
+func (r *run) runProgram(ctx, bg context.Context, name string, prev store.StackState, op protocol.Operation, cfg map[string]protocol.Value) (*protocol.Result, error) {
 	req := protocol.Request{
 		Operation:  op,
 		Project:    manifest.ProjectName(r.man),
@@ -675,6 +723,9 @@ func (r *run) runProgram(ctx, bg context.Context, name string, op protocol.Opera
 		PulumiHome: filepath.Join(r.app.cfg.Home, "pulumi"),
 		Config:     cfg,
 		ClearLock:  prev.Status == StackInterrupted || prev.Status == StackDeploying || prev.Status == StackDestroying,
+		// Drift found by an earlier refresh is repaired by refreshing the
+		// state before the update.
+		RefreshFirst: op == protocol.Up && strings.HasPrefix(prev.Reason, driftedPrefix),
 	}
 	res, err := r.client.Run(ctx, r.programs[name], req, func(m protocol.Message) {
 		switch m.Kind {
@@ -785,14 +836,14 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	sr := r.result(name)
 	sr.Status, sr.Reason = status, reason
 	ost := store.OperationStack{OperationID: r.op.ID, Stack: name, Status: status, Reason: reason, Error: sr.Error}
-	switch status {
-	case StackDeploying, StackDestroying:
+	running := status == StackDeploying || status == StackDestroying || status == StackRefreshing
+	if running {
 		r.started[name] = now
 	}
 	if t, ok := r.started[name]; ok {
 		t := t
 		ost.StartedAt = &t
-		if status != StackDeploying && status != StackDestroying {
+		if !running {
 			ost.FinishedAt = &now
 			sr.Duration = now.Sub(t)
 		}

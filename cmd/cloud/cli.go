@@ -184,6 +184,7 @@ func newApp(e *env) *cli.App {
 			deployStackCommand(e),
 			previewCommand(e),
 			destroyCommand(e),
+			refreshCommand(e),
 			destroyStackCommand(e),
 			statusCommand(e),
 			listCommand(e),

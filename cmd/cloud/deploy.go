@@ -125,6 +125,31 @@ Examples:
 	}
 }
 
+func refreshCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "refresh",
+		Usage:     "find drift: compare each deployed stack with its real resources",
+		ArgsUsage: "ID",
+		Description: `Runs a Pulumi refresh preview of every deployed stack (or of --stack) and
+reports which stacks drifted and how: the resources changed or deleted
+outside cloud. Nothing is changed; the drift is recorded on the stack, and the
+next deploy refreshes that stack first and puts its resources back.
+
+Examples:
+   cloud refresh D1BRV40 -e prod
+   cloud refresh D1BRV40 -e prod --stack site`,
+		Flags: append(runFlags(),
+			&cli.StringSliceFlag{Name: "stack", Usage: "only these stacks (repeatable)"}),
+		Action: func(c *cli.Context) error {
+			as, err := args(c, "ID")
+			if err != nil {
+				return err
+			}
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindRefresh, Stacks: c.StringSlice("stack")})
+		},
+	}
+}
+
 func destroyCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "destroy",

@@ -31,6 +31,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build cloud:", err)
 		os.Exit(1)
 	}
+	// The localfile provider, for stacks that own real local files; the
+	// engine finds it on PATH.
+	provider := exec.Command("go", "build", "-o", filepath.Join(dir, "pulumi-resource-localfile"), "../pulumi-resource-localfile")
+	provider.Stdout, provider.Stderr = os.Stdout, os.Stderr
+	if err := provider.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build provider:", err)
+		os.Exit(1)
+	}
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	if os.Getenv("CLOUD_PULUMI") == "" {
 		_, file, _, _ := runtime.Caller(0)
 		p := filepath.Join(filepath.Dir(file), "..", "..", ".tools", "bin", "pulumi")
@@ -135,12 +144,14 @@ type reportJSON struct {
 		ID     string
 		Status string
 	} `json:"operation"`
-	Stacks []struct {
-		Stack  string
-		Status string
-		Reason string
-		Error  string
-	} `json:"stacks"`
+	Stacks []reportStack `json:"stacks"`
+}
+
+type reportStack struct {
+	Stack  string
+	Status string
+	Reason string
+	Error  string
 }
 
 func TestDemoDeployment(t *testing.T) {

@@ -71,13 +71,13 @@ func (e *env) cell(color, s string) string {
 // statusColor is the colour of a status word.
 func statusColor(s string) string {
 	switch s {
-	case "deployed", "succeeded", "unchanged", "previewed", "destroyed":
+	case "deployed", "succeeded", "unchanged", "previewed", "destroyed", "in_sync":
 		return "green"
-	case "failed", "interrupted":
+	case "failed", "interrupted", "drifted":
 		return "red"
 	case "skipped", "cancelled", "partial":
 		return "yellow"
-	case "deploying", "destroying", "running", "pending":
+	case "deploying", "destroying", "refreshing", "running", "pending":
 		return "blue"
 	}
 	return "gray"

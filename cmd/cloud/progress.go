@@ -111,7 +111,7 @@ func (p *progress) observe(ev store.Event) {
 		}
 		row.status, row.reason = s.Status, s.Reason
 		switch s.Status {
-		case app.StackDeploying, app.StackDestroying:
+		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
 			row.started = ev.Time
 		case app.StackPending:
 		default:
@@ -170,11 +170,11 @@ func (p *progress) draw() {
 		r := p.rows[n]
 		icon := "·"
 		switch r.status {
-		case app.StackDeploying, app.StackDestroying:
+		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
 			icon = string(frame)
-		case app.StackDeployed, app.StackUnchanged, app.StackPreviewed, app.StackDestroyed:
+		case app.StackDeployed, app.StackUnchanged, app.StackPreviewed, app.StackDestroyed, app.StackInSync:
 			icon, done = "✓", done+1
-		case app.StackFailed:
+		case app.StackFailed, app.StackDrifted:
 			icon, done = "✗", done+1
 		case app.StackSkipped, app.StackCancelled:
 			icon, done = "-", done+1
@@ -259,7 +259,7 @@ func (e *env) printReport(r *app.Report) error {
 		}
 	}
 	var parts []string
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "failed", "skipped", "cancelled"} {
+	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled"} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}

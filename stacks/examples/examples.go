@@ -4,6 +4,8 @@
 // a realistic demo deployment (a network, its security, a database and a
 // bucket, an app using both, and its monitoring); Probe is a generic stack
 // driven by its config, for building any graph in tests and benchmarks.
+// Files is the exception: it manages real local files through the project's
+// own localfile provider, so that drift can be shown and repaired.
 package examples
 
 import (
@@ -28,6 +30,7 @@ func All() map[string]kit.Stack {
 		"app":        App,
 		"monitoring": Monitoring,
 		"probe":      Probe,
+		"files":      Files,
 	}
 }
 

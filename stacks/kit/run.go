@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,16 +85,21 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 
 	ch := make(chan events.EngineEvent, 64)
 	done := make(chan struct{})
+	var drift []protocol.Drift
 	go func() {
 		defer close(done)
-		forward(ch, w)
+		drift = forward(ch, w)
 	}()
 
 	var summary *auto.UpdateSummary
 	switch req.Operation {
 	case protocol.Up:
 		var r auto.UpResult
-		r, err = stack.Up(ctx, optup.EventStreams(ch), optup.SuppressProgress())
+		opts := []optup.Option{optup.EventStreams(ch), optup.SuppressProgress()}
+		if req.RefreshFirst {
+			opts = append(opts, optup.Refresh())
+		}
+		r, err = stack.Up(ctx, opts...)
 		if err == nil {
 			summary = &r.Summary
 			res.Outputs = map[string]protocol.Value{}
@@ -114,19 +120,21 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 			summary = &r.Summary
 		}
 	case protocol.Refresh:
-		var r auto.RefreshResult
-		r, err = stack.Refresh(ctx, optrefresh.EventStreams(ch), optrefresh.SuppressProgress())
+		var r auto.PreviewResult
+		r, err = stack.PreviewRefresh(ctx, optrefresh.EventStreams(ch), optrefresh.SuppressProgress())
 		if err == nil {
-			summary = &r.Summary
-			res.Outputs, err = currentOutputs(ctx, stack)
+			res.Changes = opCounts(r.ChangeSummary)
 		}
 	}
 	<-done // the Automation API closes ch when the operation ends
+	if req.Operation == protocol.Refresh {
+		res.Drift = drift
+	}
 
 	if summary != nil && summary.ResourceChanges != nil {
 		res.Changes = *summary.ResourceChanges
 	}
-	if req.Operation != protocol.Preview && req.Operation != protocol.Destroy {
+	if req.Operation == protocol.Up {
 		res.ResourceCount = resourceCount(res.Changes)
 	}
 	if in != nil {
@@ -158,6 +166,10 @@ func checkRequest(req protocol.Request) error {
 	return nil
 }
 
+// localProviders are the resource providers of this project that stacks may
+// use (see providers/).
+var localProviders = []string{"localfile"}
+
 // openStack selects or creates the Pulumi stack in the request's own
 // workspace directory.
 func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc) (auto.Stack, error) {
@@ -171,23 +183,36 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 	if req.Backend != "" {
 		env["PULUMI_BACKEND_URL"] = req.Backend
 	}
-	opts := []auto.LocalWorkspaceOption{
-		auto.WorkDir(req.WorkDir),
-		auto.EnvVars(env),
-		auto.SecretsProvider("passphrase"),
-		auto.Project(workspace.Project{
-			Name:    tokens.PackageName(req.Project),
-			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-		}),
-	}
-	if req.PulumiHome != "" {
-		opts = append(opts, auto.PulumiHome(req.PulumiHome))
-	}
 	if req.PulumiCommand != "" {
 		// The Automation API runs "pulumi" from PATH; the runner is a
 		// process of its own, so changing its PATH affects nothing else.
 		dir := filepath.Dir(req.PulumiCommand)
 		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	project := workspace.Project{
+		Name:    tokens.PackageName(req.Project),
+		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+	}
+	// Our own providers (built by tools/install/providers.sh next to the
+	// Pulumi CLI) are named in the project, so the engine uses them without
+	// warning that it found a plugin on PATH.
+	for _, name := range localProviders {
+		if path, err := exec.LookPath("pulumi-resource-" + name); err == nil {
+			if project.Plugins == nil {
+				project.Plugins = &workspace.Plugins{}
+			}
+			project.Plugins.Providers = append(project.Plugins.Providers,
+				workspace.PluginOptions{Name: name, Path: filepath.Dir(path)})
+		}
+	}
+	opts := []auto.LocalWorkspaceOption{
+		auto.WorkDir(req.WorkDir),
+		auto.EnvVars(env),
+		auto.SecretsProvider("passphrase"),
+		auto.Project(project),
+	}
+	if req.PulumiHome != "" {
+		opts = append(opts, auto.PulumiHome(req.PulumiHome))
 	}
 	os.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
 	stack, err := auto.UpsertStackInlineSource(ctx, req.Stack, req.Project, program, opts...)
@@ -197,22 +222,13 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 	return stack, nil
 }
 
-func currentOutputs(ctx context.Context, stack auto.Stack) (map[string]protocol.Value, error) {
-	outs, err := stack.Outputs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res := make(map[string]protocol.Value, len(outs))
-	for k, v := range outs {
-		res[k] = protocol.Value{Value: v.Value, Secret: v.Secret}
-	}
-	return res, nil
-}
-
 // forward turns Pulumi engine events into protocol events, measuring how
-// long each resource operation took.
-func forward(ch <-chan events.EngineEvent, w *writer) {
+// long each resource operation took. It returns the resources whose
+// outputs step changed them (update, delete, replace): during a refresh,
+// the drift.
+func forward(ch <-chan events.EngineEvent, w *writer) []protocol.Drift {
 	started := map[string]time.Time{}
+	var drift []protocol.Drift
 	for e := range ch {
 		now := time.Now().UTC()
 		var ev *protocol.Event
@@ -225,6 +241,10 @@ func forward(ch <-chan events.EngineEvent, w *writer) {
 			m := e.ResOutputsEvent.Metadata
 			ev = stepEvent(protocol.EventResourceDone, m)
 			ev.Millis = since(started, m.URN, now)
+			switch ev.Op {
+			case "update", "delete", "replace":
+				drift = append(drift, protocol.Drift{URN: m.URN, Resource: m.Type, Name: ev.Name, Op: ev.Op})
+			}
 		case e.ResOpFailedEvent != nil:
 			m := e.ResOpFailedEvent.Metadata
 			ev = stepEvent(protocol.EventResourceFailed, m)
@@ -243,6 +263,7 @@ func forward(ch <-chan events.EngineEvent, w *writer) {
 		}
 		w.send(protocol.Message{Kind: protocol.KindEvent, Time: now, Event: ev})
 	}
+	return drift
 }
 
 func stepEvent(typ string, m apitype.StepEventMetadata) *protocol.Event {

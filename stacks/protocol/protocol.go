@@ -18,6 +18,8 @@ const (
 	Up      Operation = "up"
 	Preview Operation = "preview"
 	Destroy Operation = "destroy"
+	// Refresh compares the state with the real resources (a Pulumi refresh
+	// preview) and reports drift in Result.Drift; it changes nothing.
 	Refresh Operation = "refresh"
 )
 
@@ -85,6 +87,9 @@ type Request struct {
 	// ClearLock removes a lock left by an interrupted run of this stack
 	// before starting (file backends only).
 	ClearLock bool `json:"clearLock,omitempty"`
+	// RefreshFirst makes an up refresh the state from the real resources
+	// first, so that it repairs drift found earlier.
+	RefreshFirst bool `json:"refreshFirst,omitempty"`
 }
 
 // Message kinds.
@@ -126,6 +131,16 @@ type Event struct {
 	Changes  map[string]int `json:"changes,omitempty"` // summary
 }
 
+// Drift is one resource whose real state differs from Pulumi's record.
+type Drift struct {
+	URN      string `json:"urn"`
+	Resource string `json:"resource"` // type token
+	Name     string `json:"name"`
+	// Op is what the refresh would record: update (changed) or delete
+	// (gone).
+	Op string `json:"op"`
+}
+
 // Log is a line of text from the runner or the program.
 type Log struct {
 	Level string `json:"level"`
@@ -142,6 +157,8 @@ type Result struct {
 	// the Pulumi stack resource itself not included.
 	ResourceCount int    `json:"resourceCount"`
 	Error         string `json:"error,omitempty"`
+	// Drift lists the resources a refresh found changed outside Pulumi.
+	Drift []Drift `json:"drift,omitempty"`
 	// InputsRead and OutputsExported are what the program actually did,
 	// for validate-stack.
 	InputsRead      []string `json:"inputsRead,omitempty"`
