@@ -16,11 +16,7 @@ Examples:
    cloud cancel op-01a2146547e0-781f0d`,
 		ArgsUsage: "OPERATION_ID",
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "OPERATION_ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "OPERATION_ID")
 			if err != nil {
 				return err
 			}

@@ -214,6 +214,17 @@ func newApp(e *env) *cli.App {
 	}
 }
 
+// start checks a command's positional arguments and opens the app: the
+// first lines of most commands.
+func (e *env) start(c *cli.Context, names ...string) (*app.App, []string, error) {
+	as, err := args(c, names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := e.open(c.Context)
+	return a, as, err
+}
+
 // args checks a command's positional arguments.
 func args(c *cli.Context, names ...string) ([]string, error) {
 	if c.NArg() != len(names) {

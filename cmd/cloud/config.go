@@ -40,11 +40,7 @@ Examples:
    cloud config set D1BRV40 environments.prod.account_id '"123456789012"'
    cloud config set D1BRV40 stacks.monitoring.enabled false`,
 			Action: func(c *cli.Context) error {
-				as, err := args(c, "ID", "KEY", "VALUE")
-				if err != nil {
-					return err
-				}
-				a, err := e.open(c.Context)
+				a, as, err := e.start(c, "ID", "KEY", "VALUE")
 				if err != nil {
 					return err
 				}
@@ -57,11 +53,7 @@ Examples:
 			},
 		}},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}

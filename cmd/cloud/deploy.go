@@ -238,10 +238,16 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 	if req.Parallel < 1 {
 		return usageError("--parallel must be at least 1")
 	}
-	p := newProgress(e, req.Kind)
-	req.Observer = p.observe
-	req.Started = p.start
-	report, err := a.Run(c.Context, req)
+	return e.watch(req.Kind, &req, func() (*app.Report, error) { return a.Run(c.Context, req) })
+}
+
+// watch runs an operation with live progress and prints its report. When
+// there is a report, it has said what failed: the exit code is 1 without
+// repeating the error.
+func (e *env) watch(kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
+	p := newProgress(e, kind)
+	run.Observer, run.Started = p.observe, p.start
+	report, err := do()
 	p.stop()
 	if report == nil {
 		return err

@@ -45,11 +45,7 @@ func disableEnvironmentCommand(e *env) *cli.Command {
 }
 
 func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
-	as, err := args(c, "ID", "ENV")
-	if err != nil {
-		return err
-	}
-	a, err := e.open(c.Context)
+	a, as, err := e.start(c, "ID", "ENV")
 	if err != nil {
 		return err
 	}
@@ -104,11 +100,7 @@ Examples:
    cloud list-environments D1BRV40 -o json`,
 		ArgsUsage: "ID",
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}

@@ -26,11 +26,7 @@ Examples:
 			&cli.StringFlag{Name: "format", Usage: "text, dot or json", Value: "text"},
 		},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}

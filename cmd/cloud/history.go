@@ -23,11 +23,7 @@ Examples:
 			&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Usage: "most operations shown", Value: 20},
 		},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}

@@ -27,11 +27,7 @@ Examples:
 			&cli.StringFlag{Name: "dependencies", Usage: "comma-separated default dependencies, replacing the program's"},
 		},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME|PATH")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "NAME|PATH")
 			if err != nil {
 				return err
 			}

@@ -25,11 +25,7 @@ Examples:
 			&cli.StringFlag{Name: "to", Usage: "the operation to roll back to"},
 		),
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}
@@ -58,21 +54,8 @@ Examples:
 				Confirm: func(stacks []string) bool {
 					return e.confirm(fmt.Sprintf("Rolling back destroys %v, which the earlier revision does not have. Go on?", stacks)) == nil
 				}}
-			p := newProgress(e, app.KindRollback)
-			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
-				Observer: p.observe, Started: p.start}
-			report, err := a.Rollback(c.Context, req)
-			p.stop()
-			if report == nil {
-				return err
-			}
-			if perr := e.printReport(report); perr != nil {
-				return perr
-			}
-			if err != nil {
-				return &exitError{code: 1, err: errSilent}
-			}
-			return nil
+			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name}
+			return e.watch(app.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
 		},
 	}
 }

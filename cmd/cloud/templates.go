@@ -43,11 +43,7 @@ func showTemplateCommand(e *env) *cli.Command {
 		Description: `Examples:
    cloud show-template demo > my-template.yaml`,
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "NAME")
 			if err != nil {
 				return err
 			}
@@ -78,11 +74,7 @@ Examples:
 			&cli.StringFlag{Name: "description", Usage: "what the template is for"},
 		},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "NAME")
 			if err != nil {
 				return err
 			}
@@ -112,11 +104,7 @@ Examples:
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "YAML to merge", Required: true},
 		},
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "NAME")
 			if err != nil {
 				return err
 			}
@@ -146,11 +134,7 @@ finds an error.
 Examples:
    cloud validate-template demo`,
 		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME")
-			if err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
+			a, as, err := e.start(c, "NAME")
 			if err != nil {
 				return err
 			}

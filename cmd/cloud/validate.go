@@ -26,11 +26,7 @@ func validateCommand(e *env) *cli.Command {
 				ArgsUsage: "ID",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "only this environment"}},
 				Action: func(c *cli.Context) error {
-					as, err := args(c, "ID")
-					if err != nil {
-						return err
-					}
-					a, err := e.open(c.Context)
+					a, as, err := e.start(c, "ID")
 					if err != nil {
 						return err
 					}
@@ -46,11 +42,7 @@ func validateCommand(e *env) *cli.Command {
 				Usage:     "build the dependency graph of every environment (cycles, unknown or disabled dependencies)",
 				ArgsUsage: "ID",
 				Action: func(c *cli.Context) error {
-					as, err := args(c, "ID")
-					if err != nil {
-						return err
-					}
-					a, err := e.open(c.Context)
+					a, as, err := e.start(c, "ID")
 					if err != nil {
 						return err
 					}
