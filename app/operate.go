@@ -105,6 +105,10 @@ type RunRequest struct {
 	// SkipValidation skips checking the config against the stack
 	// templates before a deploy, rollback or preview.
 	SkipValidation bool
+	// Pinned gives stacks the resolved config to run with instead of
+	// resolving their manifest config (a rollback replays what an earlier
+	// operation ran).
+	Pinned map[string]map[string]protocol.Value
 	// Observer sees every event once it is stored, in order.
 	Observer func(store.Event)
 	// Started is called once the operation is recorded, before any stack
@@ -188,7 +192,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	}
 	r := &run{app: a, req: req, dep: d, man: m, env: env, plan: p, graph: g, states: states,
 		client: client, programs: map[string]runner.Program{}, templates: map[string]protocol.Template{},
-		started: map[string]time.Time{}, results: map[string]*StackResult{}}
+		started: map[string]time.Time{}, results: map[string]*StackResult{}, configs: map[string]json.RawMessage{}}
 	if err := r.loadPrograms(ctx); err != nil {
 		return nil, err
 	}
@@ -345,9 +349,12 @@ type run struct {
 	programs  map[string]runner.Program // by stack
 	templates map[string]protocol.Template
 
-	mu      sync.Mutex // guards started, results, and event order
+	mu      sync.Mutex // guards started, results, configs and event order
 	started map[string]time.Time
 	results map[string]*StackResult
+	// configs holds each stack's resolved config (JSON), recorded with its
+	// result so a rollback can replay it.
+	configs map[string]json.RawMessage
 }
 
 // loadPrograms finds every selected stack's program and its template.
@@ -596,8 +603,20 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 		return r.fail(bg, name, err)
 	}
 	cfg, mocked, err := r.resolveConfig(name, r.lookup(outs, false))
+	if pinned, ok := r.req.Pinned[name]; ok {
+		cfg, mocked, err = pinned, nil, nil
+	}
 	if err != nil {
 		return r.fail(bg, name, err)
+	}
+	if deploys(r.req.Kind) {
+		body, err := json.Marshal(cfg)
+		if err != nil {
+			return r.fail(bg, name, err)
+		}
+		r.mu.Lock()
+		r.configs[name] = body
+		r.mu.Unlock()
 	}
 	previewNote := ""
 	if len(mocked) > 0 {
@@ -836,6 +855,9 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	sr := r.result(name)
 	sr.Status, sr.Reason = status, reason
 	ost := store.OperationStack{OperationID: r.op.ID, Stack: name, Status: status, Reason: reason, Error: sr.Error}
+	if status == StackDeployed || status == StackUnchanged {
+		ost.Config = r.configs[name]
+	}
 	running := status == StackDeploying || status == StackDestroying || status == StackRefreshing
 	if running {
 		r.started[name] = now

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/cloudplatform/cloud/engine/plan"
+	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
 )
 
@@ -43,10 +45,12 @@ type RollbackRequest struct {
 // Rollback returns an environment to an earlier operation: the manifest
 // revision that operation ran becomes the current one again (a new
 // revision with its content), stacks deployed now but absent from it are
-// destroyed, and the deployment runs as an operation of kind rollback.
-// Stacks whose resolved config is the same as now are unchanged (smart skip);
-// upstream outputs flow down as in any deploy. Placeholders resolve again:
-// ${var.…} and ${calc.…} take today's values.
+// destroyed, and the deployment runs as an operation of kind rollback with
+// the resolved config each stack ran with in that operation — placeholders
+// are not resolved again, so ${var.…} and ${calc.…} keep their values then.
+// (Operations recorded before cloud kept resolved configs are replayed by
+// resolving the revision's config again.) Stacks whose config is the same as
+// now are unchanged (smart skip).
 func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error) {
 	target, _, err := a.Operation(ctx, req.To)
 	if err != nil {
@@ -94,12 +98,38 @@ func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error
 	if _, _, err := a.ApplyManifest(ctx, req.DeploymentID, fmt.Sprintf("rollback to %s (revision %d)", target.ID, rev.Revision), []byte(rev.YAML)); err != nil {
 		return nil, err
 	}
+	pinned, err := a.recordedConfigs(ctx, target.ID)
+	if err != nil {
+		return nil, err
+	}
 	run := req.Run
 	run.DeploymentID, run.Environment, run.Kind = req.DeploymentID, req.Environment, KindRollback
+	run.Pinned = pinned
 	run.Stacks, run.Resume, run.WithDependencies = nil, false, false
 	if run.Flags == nil {
 		run.Flags = map[string]any{}
 	}
 	run.Flags["to"] = target.ID
 	return a.Run(ctx, run)
+}
+
+// recordedConfigs returns the resolved config each stack ran with in an
+// operation, for the stacks it recorded one for.
+func (a *App) recordedConfigs(ctx context.Context, opID string) (map[string]map[string]protocol.Value, error) {
+	stacks, err := a.db.OperationStacks(ctx, opID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]protocol.Value{}
+	for _, s := range stacks {
+		if len(s.Config) == 0 {
+			continue
+		}
+		var cfg map[string]protocol.Value
+		if err := json.Unmarshal(s.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("recorded config of %s in %s: %w", s.Stack, opID, err)
+		}
+		out[s.Stack] = cfg
+	}
+	return out, nil
 }

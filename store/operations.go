@@ -61,6 +61,9 @@ type OperationStack struct {
 	Changes       map[string]int // change kind (create, update, …) -> count
 	Error         string
 	ResourceCount int
+	// Config is the resolved config (JSON) the stack ran with; stored
+	// sealed. Nil keeps what the row holds.
+	Config json.RawMessage
 }
 
 // StackState is the current state of one stack in one environment.
@@ -295,8 +298,8 @@ func (db *DB) LastOperation(ctx context.Context, deploymentID, env string, kinds
 	return &ops[0], nil
 }
 
-func queryOperationStacks(ctx context.Context, q querier, where string, args ...any) ([]OperationStack, error) {
-	rows, err := q.QueryContext(ctx, `SELECT operation_id, stack, status, reason, started_at, finished_at, changes, error, resource_count
+func (db *DB) queryOperationStacks(ctx context.Context, q querier, where string, args ...any) ([]OperationStack, error) {
+	rows, err := q.QueryContext(ctx, `SELECT operation_id, stack, status, reason, started_at, finished_at, changes, error, resource_count, config
 		FROM operation_stacks `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read operation stacks: %w", err)
@@ -305,9 +308,16 @@ func queryOperationStacks(ctx context.Context, q querier, where string, args ...
 	var out []OperationStack
 	for rows.Next() {
 		var s OperationStack
-		var started, finished, changes sql.NullString
-		if err := rows.Scan(&s.OperationID, &s.Stack, &s.Status, &s.Reason, &started, &finished, &changes, &s.Error, &s.ResourceCount); err != nil {
+		var started, finished, changes, config sql.NullString
+		if err := rows.Scan(&s.OperationID, &s.Stack, &s.Status, &s.Reason, &started, &finished, &changes, &s.Error, &s.ResourceCount, &config); err != nil {
 			return nil, fmt.Errorf("store: read operation stacks: %w", err)
+		}
+		if config.Valid && config.String != "" {
+			plain, err := db.open(config.String, opStackAAD(s.OperationID, s.Stack))
+			if err != nil {
+				return nil, fmt.Errorf("store: config of %s in %s: %w", s.Stack, s.OperationID, err)
+			}
+			s.Config = plain
 		}
 		if s.StartedAt, err = parseTimePtr(started); err != nil {
 			return nil, err
@@ -326,7 +336,7 @@ func queryOperationStacks(ctx context.Context, q querier, where string, args ...
 // OperationStacks returns the per-stack results of an operation, ordered
 // by start time (stacks not started last), then name.
 func (db *DB) OperationStacks(ctx context.Context, opID string) ([]OperationStack, error) {
-	return queryOperationStacks(ctx, db.reader, `WHERE operation_id = ? AND deleted = 0
+	return db.queryOperationStacks(ctx, db.reader, `WHERE operation_id = ? AND deleted = 0
 		ORDER BY started_at IS NULL, started_at, stack`, opID)
 }
 
@@ -335,8 +345,18 @@ func (w *writer) putOperationStack(ctx context.Context, s OperationStack) error 
 	if err != nil {
 		return err
 	}
+	var config any
+	if len(s.Config) > 0 {
+		config = w.db.seal(s.Config, opStackAAD(s.OperationID, s.Stack))
+	}
 	return w.put(ctx, operationStacksTable, s.OperationID, s.Stack, s.Status, s.Reason,
-		fmtTimePtr(s.StartedAt), fmtTimePtr(s.FinishedAt), changes, s.Error, s.ResourceCount)
+		fmtTimePtr(s.StartedAt), fmtTimePtr(s.FinishedAt), changes, s.Error, s.ResourceCount, config)
+}
+
+// opStackAAD binds a sealed config to its operation and stack.
+func opStackAAD(opID, stack string) []byte {
+	b, _ := json.Marshal([]string{"operation_stacks", opID, stack})
+	return b
 }
 
 func stackStates(ctx context.Context, q querier, deploymentID, env string, stacks ...string) ([]StackState, error) {
@@ -416,13 +436,18 @@ func (db *DB) Transition(ctx context.Context, os OperationStack, st *StackState,
 		if err != nil {
 			return err
 		}
-		if os.StartedAt == nil {
-			prev, err := queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND stack = ?`, os.OperationID, os.Stack)
+		if os.StartedAt == nil || os.Config == nil {
+			prev, err := w.db.queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND stack = ?`, os.OperationID, os.Stack)
 			if err != nil {
 				return err
 			}
 			if len(prev) > 0 {
-				os.StartedAt = prev[0].StartedAt
+				if os.StartedAt == nil {
+					os.StartedAt = prev[0].StartedAt
+				}
+				if os.Config == nil {
+					os.Config = prev[0].Config
+				}
 			}
 		}
 		if err := w.putOperationStack(ctx, os); err != nil {

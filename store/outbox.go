@@ -72,7 +72,7 @@ var (
 		"kind", "status", "revision", "command", "flags", "actor", "host", "pid", "pid_start",
 		"started_at", "finished_at", "error", "summary", "last_seq")
 	operationStacksTable = newTable("operation_stacks", 2, "operation_id", "stack",
-		"status", "reason", "started_at", "finished_at", "changes", "error", "resource_count")
+		"status", "reason", "started_at", "finished_at", "changes", "error", "resource_count", "config")
 	outputsTable = newTable("outputs", 4, "deployment_id", "environment", "stack", "name",
 		"value", "secret")
 	stackTemplatesTable = newTable("stack_templates", 1, "name", "description", "template",

@@ -133,7 +133,7 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 		payload := mustJSON(map[string]string{"status": StatusInterrupted, "reason": reason})
 		now := w.now
 
-		stacks, err := queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND deleted = 0 ORDER BY stack`, id)
+		stacks, err := w.db.queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND deleted = 0 ORDER BY stack`, id)
 		if err != nil {
 			return err
 		}

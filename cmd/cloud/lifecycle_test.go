@@ -12,6 +12,7 @@ import (
 // revision 1's again and the added stack is destroyed, after confirmation.
 func TestRollback(t *testing.T) {
 	home := t.TempDir()
+	t.Setenv("ROLLBACK_TAG", "one")
 	mustCloud(t, home, "init", "--from-file", "testdata/manifests/rollback.yaml")
 	first := decode[reportJSON](t, mustCloud(t, home, "deploy", "DROLL01", "-o", "json").stdout)
 	before := mustCloud(t, home, "outputs", "DROLL01", "-o", "json").stdout
@@ -20,9 +21,10 @@ func TestRollback(t *testing.T) {
 	rev2 := strings.Replace(string(body), "greeting: v1", "greeting: v2", 1) + "  c:\n    program: probe\n    dependencies: [b]\n"
 	file := filepath.Join(home, "rev2.yaml")
 	os.WriteFile(file, []byte(rev2), 0o600)
+	t.Setenv("ROLLBACK_TAG", "two")
 	mustCloud(t, home, "deploy", "DROLL01", "-f", file)
 	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DROLL01", "-o", "json").stdout)
-	if outs["b"]["upstream"] != "v2" || outs["c"] == nil {
+	if outs["b"]["upstream"] != "v2" || outs["b"]["tag"] != "two" || outs["c"] == nil {
 		t.Fatalf("revision 2 not deployed: %v", outs)
 	}
 
@@ -44,6 +46,9 @@ func TestRollback(t *testing.T) {
 		t.Fatalf("refused rollback changed c to %s", got)
 	}
 
+	// The rollback replays the configs the first deploy ran with: the tag
+	// comes back as "one" whatever the environment says now.
+	t.Setenv("ROLLBACK_TAG", "three")
 	rb := decode[reportJSON](t, mustCloud(t, home, "rollback", "DROLL01", "--to", first.Operation.ID, "--yes", "-o", "json").stdout)
 	if rb.Operation.Status != "succeeded" {
 		t.Fatalf("rollback: %+v", rb)
@@ -70,6 +75,7 @@ func TestRollback(t *testing.T) {
 // destroy that may come first, and lists them with their counts.
 func TestEnvironments(t *testing.T) {
 	home := t.TempDir()
+	t.Setenv("ROLLBACK_TAG", "env")
 	mustCloud(t, home, "init", "--from-file", "testdata/manifests/rollback.yaml")
 	mustCloud(t, home, "deploy", "DROLL01", "-e", "dev")
 
