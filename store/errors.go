@@ -35,9 +35,13 @@ type BusyError struct {
 // Error names the operation holding the deployment and environment.
 func (e *BusyError) Error() string {
 	h := e.Holder
-	return fmt.Sprintf("store: %s/%s is busy: %s operation %s by %s on %s (pid %d) %s since %s",
+	msg := fmt.Sprintf("store: %s/%s is busy: %s operation %s by %s on %s (pid %d) %s since %s",
 		h.DeploymentID, h.Environment, h.Kind, h.ID, h.Actor, h.Host, h.PID, h.Status,
 		h.StartedAt.UTC().Format(time.RFC3339))
+	if reason, _ := h.Flags["reason"].(string); reason != "" {
+		msg += ": " + reason
+	}
+	return msg
 }
 
 // Unwrap returns ErrBusy.

@@ -145,6 +145,13 @@ func activeOperation(ctx context.Context, q querier, deploymentID, env string) (
 	return &ops[0], nil
 }
 
+// ActiveOperation returns the queued or running operation that holds a
+// deployment and environment (any environment when env is ""), or nil when
+// they are free. It does not reap dead owners first; ReapInterrupted does.
+func (db *DB) ActiveOperation(ctx context.Context, deploymentID, env string) (*Operation, error) {
+	return activeOperation(ctx, db.reader, deploymentID, env)
+}
+
 // putOperation writes the whole operation row.
 func (w *writer) putOperation(ctx context.Context, o *Operation) error {
 	flags, err := jsonText(o.Flags)

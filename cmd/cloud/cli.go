@@ -193,6 +193,8 @@ func newApp(e *env) *cli.App {
 			logsCommand(e),
 			graphCommand(e),
 			cancelCommand(e),
+			lockCommand(e),
+			unlockCommand(e),
 			rollbackCommand(e),
 			enableEnvironmentCommand(e),
 			disableEnvironmentCommand(e),

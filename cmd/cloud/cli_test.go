@@ -80,3 +80,23 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("refused commands changed the manifest: %s", m)
 	}
 }
+
+func TestLockCommands(t *testing.T) {
+	home := t.TempDir()
+	id := strings.TrimSpace(mustCloud(t, home, "init", "--id", "DLOCK01", "--org", "acme", "--project", "shop").stdout)
+	if out := mustCloud(t, home, "lock", id, "-e", "prod", "--status").stdout; !strings.Contains(out, "prod of DLOCK01 is free") {
+		t.Errorf("lock --status of a free environment: %s", out)
+	}
+	mustCloud(t, home, "lock", id, "-e", "prod", "--reason", "release freeze")
+	if out := mustCloud(t, home, "lock", id, "-e", "prod", "--status").stdout; !strings.Contains(out, "is held by lock") || !strings.Contains(out, "release freeze") {
+		t.Errorf("lock --status of a locked environment: %s", out)
+	}
+	r := cloud(t, home, "destroy", id, "-e", "prod", "--yes")
+	if r.code != 1 || !strings.Contains(r.stderr, "is busy: lock operation") || !strings.Contains(r.stderr, "release freeze") {
+		t.Errorf("destroy under a lock: exit %d\n%s", r.code, r.stderr)
+	}
+	mustCloud(t, home, "unlock", id, "-e", "prod")
+	if r := cloud(t, home, "unlock", id, "-e", "prod"); r.code != 2 || !strings.Contains(r.stderr, "not locked") {
+		t.Errorf("unlock of a free environment: exit %d\n%s", r.code, r.stderr)
+	}
+}

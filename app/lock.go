@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudplatform/cloud/store"
+)
+
+// KindLock is a manual lock: an operation that runs until unlock, held by
+// a person rather than a process (a change freeze, maintenance).
+const KindLock = "lock"
+
+// LockStatus returns the operation holding a deployment's environment, or
+// nil when it is free. Operations whose process died are released first.
+func (a *App) LockStatus(ctx context.Context, id, env string) (*store.Operation, error) {
+	if _, _, err := a.Manifest(ctx, id); err != nil {
+		return nil, err
+	}
+	if _, err := a.db.ReapInterrupted(ctx); err != nil {
+		return nil, err
+	}
+	return a.db.ActiveOperation(ctx, id, env)
+}
+
+// Lock takes a manual lock on a deployment's environment: deploys,
+// destroys and other operations there are refused, naming it, until
+// Unlock. It fails with a *store.BusyError when the environment is held.
+func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operation, error) {
+	m, _, err := a.Manifest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Environment(env) == nil {
+		return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+	}
+	_, _, host := store.ProcessIdentity()
+	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindLock, Command: "lock",
+		Flags: map[string]any{"reason": reason}, Actor: a.cfg.Actor, Host: host,
+		// No owner process: the reaper leaves a lock with no pid alone.
+		PID: -1}
+	if err := a.db.BeginOperation(ctx, op); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// Unlock releases a manual lock. An operation that holds the environment is
+// not a lock to release: cancel it. With force, an operation whose owner
+// runs on another machine (or has no process) is marked interrupted — for
+// when that machine is gone for good. An operation of a live process on
+// this machine is never broken: cancel it.
+func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Operation, error) {
+	holder, err := a.LockStatus(ctx, id, env)
+	if err != nil {
+		return nil, err
+	}
+	if holder == nil {
+		return nil, usagef("%s of %s is not locked", env, id)
+	}
+	if holder.Kind == KindLock {
+		err := a.db.FinishOperation(ctx, holder.ID, OpSucceeded, "", map[string]any{"unlockedBy": a.cfg.Actor})
+		return holder, err
+	}
+	_, _, host := store.ProcessIdentity()
+	local := holder.Host == host && holder.PID > 0
+	switch {
+	case local:
+		return holder, usagef("%s of %s is held by %s %s, running in process %d on this machine; cancel it: cloud cancel %s",
+			env, id, holder.Kind, holder.ID, holder.PID, holder.ID)
+	case !force:
+		return holder, usagef("%s of %s is held by %s %s of %s on %s since %s; if that machine is gone, break the lock with --force",
+			env, id, holder.Kind, holder.ID, holder.Actor, holder.Host, holder.StartedAt.Format("2006-01-02 15:04:05"))
+	}
+	err = a.db.FinishOperation(ctx, holder.ID, OpInterrupted, fmt.Sprintf("lock broken by %s with unlock --force", a.cfg.Actor), nil)
+	return holder, err
+}
