@@ -179,15 +179,7 @@ func (a *App) ListStacks(ctx context.Context) ([]StackInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]StackInfo, 0, len(ts))
-	for _, t := range ts {
-		info, err := stackInfo(t)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return stackInfos(ts)
 }
 
 // StackHistory returns every registered version of a stack, oldest first.
@@ -200,15 +192,7 @@ func (a *App) StackHistory(ctx context.Context, name string) ([]StackInfo, error
 	if len(ts) == 0 {
 		return nil, fmt.Errorf("stack %s: %w", name, ErrNotFound)
 	}
-	out := make([]StackInfo, 0, len(ts))
-	for _, t := range ts {
-		info, err := stackInfo(t)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return stackInfos(ts)
 }
 
 // ValidateStack runs a registered stack's program under Pulumi's mocks
@@ -410,6 +394,18 @@ func (a *App) putRegistration(ctx context.Context, name string, reg registration
 	}
 	return a.db.PutStackTemplate(ctx, store.StackTemplate{Name: name, Description: reg.Description,
 		Template: body, Source: source, ProgramHash: hash})
+}
+
+func stackInfos(ts []store.StackTemplate) ([]StackInfo, error) {
+	out := make([]StackInfo, 0, len(ts))
+	for _, t := range ts {
+		info, err := stackInfo(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
 }
 
 func stackInfo(t store.StackTemplate) (StackInfo, error) {
