@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cloudplatform/cloud/store/hlc"
@@ -40,6 +41,9 @@ type DB struct {
 	keyFile   string
 	aead      cipher.AEAD
 	stmts     map[string]*sql.Stmt // prepared on the writer; read-only after Open
+
+	evMu sync.Mutex
+	evCh chan struct{} // closed at the next commit that appends events; nil until asked for
 }
 
 // dsnPragmas are applied to every connection, busy_timeout first.

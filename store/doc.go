@@ -25,7 +25,19 @@
 // Exceptions: the replica and schema_migrations tables are local and never
 // synced; operations.last_seq is a local counter of the event sequence,
 // bumped by AppendEvent without a new version or outbox row (the events
-// themselves are in the outbox, and last_seq equals their highest seq).
+// themselves are in the outbox, and last_seq equals their highest seq);
+// events.gseq, the event's position in this database (Event.GlobalSeq), is
+// local too and left out of the events' outbox payload: another replica
+// numbers the events it applies itself.
+//
+// # Event streams
+//
+// Events have two positions: Seq, gapless per operation, and GlobalSeq,
+// increasing across the whole database in commit order (assigned as the
+// last one + 1 inside the serialised write transaction). EventsAfter pages
+// an operation's events by Seq or a deployment's by GlobalSeq, and
+// EventsChanged wakes in-process waiters when events commit; package
+// store/feed builds subscriptions on them.
 //
 // # Locks
 //

@@ -501,3 +501,22 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// OperationCounts counts live operations by kind and status.
+func (db *DB) OperationCounts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT kind, status, COUNT(*) FROM operations WHERE deleted = 0 GROUP BY kind, status`)
+	if err != nil {
+		return nil, fmt.Errorf("store: count operations: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var kind, status string
+		var n int
+		if err := rows.Scan(&kind, &status, &n); err != nil {
+			return nil, fmt.Errorf("store: count operations: %w", err)
+		}
+		out[[2]string{kind, status}] = n
+	}
+	return out, rows.Err()
+}

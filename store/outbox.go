@@ -57,6 +57,16 @@ func newAppendTable(name string, key int, cols ...string) *table {
 	return t
 }
 
+// withLocal adds local columns to an append-only table: they are inserted
+// (their values follow those of cols) but are not part of the payload
+// recorded in the outbox, so they never leave this database.
+func (t *table) withLocal(cols ...string) *table {
+	all := append(append([]string{}, t.cols...), cols...)
+	t.insertSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s",
+		t.name, strings.Join(all, ", "), placeholders(len(all)), jsonObject(t.cols))
+	return t
+}
+
 var (
 	deploymentsTable = newTable("deployments", 1, "id", "organization", "project", "domain",
 		"template", "pulumi_org", "backend", "current_revision", "created_at", "updated_at")
@@ -81,7 +91,7 @@ var (
 		"body", "builtin")
 
 	eventsTable = newAppendTable("events", 2, "operation_id", "seq", "deployment_id",
-		"environment", "stack", "kind", "time", "payload", "hlc", "replica_id")
+		"environment", "stack", "kind", "time", "payload", "hlc", "replica_id").withLocal("gseq")
 	stackTemplateHistoryTable = newAppendTable("stack_template_history", 2, "name", "version",
 		"template", "source", "program_hash", "registered_at")
 )
@@ -118,13 +128,14 @@ const (
 	readClockSQL    = `SELECT last_hlc FROM replica`
 	nextSeqSQL      = `UPDATE operations SET last_seq = last_seq + 1 WHERE id = ? AND deleted = 0
 		RETURNING last_seq, deployment_id, environment`
+	nextGlobalSeqSQL = `SELECT COALESCE(MAX(gseq), 0) + 1 FROM events`
 )
 
 // prepareWrites prepares the statements of the write path once on the
 // writer's single connection; transactions reuse them through tx.Stmt
 // instead of parsing the SQL on every write.
 func (db *DB) prepareWrites(ctx context.Context) error {
-	queries := []string{outboxInsertSQL, persistClockSQL, readClockSQL, nextSeqSQL}
+	queries := []string{outboxInsertSQL, persistClockSQL, readClockSQL, nextSeqSQL, nextGlobalSeqSQL}
 	for _, t := range allTables {
 		if t.appendOnly {
 			queries = append(queries, t.insertSQL)
@@ -164,10 +175,11 @@ func (w *writer) exec(ctx context.Context, query string, args ...any) (sql.Resul
 // writer is one write transaction. Every change goes through put,
 // tombstone or insert so it is stamped and lands in the outbox.
 type writer struct {
-	db      *DB
-	tx      *sql.Tx
-	now     time.Time // one wall-clock reading per transaction
-	stamped bool
+	db       *DB
+	tx       *sql.Tx
+	now      time.Time // one wall-clock reading per transaction
+	stamped  bool
+	appended bool // an event was appended: wake EventsChanged waiters at commit
 }
 
 // write runs fn in an immediate transaction on the writer connection and
@@ -199,6 +211,9 @@ func (db *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if w.appended {
+		db.eventsCommitted()
 	}
 	return nil
 }
