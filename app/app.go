@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -40,6 +41,8 @@ type Config struct {
 	Actor string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger receives what happens in the background (default slog's).
+	Logger *slog.Logger
 }
 
 // App is the application core, opened once per process and shared.
@@ -49,6 +52,7 @@ type App struct {
 	locator *runner.Locator
 	client  *runner.Client
 	pulumi  string
+	bg      background
 }
 
 // DefaultHome returns $CLOUD_HOME or ~/.cloud.
@@ -87,6 +91,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, db: db}
+	a.bg.init()
 	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin}
 	if _, err := db.ReapInterrupted(ctx); err != nil {
 		db.Close()

@@ -321,3 +321,37 @@ func (a *App) notFound(err error, id string) error {
 	}
 	return err
 }
+
+// DeleteDeployment deletes a deployment: its environments, stacks, states
+// and outputs go; its manifest revisions, operations and events stay as
+// history. It is refused (ErrConflict) while any stack of any environment
+// is deployed or may hold resources, unless force: the resources would be
+// orphaned, so destroy first.
+func (a *App) DeleteDeployment(ctx context.Context, id string, force bool) (*store.Deployment, error) {
+	d, err := a.db.Deployment(ctx, id)
+	if err != nil {
+		return nil, a.notFound(err, id)
+	}
+	if !force {
+		states, err := a.db.StackStates(ctx, id, "")
+		if err != nil {
+			return nil, err
+		}
+		var held []string
+		for _, s := range states {
+			if deployed(s) {
+				held = append(held, s.Environment+"/"+s.Stack)
+			}
+		}
+		if len(held) > 0 {
+			sort.Strings(held)
+			return nil, fmt.Errorf("%w: deployment %s still has deployed stacks (%s); destroy them first (`cloud destroy %s -e ENV`) or force the delete",
+				ErrConflict, id, strings.Join(held, ", "), id)
+		}
+	}
+	if err := a.db.DeleteDeployment(ctx, id); err != nil {
+		return nil, a.notFound(err, id)
+	}
+	d.Deleted = true
+	return d, nil
+}

@@ -91,22 +91,28 @@ func (a *App) ListEnvironments(ctx context.Context, id string) ([]EnvironmentSum
 	}
 	var out []EnvironmentSummary
 	for _, e := range st.Environments {
-		sum := EnvironmentSummary{Name: e.Name, Enabled: e.Enabled, Region: e.Region, AccountID: e.AccountID, Status: e.Status}
-		for _, s := range e.Stacks {
-			if !s.Enabled {
-				continue
-			}
-			sum.Stacks++
-			switch s.Status {
-			case StackDeployed:
-				sum.Deployed++
-			case StackFailed, StackInterrupted:
-				sum.Failed++
-			default:
-				sum.NotDeployed++
-			}
-		}
-		out = append(out, sum)
+		out = append(out, e.Summary())
 	}
 	return out, nil
+}
+
+// Summary counts the environment's enabled stacks that are deployed,
+// failed (or interrupted) and not deployed.
+func (e EnvironmentStatus) Summary() EnvironmentSummary {
+	sum := EnvironmentSummary{Name: e.Name, Enabled: e.Enabled, Region: e.Region, AccountID: e.AccountID, Status: e.Status}
+	for _, s := range e.Stacks {
+		if !s.Enabled {
+			continue
+		}
+		sum.Stacks++
+		switch s.Status {
+		case StackDeployed:
+			sum.Deployed++
+		case StackFailed, StackInterrupted:
+			sum.Failed++
+		default:
+			sum.NotDeployed++
+		}
+	}
+	return sum
 }

@@ -16,6 +16,9 @@ var (
 	ErrFailed = errors.New("operation failed")
 	// ErrCancelled is an operation stopped by the user.
 	ErrCancelled = errors.New("operation cancelled")
+	// ErrConflict is a request the current state forbids: deleting a
+	// deployment that still has resources, a template that is built in.
+	ErrConflict = errors.New("conflict")
 )
 
 // UsageError is a mistake in what the caller asked for: a bad flag value,

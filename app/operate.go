@@ -481,6 +481,11 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 		return nil, err
 	}
 	r.op = op
+	// Cancel (an API call) stops an operation of this process through
+	// its context.
+	ctx, cancel := context.WithCancel(ctx)
+	r.app.bg.track(op.ID, cancel)
+	defer func() { r.app.bg.untrack(op.ID); cancel() }()
 	// From here on the operation is recorded: it must end with a status
 	// even when the caller's context is cancelled, so bookkeeping uses a
 	// context of its own.

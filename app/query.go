@@ -191,7 +191,7 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 			sum.Environments[e.Name] = e.Status
 			counts[e.Status]++
 		}
-		sum.Status = overallStatus(counts)
+		sum.Status = OverallStatus(counts)
 		if sum.Status == DeploymentDestroyed && !all {
 			continue
 		}
@@ -200,8 +200,8 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 	return out, nil
 }
 
-// overallStatus summarises environment statuses: the most urgent wins.
-func overallStatus(counts map[string]int) string {
+// OverallStatus summarises environment statuses: the most urgent wins.
+func OverallStatus(counts map[string]int) string {
 	for _, s := range []string{DeploymentDeploying, DeploymentDestroying, DeploymentFailed, DeploymentPartial, DeploymentDeployed} {
 		if counts[s] > 0 {
 			return s
@@ -302,7 +302,10 @@ func (a *App) Cancel(ctx context.Context, opID string) (*store.Operation, error)
 		return nil, err
 	}
 	if op.Status != OpRunning && op.Status != OpQueued {
-		return op, usagef("operation %s is already %s", op.ID, op.Status)
+		return op, fmt.Errorf("%w: operation %s is already %s", ErrConflict, op.ID, op.Status)
+	}
+	if a.bg.cancel(op.ID) {
+		return op, nil
 	}
 	pid, start, host := store.ProcessIdentity()
 	_ = start

@@ -294,3 +294,16 @@ func (a *App) ValidateTemplate(ctx context.Context, name string) (*Validation, e
 	}
 	return v, nil
 }
+
+// DeleteTemplate deletes a deployment template; built-in templates stay
+// (ErrConflict).
+func (a *App) DeleteTemplate(ctx context.Context, name string) error {
+	t, err := a.Template(ctx, name)
+	if err != nil {
+		return err
+	}
+	if t.Builtin {
+		return fmt.Errorf("%w: template %s is built in and cannot be deleted", ErrConflict, name)
+	}
+	return a.db.DeleteDeploymentTemplate(ctx, name)
+}
