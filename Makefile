@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks pulumi providers test bench fuzz lint docs demo clean
+.PHONY: help build cli stack stacks pulumi providers test bench fuzz lint docs generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -46,6 +46,7 @@ bench: pulumi build ## run every benchmark 3 times
 fuzz: ## fuzz the manifest and placeholder parsers, 20 s each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/placeholder
+	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime 20s ./graph
 
 lint: ## gofmt, go vet and staticcheck
 	@files=$$( (git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*') \
@@ -55,6 +56,12 @@ lint: ## gofmt, go vet and staticcheck
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+generate: ## regenerate the GraphQL code from graph/schema.graphqls (gqlgen)
+	$(GO) generate ./graph/
+
+serve: cli pulumi ## run `cloud serve` on 127.0.0.1:8080 with DEMO_HOME (default .demo)
+	CLOUD_HOME="$(DEMO_HOME)" PATH="$(TOOLS_BIN):$$PATH" bin/cloud serve
 
 docs: ## regenerate docs/cli.md from the command definitions
 	$(GO) test ./cmd/cloud -run '^TestCLIDocs$$' -update

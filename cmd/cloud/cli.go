@@ -211,6 +211,7 @@ func newApp(e *env) *cli.App {
 			unregisterStackCommand(e),
 			listStacksCommand(e),
 			validateStackCommand(e),
+			serveCommand(e),
 			stackRunnerCommand(),
 		},
 	}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/cloudplatform/cloud/server"
+	"github.com/urfave/cli/v2"
+)
+
+func serveCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the embedded server: GraphQL, REST, live event subscriptions",
+		Description: `Serves the APIs of this cloud home: GraphQL at /graphql (queries,
+mutations, and subscriptions over WebSocket with graphql-transport-ws), a
+playground at /graphql/playground, REST at /api/v1 (OpenAPI document at
+/api/v1/openapi.json), /healthz, /readyz and Prometheus metrics at /metrics.
+
+Operations started through the API run in the server. The server and CLI
+processes sharing one home never run two operations on the same deployment
+and environment at once. On SIGINT or SIGTERM the server stops taking
+requests, lets running operations finish for --shutdown-grace, then
+cancels them through the Pulumi engine: none is left running.
+
+Logs are structured (log/slog) on stderr: text, or JSON with --log-format
+json.
+
+Examples:
+   cloud serve
+   cloud serve --listen 127.0.0.1:9090 --log-format json
+   curl -s localhost:8080/api/v1/deployments`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address to listen on", EnvVars: []string{"CLOUD_LISTEN"}},
+			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long running operations may finish after a shutdown signal before they are cancelled"},
+			&cli.DurationFlag{Name: "ping-interval", Value: 15 * time.Second, Usage: "how often WebSocket clients are pinged; one silent for two intervals is disconnected"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
+		},
+		Action: func(c *cli.Context) error {
+			log, err := newLogger(c.String("log-format"), c.String("log-level"))
+			if err != nil {
+				return err
+			}
+			// The application core logs background work through slog's
+			// default logger.
+			slog.SetDefault(log)
+			// Every event delivered to a subscriber allocates; a larger
+			// heap target than Go's default halves the collector's work
+			// for a heap of a few tens of megabytes (see
+			// docs/performance.md). GOGC still overrides it.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(400)
+			}
+			a, _, err := e.start(c)
+			if err != nil {
+				return err
+			}
+			srv := server.New(server.Config{Listen: c.String("listen"), App: a, Logger: log,
+				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")})
+			return srv.Serve(c.Context, func(addr net.Addr) {
+				e.status("serving on http://%s (GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
+			})
+		},
+	}
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usageError("--log-format %q: want text or json", format)
+}

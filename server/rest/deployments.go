@@ -1,0 +1,363 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/cloudplatform/cloud/graph"
+	"github.com/cloudplatform/cloud/graph/model"
+)
+
+// Deployments and their manifests.
+
+func (a *api) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	q := queryOf(r)
+	first, after, err := q.pageArgs()
+	if err != nil {
+		return err
+	}
+	all, err := q.boolean("includeDestroyed")
+	if err != nil {
+		return err
+	}
+	c, err := a.res.Query().Deployments(r.Context(), first, after, all)
+	if err != nil {
+		return err
+	}
+	for _, d := range c.Nodes {
+		if err := a.fillDeployment(r.Context(), d); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+}
+
+// createDeploymentBody is InitDeploymentInput: organization and project
+// are required unless a manifest is given (it names them).
+type createDeploymentBody model.InitDeploymentInput
+
+func (b *createDeploymentBody) check() error {
+	if b.Manifest != nil {
+		if strings.TrimSpace(*b.Manifest) == "" {
+			return inputErrorf("manifest", "must not be empty")
+		}
+		return nil
+	}
+	if b.Organization == "" {
+		return inputErrorf("organization", "required (or give a manifest)")
+	}
+	if b.Project == "" {
+		return inputErrorf("project", "required (or give a manifest)")
+	}
+	for i, acc := range b.Accounts {
+		switch {
+		case acc == nil:
+			return inputErrorf("accounts", "item %d must be an object", i)
+		case acc.Environment == "":
+			return inputErrorf("accounts.environment", "required (item %d)", i)
+		case acc.AccountID == "":
+			return inputErrorf("accounts.accountId", "required (item %d)", i)
+		}
+	}
+	return nil
+}
+
+// createDeployment creates a deployment from a template (JSON
+// InitDeploymentInput) or from a manifest sent as YAML.
+func (a *api) createDeployment(w http.ResponseWriter, r *http.Request) error {
+	mt, err := mediaType(r)
+	if err != nil {
+		return err
+	}
+	var in createDeploymentBody
+	if isYAML(mt) {
+		doc, err := readYAML(w, r)
+		if err != nil {
+			return err
+		}
+		in.Manifest = &doc
+	} else if err := decodeJSON(w, r, &in, true); err != nil {
+		return err
+	}
+	d, err := a.res.Mutation().InitDeployment(r.Context(), model.InitDeploymentInput(in))
+	if err != nil {
+		return err
+	}
+	if err := a.fillDeployment(r.Context(), d); err != nil {
+		return err
+	}
+	return created(w, deploymentURL(d.ID), d)
+}
+
+func (a *api) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.deployment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (a *api) deleteDeployment(w http.ResponseWriter, r *http.Request) error {
+	force, err := queryOf(r).boolean("force")
+	if err != nil {
+		return err
+	}
+	d, err := a.res.Mutation().DeleteDeployment(r.Context(), r.PathValue("id"), force)
+	if err != nil {
+		return err
+	}
+	if d.Environments == nil { // gone with the deployment
+		d.Environments = []*model.Environment{}
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+// getManifest returns a manifest revision (the one in force by default):
+// as JSON with its metadata, or the YAML document itself when the client
+// asks for YAML (to edit it and PUT it back).
+func (a *api) getManifest(w http.ResponseWriter, r *http.Request) error {
+	rev, err := queryOf(r).integer("revision")
+	if err != nil {
+		return err
+	}
+	if rev != nil && *rev < 1 {
+		return inputErrorf("revision", "must be 1 or more")
+	}
+	id := r.PathValue("id")
+	m, err := a.res.Deployment().Manifest(r.Context(), &model.Deployment{ID: id}, rev)
+	if err != nil {
+		return err
+	}
+	w.Header().Add("Vary", "Accept")
+	if accepts(r, "application/yaml") || accepts(r, "text/yaml") {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write([]byte(m.Yaml))
+		return nil
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+// putManifest stores a new manifest revision (unchanged content keeps the
+// revision in force; changed says which).
+func (a *api) putManifest(w http.ResponseWriter, r *http.Request) error {
+	doc, err := readYAML(w, r)
+	if err != nil {
+		return err
+	}
+	ch, err := a.res.Mutation().ApplyManifest(r.Context(), r.PathValue("id"), doc)
+	if err != nil {
+		return err
+	}
+	if err := a.fillDeployment(r.Context(), ch.Deployment); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ch)
+}
+
+func (a *api) listRevisions(w http.ResponseWriter, r *http.Request) error {
+	first, after, err := queryOf(r).pageArgs()
+	if err != nil {
+		return err
+	}
+	d, err := a.deployment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := a.res.Deployment().Revisions(r.Context(), d, first, after)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+}
+
+// configBody sets one manifest value by its dotted path.
+type configBody struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+func (b *configBody) check() error {
+	if b.Key == "" {
+		return inputErrorf("key", "required (a dotted manifest path, e.g. stacks.app.config.replicas)")
+	}
+	return nil
+}
+
+func (a *api) setConfig(w http.ResponseWriter, r *http.Request) error {
+	var in configBody
+	if err := decodeJSON(w, r, &in, true); err != nil {
+		return err
+	}
+	ch, err := a.res.Mutation().SetConfig(r.Context(), r.PathValue("id"), in.Key, in.Value)
+	if err != nil {
+		return err
+	}
+	if err := a.fillDeployment(r.Context(), ch.Deployment); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ch)
+}
+
+func (a *api) validateDeployment(w http.ResponseWriter, r *http.Request) error {
+	envName, err := queryOf(r).str("environment")
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if envName != nil {
+		if _, err := a.environment(r.Context(), id, *envName); err != nil {
+			return err
+		}
+	}
+	v, err := a.res.Query().ValidateDeployment(r.Context(), id, envName)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (a *api) listOperations(w http.ResponseWriter, r *http.Request) error {
+	q := queryOf(r)
+	first, after, err := q.pageArgs()
+	if err != nil {
+		return err
+	}
+	envName, err := q.str("environment")
+	if err != nil {
+		return err
+	}
+	c, err := a.res.Query().Operations(r.Context(), r.PathValue("id"), envName, first, after)
+	if err != nil {
+		return err
+	}
+	for _, op := range c.Nodes {
+		if err := a.fillOperation(r.Context(), op); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+}
+
+func (a *api) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
+	q := queryOf(r)
+	envName, err := q.str("environment")
+	if err != nil {
+		return err
+	}
+	args, err := eventArgsOf(q)
+	if err != nil {
+		return err
+	}
+	c, err := a.res.Query().DeploymentEvents(r.Context(), r.PathValue("id"), envName, args.afterSeq, args.stacks, args.kinds, args.first)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, eventPageOf(c, args.afterSeq, true))
+}
+
+// eventArgs are the filters and paging of an event list.
+type eventArgs struct {
+	afterSeq, first *int
+	stacks, kinds   []string
+}
+
+func eventArgsOf(q query) (eventArgs, error) {
+	var args eventArgs
+	var err error
+	if args.afterSeq, err = q.afterSeq(); err != nil {
+		return args, err
+	}
+	if args.first, err = q.integer("first"); err != nil {
+		return args, err
+	}
+	if args.first != nil && (*args.first < 1 || *args.first > graph.MaxPage) {
+		return args, inputErrorf("first", "must be between 1 and %d", graph.MaxPage)
+	}
+	if args.stacks, err = q.list("stack"); err != nil {
+		return args, err
+	}
+	args.kinds, err = q.list("kind")
+	return args, err
+}
+
+// Lookups shared by the handlers.
+
+// deployment loads a deployment with its environments: a 404 when there is
+// none (the resolver answers null, as GraphQL does).
+func (a *api) deployment(ctx context.Context, id string) (*model.Deployment, error) {
+	d, err := a.res.Query().Deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, notFoundf("deployment %s does not exist", id)
+	}
+	return d, a.fillDeployment(ctx, d)
+}
+
+// environment loads one environment of a deployment, a 404 when either is
+// missing: every route under /environments/{env} checks it first, so an
+// unknown environment is a 404 there rather than an empty list.
+func (a *api) environment(ctx context.Context, id, name string) (*model.Environment, error) {
+	d, err := a.deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e, err := a.res.Deployment().Environment(ctx, d, name)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		names := make([]string, 0, len(d.Environments))
+		for _, e := range d.Environments {
+			names = append(names, e.Name)
+		}
+		return nil, notFoundf("deployment %s has no environment %q (it has: %s)", id, name, strings.Join(names, ", "))
+	}
+	return e, nil
+}
+
+// fillDeployment completes a deployment for REST, which has no field
+// selection: its environments, each with the stacks of its last operation.
+func (a *api) fillDeployment(ctx context.Context, d *model.Deployment) error {
+	envs, err := a.res.Deployment().Environments(ctx, d)
+	if err != nil {
+		return err
+	}
+	if envs == nil {
+		envs = []*model.Environment{}
+	}
+	d.Environments = envs
+	for _, e := range envs {
+		if err := a.fillEnvironment(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *api) fillEnvironment(ctx context.Context, e *model.Environment) error {
+	if e.Stacks == nil {
+		e.Stacks = []*model.StackState{}
+	}
+	if e.LastOperation != nil {
+		return a.fillOperation(ctx, e.LastOperation)
+	}
+	return nil
+}
+
+// fillOperation loads the stacks of an operation, so that an operation has
+// the same shape in every response.
+func (a *api) fillOperation(ctx context.Context, op *model.Operation) error {
+	stacks, err := a.res.Operation().Stacks(ctx, op)
+	if err != nil {
+		return err
+	}
+	if stacks == nil {
+		stacks = []*model.OperationStack{}
+	}
+	op.Stacks = stacks
+	return nil
+}
