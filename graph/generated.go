@@ -42,6 +42,13 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AWSIdentity struct {
+		Account func(childComplexity int) int
+		Arn     func(childComplexity int) int
+		Region  func(childComplexity int) int
+		UserID  func(childComplexity int) int
+	}
+
 	Deployment struct {
 		Backend      func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -131,6 +138,12 @@ type ComplexityRoot struct {
 		Message     func(childComplexity int) int
 		Severity    func(childComplexity int) int
 		Stack       func(childComplexity int) int
+	}
+
+	GraphCheck struct {
+		Environment func(childComplexity int) int
+		Error       func(childComplexity int) int
+		Layers      func(childComplexity int) int
 	}
 
 	ManifestChange struct {
@@ -251,24 +264,34 @@ type ComplexityRoot struct {
 		Program      func(childComplexity int) int
 	}
 
+	PulumiAccess struct {
+		Backend  func(childComplexity int) int
+		Path     func(childComplexity int) int
+		Version  func(childComplexity int) int
+		Writable func(childComplexity int) int
+	}
+
 	Query struct {
-		Deployment         func(childComplexity int, id string) int
-		DeploymentEvents   func(childComplexity int, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string, first *int) int
-		Deployments        func(childComplexity int, first *int, after *string, includeDestroyed *bool) int
-		EnvironmentLock    func(childComplexity int, deploymentID string, environment string) int
-		Events             func(childComplexity int, operationID string, afterSeq *int, stacks []string, kinds []string, first *int) int
-		Operation          func(childComplexity int, id string) int
-		Operations         func(childComplexity int, deploymentID string, environment *string, first *int, after *string) int
-		Outputs            func(childComplexity int, deploymentID string, environment string, stack *string, showSecrets *bool) int
-		Plan               func(childComplexity int, deploymentID string, environment string) int
-		RollbackCandidates func(childComplexity int, deploymentID string, environment string) int
-		Stack              func(childComplexity int, name string) int
-		Stacks             func(childComplexity int, first *int, after *string) int
-		Template           func(childComplexity int, name string) int
-		Templates          func(childComplexity int, first *int, after *string) int
-		ValidateDeployment func(childComplexity int, deploymentID string, environment *string) int
-		ValidateStack      func(childComplexity int, name string, strict *bool) int
-		ValidateTemplate   func(childComplexity int, name string) int
+		AWSAccess            func(childComplexity int, profile *string) int
+		Deployment           func(childComplexity int, id string) int
+		DeploymentEvents     func(childComplexity int, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string, first *int) int
+		Deployments          func(childComplexity int, first *int, after *string, includeDestroyed *bool) int
+		EnvironmentLock      func(childComplexity int, deploymentID string, environment string) int
+		Events               func(childComplexity int, operationID string, afterSeq *int, stacks []string, kinds []string, first *int) int
+		Operation            func(childComplexity int, id string) int
+		Operations           func(childComplexity int, deploymentID string, environment *string, first *int, after *string) int
+		Outputs              func(childComplexity int, deploymentID string, environment string, stack *string, showSecrets *bool) int
+		Plan                 func(childComplexity int, deploymentID string, environment string) int
+		PulumiAccess         func(childComplexity int, deploymentID *string) int
+		RollbackCandidates   func(childComplexity int, deploymentID string, environment string) int
+		Stack                func(childComplexity int, name string) int
+		Stacks               func(childComplexity int, first *int, after *string) int
+		Template             func(childComplexity int, name string) int
+		Templates            func(childComplexity int, first *int, after *string) int
+		ValidateDependencies func(childComplexity int, deploymentID string) int
+		ValidateDeployment   func(childComplexity int, deploymentID string, environment *string) int
+		ValidateStack        func(childComplexity int, name string, strict *bool) int
+		ValidateTemplate     func(childComplexity int, name string) int
 	}
 
 	StackFinding struct {
@@ -406,6 +429,9 @@ type QueryResolver interface {
 	ValidateDeployment(ctx context.Context, deploymentID string, environment *string) (*model.Validation, error)
 	ValidateTemplate(ctx context.Context, name string) (*model.Validation, error)
 	ValidateStack(ctx context.Context, name string, strict *bool) (*model.StackValidation, error)
+	ValidateDependencies(ctx context.Context, deploymentID string) ([]*model.GraphCheck, error)
+	PulumiAccess(ctx context.Context, deploymentID *string) (*model.PulumiAccess, error)
+	AWSAccess(ctx context.Context, profile *string) (*model.AWSIdentity, error)
 }
 type SubscriptionResolver interface {
 	OperationEvents(ctx context.Context, operationID string, afterSeq *int, stacks []string, kinds []string) (<-chan *model.EventMessage, error)
@@ -429,6 +455,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AWSIdentity.account":
+		if e.ComplexityRoot.AWSIdentity.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AWSIdentity.Account(childComplexity), true
+	case "AWSIdentity.arn":
+		if e.ComplexityRoot.AWSIdentity.Arn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AWSIdentity.Arn(childComplexity), true
+	case "AWSIdentity.region":
+		if e.ComplexityRoot.AWSIdentity.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AWSIdentity.Region(childComplexity), true
+	case "AWSIdentity.userId":
+		if e.ComplexityRoot.AWSIdentity.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AWSIdentity.UserID(childComplexity), true
 
 	case "Deployment.backend":
 		if e.ComplexityRoot.Deployment.Backend == nil {
@@ -830,6 +881,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Finding.Stack(childComplexity), true
+
+	case "GraphCheck.environment":
+		if e.ComplexityRoot.GraphCheck.Environment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GraphCheck.Environment(childComplexity), true
+	case "GraphCheck.error":
+		if e.ComplexityRoot.GraphCheck.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GraphCheck.Error(childComplexity), true
+	case "GraphCheck.layers":
+		if e.ComplexityRoot.GraphCheck.Layers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GraphCheck.Layers(childComplexity), true
 
 	case "ManifestChange.changed":
 		if e.ComplexityRoot.ManifestChange.Changed == nil {
@@ -1450,6 +1520,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlanStack.Program(childComplexity), true
 
+	case "PulumiAccess.backend":
+		if e.ComplexityRoot.PulumiAccess.Backend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PulumiAccess.Backend(childComplexity), true
+	case "PulumiAccess.path":
+		if e.ComplexityRoot.PulumiAccess.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PulumiAccess.Path(childComplexity), true
+	case "PulumiAccess.version":
+		if e.ComplexityRoot.PulumiAccess.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PulumiAccess.Version(childComplexity), true
+	case "PulumiAccess.writable":
+		if e.ComplexityRoot.PulumiAccess.Writable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PulumiAccess.Writable(childComplexity), true
+
+	case "Query.awsAccess":
+		if e.ComplexityRoot.Query.AWSAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Query_awsAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AWSAccess(childComplexity, args["profile"].(*string)), true
 	case "Query.deployment":
 		if e.ComplexityRoot.Query.Deployment == nil {
 			break
@@ -1550,6 +1656,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Plan(childComplexity, args["deploymentId"].(string), args["environment"].(string)), true
+	case "Query.pulumiAccess":
+		if e.ComplexityRoot.Query.PulumiAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Query_pulumiAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PulumiAccess(childComplexity, args["deploymentId"].(*string)), true
 	case "Query.rollbackCandidates":
 		if e.ComplexityRoot.Query.RollbackCandidates == nil {
 			break
@@ -1605,6 +1722,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Templates(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.validateDependencies":
+		if e.ComplexityRoot.Query.ValidateDependencies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_validateDependencies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ValidateDependencies(childComplexity, args["deploymentId"].(string)), true
 	case "Query.validateDeployment":
 		if e.ComplexityRoot.Query.ValidateDeployment == nil {
 			break
@@ -2066,6 +2194,20 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AWSIdentity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "account":
+		return ec.fieldContext_AWSIdentity_account(ctx, field)
+	case "arn":
+		return ec.fieldContext_AWSIdentity_arn(ctx, field)
+	case "userId":
+		return ec.fieldContext_AWSIdentity_userId(ctx, field)
+	case "region":
+		return ec.fieldContext_AWSIdentity_region(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AWSIdentity", field.Name)
+}
+
 func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2246,6 +2388,18 @@ func (ec *executionContext) childFields_Finding(ctx context.Context, field graph
 		return ec.fieldContext_Finding_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Finding", field.Name)
+}
+
+func (ec *executionContext) childFields_GraphCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "environment":
+		return ec.fieldContext_GraphCheck_environment(ctx, field)
+	case "layers":
+		return ec.fieldContext_GraphCheck_layers(ctx, field)
+	case "error":
+		return ec.fieldContext_GraphCheck_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GraphCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_ManifestChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2432,6 +2586,20 @@ func (ec *executionContext) childFields_PlanStack(ctx context.Context, field gra
 		return ec.fieldContext_PlanStack_config(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlanStack", field.Name)
+}
+
+func (ec *executionContext) childFields_PulumiAccess(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_PulumiAccess_path(ctx, field)
+	case "version":
+		return ec.fieldContext_PulumiAccess_version(ctx, field)
+	case "backend":
+		return ec.fieldContext_PulumiAccess_backend(ctx, field)
+	case "writable":
+		return ec.fieldContext_PulumiAccess_writable(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PulumiAccess", field.Name)
 }
 
 func (ec *executionContext) childFields_StackFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3302,6 +3470,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_awsAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "profile",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["profile"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_deploymentEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3580,6 +3762,20 @@ func (ec *executionContext) field_Query_plan_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_pulumiAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deploymentId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deploymentId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_rollbackCandidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3671,6 +3867,20 @@ func (ec *executionContext) field_Query_templates_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_validateDependencies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deploymentId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deploymentId"] = arg0
 	return args, nil
 }
 
@@ -3889,6 +4099,98 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AWSIdentity_account(ctx context.Context, field graphql.CollectedField, obj *model.AWSIdentity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AWSIdentity_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AWSIdentity_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AWSIdentity", field, false, false, "String")
+}
+
+func (ec *executionContext) _AWSIdentity_arn(ctx context.Context, field graphql.CollectedField, obj *model.AWSIdentity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AWSIdentity_arn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Arn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AWSIdentity_arn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AWSIdentity", field, false, false, "String")
+}
+
+func (ec *executionContext) _AWSIdentity_userId(ctx context.Context, field graphql.CollectedField, obj *model.AWSIdentity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AWSIdentity_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AWSIdentity_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AWSIdentity", field, false, false, "String")
+}
+
+func (ec *executionContext) _AWSIdentity_region(ctx context.Context, field graphql.CollectedField, obj *model.AWSIdentity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AWSIdentity_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AWSIdentity_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AWSIdentity", field, false, false, "String")
+}
 
 func (ec *executionContext) _Deployment_id(ctx context.Context, field graphql.CollectedField, obj *model.Deployment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5513,6 +5815,75 @@ func (ec *executionContext) _Finding_message(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Finding_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Finding", field, false, false, "String")
+}
+
+func (ec *executionContext) _GraphCheck_environment(ctx context.Context, field graphql.CollectedField, obj *model.GraphCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GraphCheck_environment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Environment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GraphCheck_environment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GraphCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _GraphCheck_layers(ctx context.Context, field graphql.CollectedField, obj *model.GraphCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GraphCheck_layers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Layers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v [][]string) graphql.Marshaler {
+			return ec.marshalNString2ᚕᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GraphCheck_layers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GraphCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _GraphCheck_error(ctx context.Context, field graphql.CollectedField, obj *model.GraphCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GraphCheck_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GraphCheck_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GraphCheck", field, false, false, "String")
 }
 
 func (ec *executionContext) _ManifestChange_deployment(ctx context.Context, field graphql.CollectedField, obj *model.ManifestChange) (ret graphql.Marshaler) {
@@ -7947,6 +8318,98 @@ func (ec *executionContext) fieldContext_PlanStack_config(_ context.Context, fie
 	return graphql.NewScalarFieldContext("PlanStack", field, false, false, "JSON")
 }
 
+func (ec *executionContext) _PulumiAccess_path(ctx context.Context, field graphql.CollectedField, obj *model.PulumiAccess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PulumiAccess_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PulumiAccess_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PulumiAccess", field, false, false, "String")
+}
+
+func (ec *executionContext) _PulumiAccess_version(ctx context.Context, field graphql.CollectedField, obj *model.PulumiAccess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PulumiAccess_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PulumiAccess_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PulumiAccess", field, false, false, "String")
+}
+
+func (ec *executionContext) _PulumiAccess_backend(ctx context.Context, field graphql.CollectedField, obj *model.PulumiAccess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PulumiAccess_backend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Backend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PulumiAccess_backend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PulumiAccess", field, false, false, "String")
+}
+
+func (ec *executionContext) _PulumiAccess_writable(ctx context.Context, field graphql.CollectedField, obj *model.PulumiAccess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PulumiAccess_writable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Writable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PulumiAccess_writable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PulumiAccess", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Query_deployments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8689,6 +9152,138 @@ func (ec *executionContext) fieldContext_Query_validateStack(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_validateStack_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_validateDependencies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_validateDependencies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ValidateDependencies(ctx, fc.Args["deploymentId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GraphCheck) graphql.Marshaler {
+			return ec.marshalNGraphCheck2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐGraphCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_validateDependencies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GraphCheck(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_validateDependencies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pulumiAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pulumiAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PulumiAccess(ctx, fc.Args["deploymentId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PulumiAccess) graphql.Marshaler {
+			return ec.marshalNPulumiAccess2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐPulumiAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pulumiAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PulumiAccess(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_pulumiAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_awsAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_awsAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AWSAccess(ctx, fc.Args["profile"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AWSIdentity) graphql.Marshaler {
+			return ec.marshalNAWSIdentity2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐAWSIdentity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_awsAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AWSIdentity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_awsAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11439,6 +12034,54 @@ func UnmarshalRollbackInput(ctx context.Context, raw any) (model.RollbackInput, 
 
 // region    **************************** object.gotpl ****************************
 
+var aWSIdentityImplementors = []string{"AWSIdentity"}
+
+func (ec *executionContext) _AWSIdentity(ctx context.Context, sel ast.SelectionSet, obj *model.AWSIdentity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, aWSIdentityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AWSIdentity")
+		case "account":
+			out.Values[i] = ec._AWSIdentity_account(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "arn":
+			out.Values[i] = ec._AWSIdentity_arn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userId":
+			out.Values[i] = ec._AWSIdentity_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._AWSIdentity_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deploymentImplementors = []string{"Deployment"}
 
 func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSet, obj *model.Deployment) graphql.Marshaler {
@@ -12010,6 +12653,49 @@ func (ec *executionContext) _Finding(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "message":
 			out.Values[i] = ec._Finding_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var graphCheckImplementors = []string{"GraphCheck"}
+
+func (ec *executionContext) _GraphCheck(ctx context.Context, sel ast.SelectionSet, obj *model.GraphCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, graphCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GraphCheck")
+		case "environment":
+			out.Values[i] = ec._GraphCheck_environment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "layers":
+			out.Values[i] = ec._GraphCheck_layers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._GraphCheck_error(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12830,6 +13516,54 @@ func (ec *executionContext) _PlanStack(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var pulumiAccessImplementors = []string{"PulumiAccess"}
+
+func (ec *executionContext) _PulumiAccess(ctx context.Context, sel ast.SelectionSet, obj *model.PulumiAccess) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pulumiAccessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PulumiAccess")
+		case "path":
+			out.Values[i] = ec._PulumiAccess_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._PulumiAccess_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "backend":
+			out.Values[i] = ec._PulumiAccess_backend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "writable":
+			out.Values[i] = ec._PulumiAccess_writable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -12950,6 +13684,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_validateStack(ctx, field)
+				})
+		case "validateDependencies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_validateDependencies(ctx, field)
+				})
+		case "pulumiAccess":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pulumiAccess(ctx, field)
+				})
+		case "awsAccess":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_awsAccess(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -13815,6 +14567,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAWSIdentity2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐAWSIdentity(ctx context.Context, sel ast.SelectionSet, v *model.AWSIdentity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AWSIdentity!")
+		return graphql.Null
+	}
+	return ec._AWSIdentity(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14021,6 +14781,30 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNGraphCheck2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐGraphCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GraphCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGraphCheck2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐGraphCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGraphCheck2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐGraphCheck(ctx context.Context, sel ast.SelectionSet, v *model.GraphCheck) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GraphCheck!")
+		return graphql.Null
+	}
+	return ec._GraphCheck(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -14239,6 +15023,14 @@ func (ec *executionContext) marshalNPlanStack2ᚖgithubᚗcomᚋcloudplatformᚋ
 		return graphql.Null
 	}
 	return ec._PlanStack(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPulumiAccess2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐPulumiAccess(ctx context.Context, sel ast.SelectionSet, v *model.PulumiAccess) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PulumiAccess!")
+		return graphql.Null
+	}
+	return ec._PulumiAccess(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRollbackInput2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐRollbackInput(ctx context.Context, v any) (model.RollbackInput, error) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
@@ -504,6 +505,41 @@ func (r *queryResolver) ValidateStack(ctx context.Context, name string, strict *
 		return nil, err
 	}
 	return toStackValidation(v), nil
+}
+
+// ValidateDependencies is the resolver for the validateDependencies field.
+func (r *queryResolver) ValidateDependencies(ctx context.Context, deploymentID string) ([]*model.GraphCheck, error) {
+	checks, err := r.App.ValidateDependencies(ctx, deploymentID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.GraphCheck, 0, len(checks))
+	for _, c := range checks {
+		layers := make([][]string, 0, len(c.Layers))
+		for _, l := range c.Layers {
+			layers = append(layers, nonNil(l))
+		}
+		out = append(out, &model.GraphCheck{Environment: c.Environment, Layers: layers, Error: c.Error})
+	}
+	return out, nil
+}
+
+// PulumiAccess is the resolver for the pulumiAccess field.
+func (r *queryResolver) PulumiAccess(ctx context.Context, deploymentID *string) (*model.PulumiAccess, error) {
+	p, err := r.App.CheckPulumiAccess(ctx, deref(deploymentID))
+	if err != nil {
+		return nil, err
+	}
+	return &model.PulumiAccess{Path: p.Path, Version: p.Version, Backend: p.Backend, Writable: p.Writable}, nil
+}
+
+// AWSAccess is the resolver for the awsAccess field.
+func (r *queryResolver) AWSAccess(ctx context.Context, profile *string) (*model.AWSIdentity, error) {
+	id, err := app.CheckAWSAccess(ctx, deref(profile), 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AWSIdentity{Account: id.Account, Arn: id.ARN, UserID: id.UserID, Region: id.Region}, nil
 }
 
 // OperationEvents is the resolver for the operationEvents field.

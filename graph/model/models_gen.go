@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+type AWSIdentity struct {
+	Account string `json:"account"`
+	Arn     string `json:"arn"`
+	UserID  string `json:"userId"`
+	Region  string `json:"region"`
+}
+
 type CreateTemplateInput struct {
 	Name           string  `json:"name"`
 	Description    *string `json:"description,omitempty"`
@@ -135,6 +142,14 @@ type Finding struct {
 	// The manifest path, e.g. stacks.app.config.dbPort.
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// The dependency graph of one environment, or why it cannot be built.
+type GraphCheck struct {
+	Environment string `json:"environment"`
+	// Stack names per layer; empty when error is set.
+	Layers [][]string `json:"layers"`
+	Error  string     `json:"error"`
 }
 
 type InitDeploymentInput struct {
@@ -281,6 +296,14 @@ type PlanStack struct {
 	// Dependencies that come only from placeholders.
 	Implicit []string `json:"implicit"`
 	Config   any      `json:"config,omitempty"`
+}
+
+type PulumiAccess struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	Backend string `json:"backend"`
+	// The backend accepted a write (file backends) or a login check (others).
+	Writable bool `json:"writable"`
 }
 
 type Query struct {
