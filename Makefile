@@ -43,10 +43,11 @@ test: pulumi providers build ## run the whole test suite against the real Pulumi
 bench: pulumi build ## run every benchmark 3 times
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-fuzz: ## fuzz the manifest and placeholder parsers, 20 s each
+fuzz: ## fuzz the manifest and placeholder parsers, GraphQL queries and REST requests, 20 s each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/placeholder
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime 20s ./graph
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestParsing$$' -fuzztime 20s ./server/rest
 
 lint: ## gofmt, go vet and staticcheck
 	@files=$$( (git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*') \
