@@ -16,6 +16,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/server/rest"
+	"github.com/cloudplatform/cloud/server/web"
 	"github.com/cloudplatform/cloud/store/feed"
 )
 
@@ -83,13 +84,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		http.Redirect(w, r, "/graphql/playground", http.StatusFound)
-	})
+	mux.Handle("/", web.Handler()) // the dashboard: "/" and "/assets/", 404 for anything else
 	return s.metrics.instrument(s.logRequests(mux))
 }
 

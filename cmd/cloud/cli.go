@@ -212,6 +212,7 @@ func newApp(e *env) *cli.App {
 			listStacksCommand(e),
 			validateStackCommand(e),
 			serveCommand(e),
+			monitorCommand(e),
 			stackRunnerCommand(),
 		},
 	}

@@ -16,10 +16,11 @@ func serveCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the embedded server: GraphQL, REST, live event subscriptions",
-		Description: `Serves the APIs of this cloud home: GraphQL at /graphql (queries,
-mutations, and subscriptions over WebSocket with graphql-transport-ws), a
-playground at /graphql/playground, REST at /api/v1 (OpenAPI document at
-/api/v1/openapi.json), /healthz, /readyz and Prometheus metrics at /metrics.
+		Description: `Serves the APIs of this cloud home: a live web dashboard at /, GraphQL at
+/graphql (queries, mutations, and subscriptions over WebSocket with
+graphql-transport-ws), a playground at /graphql/playground, REST at /api/v1
+(OpenAPI document at /api/v1/openapi.json), /healthz, /readyz and
+Prometheus metrics at /metrics.
 
 Operations started through the API run in the server. The server and CLI
 processes sharing one home never run two operations on the same deployment
@@ -63,7 +64,7 @@ Examples:
 			srv := server.New(server.Config{Listen: c.String("listen"), App: a, Logger: log,
 				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")})
 			return srv.Serve(c.Context, func(addr net.Addr) {
-				e.status("serving on http://%s (GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
+				e.status("serving on http://%s (dashboard /, GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
 			})
 		},
 	}

@@ -1,0 +1,121 @@
+package monitor
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Duration formats d for humans: 850ms, 12.3s, 4m05s.
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	default:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+}
+
+// Progress formats a stack's resource progress: "+2 ~1 -0".
+func (s *Stack) Progress() string {
+	p := fmt.Sprintf("+%d ~%d -%d", s.Created, s.Updated, s.Deleted)
+	if s.Replaced > 0 {
+		p += fmt.Sprintf(" ±%d", s.Replaced)
+	}
+	return p
+}
+
+// PlainLine renders ev, already applied to st, as one line for --plain
+// output; "" for events not worth a line (resource starts, debug output).
+func PlainLine(st *State, ev *Event) string {
+	at := ev.Time.UTC().Format("15:04:05")
+	switch ev.Kind {
+	case KindOperation:
+		line := fmt.Sprintf("%s operation %s %s %s", at, ev.OperationID, st.Kind, st.Status)
+		if st.Ended() {
+			c := st.Counts()
+			line += fmt.Sprintf(" in %s: %d/%d stacks ok, %d failed, %d skipped", Duration(st.Elapsed(ev.Time)),
+				c.Succeeded, c.Total, c.Failed, c.Skipped)
+		}
+		return line
+	case KindPlan:
+		var parts []string
+		for i, l := range st.Layers() {
+			parts = append(parts, fmt.Sprintf("L%d[%s]", i, strings.Join(l, " ")))
+		}
+		return fmt.Sprintf("%s plan %s of %s/%s: %d stacks %s", at, st.Kind, st.DeploymentID, st.Environment,
+			len(st.Stacks), strings.Join(parts, " "))
+	case KindStack:
+		s := st.Stacks[ev.Stack]
+		if s == nil {
+			return ""
+		}
+		line := fmt.Sprintf("%s stack %-16s %s", at, s.Name, s.Status)
+		if s.Reason != "" {
+			line += " (" + s.Reason + ")"
+		}
+		if Finished(s.Status) && !s.Started.IsZero() {
+			line += fmt.Sprintf(" in %s, %s", Duration(s.Elapsed(ev.Time)), s.Progress())
+		}
+		if s.Error != "" && Bad(s.Status) {
+			line += ": " + firstLine(s.Error)
+		}
+		if c := st.Counts(); Finished(s.Status) {
+			line += fmt.Sprintf(" [%d/%d]", c.Done(), c.Total)
+		}
+		return line
+	case KindEngine:
+		var e engineEvent
+		if Decode(ev, &e) != nil {
+			return ""
+		}
+		switch e.Type {
+		case "diagnostic":
+			if e.Severity == "debug" || strings.TrimSpace(e.Message) == "" {
+				return ""
+			}
+			return fmt.Sprintf("%s %-5s %-16s %s", at, level(e.Severity), ev.Stack, firstLine(e.Message))
+		case "resource.done", "resource.failed":
+			if e.Resource == "pulumi:pulumi:Stack" || e.Op == "same" || e.Op == "read" {
+				return ""
+			}
+			verb := "done"
+			if e.Type == "resource.failed" {
+				verb = "FAILED"
+			}
+			return fmt.Sprintf("%s res   %-16s %s %s %s (%s)", at, ev.Stack, e.Op, e.Name, verb, e.Resource)
+		}
+	case KindLog:
+		var p struct{ Level, Text string }
+		if Decode(ev, &p) != nil || p.Text == "" || p.Level == "debug" {
+			return ""
+		}
+		who := ev.Stack
+		if who == "" {
+			who = "-"
+		}
+		return fmt.Sprintf("%s %-5s %-16s %s", at, level(p.Level), who, firstLine(p.Text))
+	}
+	return ""
+}
+
+func level(l string) string {
+	switch l {
+	case "warning":
+		return "warn"
+	case "":
+		return "info"
+	}
+	return l
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

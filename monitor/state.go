@@ -1,0 +1,464 @@
+// Package monitor follows a deployment's operations as they run: a pure
+// state model fed by events (State.Apply), and the sources of those events
+// — a `cloud serve` server over graphql-transport-ws, or the local store —
+// which both yield the GraphQL Event type.
+package monitor
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cloudplatform/cloud/graph/model"
+)
+
+// Event is one event of an operation, as both sources deliver it.
+type Event = model.Event
+
+// Event kinds (see docs/api-graphql.md).
+const (
+	KindOperation = "operation.status"
+	KindPlan      = "operation.plan"
+	KindStack     = "stack.status"
+	KindEngine    = "engine"
+	KindLog       = "log"
+)
+
+// Stack states.
+const (
+	Pending    = "pending"
+	Deploying  = "deploying"
+	Destroying = "destroying"
+	Refreshing = "refreshing"
+	Deployed   = "deployed"
+	Failed     = "failed"
+	Skipped    = "skipped"
+	Unchanged  = "unchanged"
+)
+
+// Operation states that end an operation.
+var terminalOp = map[string]bool{"succeeded": true, "failed": true, "cancelled": true, "interrupted": true}
+
+// Running reports whether a stack status means the stack is being worked on.
+func Running(status string) bool {
+	return status == Deploying || status == Destroying || status == Refreshing
+}
+
+// Finished reports whether a stack status is final.
+func Finished(status string) bool {
+	return status != "" && status != Pending && !Running(status)
+}
+
+// Bad reports whether a final stack status is a failure.
+func Bad(status string) bool {
+	return status == Failed || status == "interrupted" || status == "cancelled" || status == "drifted"
+}
+
+// ResourceOp is a resource operation in flight.
+type ResourceOp struct {
+	Stack string
+	URN   string
+	Name  string
+	Type  string
+	Op    string
+	Since time.Time
+}
+
+// Stack is the live state of one stack of the operation.
+type Stack struct {
+	Name     string
+	Layer    int
+	Status   string
+	Reason   string
+	Error    string
+	Started  time.Time
+	Finished time.Time
+	// Resource progress: resource operations done so far, by kind.
+	Created, Updated, Deleted, Replaced, Same, FailedOps int
+	inFlight                                             map[string]*ResourceOp
+	seen                                                 map[string]bool
+}
+
+// Elapsed is how long the stack has run (so far).
+func (s *Stack) Elapsed(now time.Time) time.Duration {
+	switch {
+	case s.Started.IsZero():
+		return 0
+	case !s.Finished.IsZero():
+		return s.Finished.Sub(s.Started)
+	default:
+		return now.Sub(s.Started)
+	}
+}
+
+// InFlight lists the stack's resource operations in flight, oldest first.
+func (s *Stack) InFlight() []ResourceOp {
+	var ops []ResourceOp
+	for _, o := range s.inFlight {
+		ops = append(ops, *o)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if !ops[i].Since.Equal(ops[j].Since) {
+			return ops[i].Since.Before(ops[j].Since)
+		}
+		return ops[i].URN < ops[j].URN
+	})
+	return ops
+}
+
+// LogLine is one line of the log pane: a Pulumi diagnostic, a log line of
+// the runner or the program, or a stack's error.
+type LogLine struct {
+	Time  time.Time
+	Stack string
+	Level string // debug, info, warning, error
+	Text  string
+}
+
+// Counts summarise the stacks' states.
+type Counts struct {
+	Total, Pending, Running, Succeeded, Failed, Skipped int
+}
+
+// Done is how many stacks have finished.
+func (c Counts) Done() int { return c.Succeeded + c.Failed + c.Skipped }
+
+// State is the picture of one operation built from its events. It is not
+// safe for concurrent use.
+type State struct {
+	OperationID  string
+	DeploymentID string
+	Environment  string
+	Kind         string // deploy, destroy, …
+	Status       string // the operation's status
+	Started      time.Time
+	Finished     time.Time
+	// LastSeq and LastGlobalSeq are the positions of the last event
+	// applied: where a source resumes.
+	LastSeq       int
+	LastGlobalSeq int
+	Stacks        map[string]*Stack
+	Logs          []LogLine
+	// MaxLogs bounds Logs (default 5000); older lines are dropped.
+	MaxLogs int
+	// History is how long each stack took in earlier runs, for ETA.
+	History map[string]time.Duration
+}
+
+// New returns an empty State.
+func New() *State {
+	return &State{Stacks: map[string]*Stack{}, History: map[string]time.Duration{}, MaxLogs: 5000}
+}
+
+func (s *State) reset(ev *Event) {
+	s.OperationID, s.DeploymentID, s.Environment = ev.OperationID, ev.DeploymentID, ev.Environment
+	s.Kind, s.Status, s.Started, s.Finished = "", "", time.Time{}, time.Time{}
+	s.LastSeq = 0
+	s.Stacks = map[string]*Stack{}
+	s.Logs = nil
+}
+
+// stack returns the named stack, adding it if the plan did not list it.
+func (s *State) stack(name string) *Stack {
+	st := s.Stacks[name]
+	if st == nil {
+		st = &Stack{Name: name, Status: Pending, inFlight: map[string]*ResourceOp{}, seen: map[string]bool{}}
+		s.Stacks[name] = st
+	}
+	return st
+}
+
+// Decode decodes an event's payload (raw JSON from the local store, or
+// decoded JSON from a server) into v.
+func Decode(ev *Event, v any) error {
+	var raw []byte
+	switch p := ev.Payload.(type) {
+	case nil:
+		return nil
+	case json.RawMessage:
+		raw = p
+	case []byte:
+		raw = p
+	case string:
+		raw = []byte(p)
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// engineEvent is the part of a Pulumi engine event (stacks/protocol.Event)
+// the monitor uses.
+type engineEvent struct {
+	Type     string `json:"type"`
+	URN      string `json:"urn"`
+	Resource string `json:"resource"`
+	Name     string `json:"name"`
+	Op       string `json:"op"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// Apply applies one event. An event of another operation than the current
+// one starts a new picture (a deployment stream moves on to the next
+// operation); an event already applied is ignored.
+func (s *State) Apply(ev *Event) {
+	if ev == nil {
+		return
+	}
+	if ev.OperationID != s.OperationID {
+		s.reset(ev)
+	} else if ev.Seq <= s.LastSeq {
+		return
+	}
+	s.LastSeq = ev.Seq
+	s.LastGlobalSeq = max(s.LastGlobalSeq, ev.GlobalSeq)
+	if s.Started.IsZero() {
+		s.Started = ev.Time
+	}
+	switch ev.Kind {
+	case KindOperation:
+		var p struct{ Kind, Status, Error string }
+		_ = Decode(ev, &p)
+		if p.Kind != "" {
+			s.Kind = p.Kind
+		}
+		s.Status = p.Status
+		if terminalOp[p.Status] {
+			s.Finished = ev.Time
+			for _, st := range s.Stacks {
+				clear(st.inFlight)
+			}
+		}
+		if p.Error != "" {
+			s.log(ev.Time, "", "error", p.Error)
+		}
+	case KindPlan:
+		var p struct {
+			Kind   string
+			Stacks []string
+			Layers map[string]int
+		}
+		_ = Decode(ev, &p)
+		if p.Kind != "" {
+			s.Kind = p.Kind
+		}
+		for _, n := range p.Stacks {
+			s.stack(n)
+		}
+		for n, l := range p.Layers {
+			s.stack(n).Layer = l
+		}
+	case KindStack:
+		if ev.Stack == "" {
+			return
+		}
+		var p struct{ Status, Reason, Error string }
+		_ = Decode(ev, &p)
+		st := s.stack(ev.Stack)
+		st.Status, st.Reason = p.Status, p.Reason
+		switch {
+		case Running(p.Status):
+			st.Started, st.Finished = ev.Time, time.Time{}
+		case Finished(p.Status):
+			st.Finished = ev.Time
+			clear(st.inFlight)
+		}
+		if p.Error != "" {
+			st.Error = p.Error
+			s.log(ev.Time, ev.Stack, "error", p.Error)
+		}
+	case KindEngine:
+		var e engineEvent
+		if Decode(ev, &e) != nil {
+			return
+		}
+		s.engine(ev, e)
+	case KindLog:
+		var p struct{ Level, Text string }
+		_ = Decode(ev, &p)
+		if p.Text != "" {
+			s.log(ev.Time, ev.Stack, p.Level, p.Text)
+		}
+	}
+}
+
+func (s *State) engine(ev *Event, e engineEvent) {
+	if e.Type == "diagnostic" {
+		if msg := strings.TrimSpace(e.Message); msg != "" {
+			s.log(ev.Time, ev.Stack, e.Severity, msg)
+		}
+		return
+	}
+	if ev.Stack == "" || e.Resource == "pulumi:pulumi:Stack" {
+		return
+	}
+	st := s.stack(ev.Stack)
+	switch e.Type {
+	case "resource.pre":
+		if e.Op != "same" && e.Op != "read" {
+			st.inFlight[e.URN] = &ResourceOp{Stack: ev.Stack, URN: e.URN, Name: e.Name, Type: e.Resource, Op: e.Op, Since: ev.Time}
+		}
+	case "resource.done", "resource.failed":
+		delete(st.inFlight, e.URN)
+		if e.Type == "resource.failed" {
+			st.FailedOps++
+			return
+		}
+		// Components report their outputs twice: count each once.
+		if st.seen[e.URN] {
+			return
+		}
+		st.seen[e.URN] = true
+		switch {
+		case strings.Contains(e.Op, "replace"):
+			st.Replaced++
+		case strings.HasPrefix(e.Op, "create"):
+			st.Created++
+		case strings.HasPrefix(e.Op, "update"):
+			st.Updated++
+		case strings.HasPrefix(e.Op, "delete") || strings.HasPrefix(e.Op, "discard"):
+			st.Deleted++
+		default:
+			st.Same++
+		}
+	}
+}
+
+func (s *State) log(t time.Time, stack, level, text string) {
+	if level == "" {
+		level = "info"
+	}
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		s.Logs = append(s.Logs, LogLine{Time: t, Stack: stack, Level: level, Text: line})
+	}
+	if max := s.MaxLogs; max > 0 && len(s.Logs) > max {
+		s.Logs = append([]LogLine(nil), s.Logs[len(s.Logs)-max:]...)
+	}
+}
+
+// Ended reports whether the operation has ended.
+func (s *State) Ended() bool { return terminalOp[s.Status] }
+
+// Succeeded reports whether the operation ended successfully.
+func (s *State) Succeeded() bool { return s.Status == "succeeded" }
+
+// Order lists the stacks by layer, then name.
+func (s *State) Order() []string {
+	names := make([]string, 0, len(s.Stacks))
+	for n := range s.Stacks {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := s.Stacks[names[i]], s.Stacks[names[j]]
+		if a.Layer != b.Layer {
+			return a.Layer < b.Layer
+		}
+		return a.Name < b.Name
+	})
+	return names
+}
+
+// Layers groups the stacks by layer, in layer order.
+func (s *State) Layers() [][]string {
+	var out [][]string
+	last := -1
+	for _, n := range s.Order() {
+		if l := s.Stacks[n].Layer; len(out) == 0 || l != last {
+			out, last = append(out, nil), l
+		}
+		out[len(out)-1] = append(out[len(out)-1], n)
+	}
+	return out
+}
+
+// Counts counts the stacks by state.
+func (s *State) Counts() Counts {
+	c := Counts{Total: len(s.Stacks)}
+	for _, st := range s.Stacks {
+		switch {
+		case Running(st.Status):
+			c.Running++
+		case st.Status == Skipped || st.Status == "cancelled":
+			c.Skipped++
+		case Bad(st.Status):
+			c.Failed++
+		case Finished(st.Status):
+			c.Succeeded++
+		default:
+			c.Pending++
+		}
+	}
+	return c
+}
+
+// InFlight lists the resource operations in flight over all stacks.
+func (s *State) InFlight() []ResourceOp {
+	var ops []ResourceOp
+	for _, n := range s.Order() {
+		ops = append(ops, s.Stacks[n].InFlight()...)
+	}
+	return ops
+}
+
+// Elapsed is how long the operation has run (so far).
+func (s *State) Elapsed(now time.Time) time.Duration {
+	switch {
+	case s.Started.IsZero():
+		return 0
+	case !s.Finished.IsZero():
+		return s.Finished.Sub(s.Started)
+	default:
+		return now.Sub(s.Started)
+	}
+}
+
+// AddHistory records how long stack took in an earlier run; several runs
+// are averaged.
+func (s *State) AddHistory(stack string, d time.Duration, runs int) {
+	if runs <= 1 || s.History[stack] == 0 {
+		s.History[stack] = d
+		return
+	}
+	s.History[stack] = (s.History[stack]*time.Duration(runs-1) + d) / time.Duration(runs)
+}
+
+// ETA estimates the time left from History: layers run one after the
+// other, the stacks of a layer together, so it is the sum over the layers
+// not done of their slowest stack's time left. ok is false when no stack
+// left has a history (or the operation has ended).
+func (s *State) ETA(now time.Time) (left time.Duration, ok bool) {
+	if s.Ended() {
+		return 0, false
+	}
+	known := false
+	for _, layer := range s.Layers() {
+		var slowest time.Duration
+		for _, n := range layer {
+			st := s.Stacks[n]
+			if Finished(st.Status) {
+				continue
+			}
+			h, has := s.History[n]
+			if !has {
+				continue
+			}
+			known = true
+			rest := h
+			if Running(st.Status) {
+				rest = max(0, h-now.Sub(st.Started))
+			}
+			slowest = max(slowest, rest)
+		}
+		left += slowest
+	}
+	return left, known
+}

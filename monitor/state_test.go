@@ -1,0 +1,230 @@
+package monitor
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// load reads a recorded event sequence (one GraphQL Event a line, as a
+// server sends them; payloads decode to maps). raw turns the payloads back
+// into json.RawMessage, as the local source has them.
+func load(t *testing.T, name string, raw bool) []*Event {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var evs []*Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var ev Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if raw && ev.Payload != nil {
+			b, _ := json.Marshal(ev.Payload)
+			ev.Payload = json.RawMessage(b)
+		}
+		evs = append(evs, &ev)
+	}
+	return evs
+}
+
+func applyAll(evs []*Event) *State {
+	st := New()
+	for _, ev := range evs {
+		st.Apply(ev)
+	}
+	return st
+}
+
+func TestSucceededRun(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		evs := load(t, "deploy-ok.jsonl", raw)
+		st := applyAll(evs)
+		if !st.Ended() || !st.Succeeded() || st.Kind != "deploy" || st.DeploymentID != "DMON001" || st.Environment != "dev" {
+			t.Fatalf("raw=%v: state %+v", raw, st)
+		}
+		want := [][]string{{"network"}, {"security"}, {"database", "storage"}, {"app"}, {"monitoring"}}
+		if got := st.Layers(); !equal(got, want) {
+			t.Errorf("layers %v, want %v", got, want)
+		}
+		if c := st.Counts(); c != (Counts{Total: 6, Succeeded: 6}) || c.Done() != 6 {
+			t.Errorf("counts %+v", c)
+		}
+		created := map[string]int{"network": 5, "security": 3, "database": 2, "storage": 1, "app": 2, "monitoring": 4}
+		for n, c := range created {
+			s := st.Stacks[n]
+			if s.Status != Deployed || s.Created != c || s.Updated != 0 || s.Deleted != 0 {
+				t.Errorf("%s: %s %s, want deployed +%d", n, s.Status, s.Progress(), c)
+			}
+			if e := s.Elapsed(time.Now()); e < time.Second || e > time.Minute {
+				t.Errorf("%s elapsed %s", n, e)
+			}
+		}
+		if len(st.InFlight()) != 0 {
+			t.Errorf("in flight after the end: %v", st.InFlight())
+		}
+		if e := st.Elapsed(time.Now()); e != evs[len(evs)-1].Time.Sub(evs[0].Time) {
+			t.Errorf("elapsed %s", e)
+		}
+		if st.LastSeq != len(evs) || st.LastGlobalSeq != evs[len(evs)-1].GlobalSeq {
+			t.Errorf("positions %d/%d", st.LastSeq, st.LastGlobalSeq)
+		}
+		// Events again (a resumed stream overlapping): no change.
+		for _, ev := range evs {
+			st.Apply(ev)
+		}
+		if st.Stacks["network"].Created != 5 {
+			t.Errorf("duplicates counted: %d", st.Stacks["network"].Created)
+		}
+	}
+}
+
+func TestRunInProgress(t *testing.T) {
+	evs := load(t, "deploy-ok.jsonl", false)
+	st := New()
+	// Up to the first resource started in a stack (not the Pulumi stack).
+	var at *Event
+	for _, ev := range evs {
+		st.Apply(ev)
+		var e engineEvent
+		_ = Decode(ev, &e)
+		if e.Type == "resource.pre" && e.Resource != "pulumi:pulumi:Stack" {
+			at = ev
+			break
+		}
+	}
+	if at == nil {
+		t.Fatal("no resource.pre")
+	}
+	if st.Ended() || st.Status != "running" {
+		t.Fatalf("status %q", st.Status)
+	}
+	c := st.Counts()
+	if c.Running != 1 || c.Pending != 5 || c.Total != 6 {
+		t.Errorf("counts %+v", c)
+	}
+	ops := st.InFlight()
+	if len(ops) != 1 || ops[0].Stack != "network" || ops[0].Op != "create" || !strings.Contains(ops[0].Name, "vpc") {
+		t.Errorf("in flight %+v", ops)
+	}
+	now := at.Time.Add(time.Second)
+	if e := st.Stacks["network"].Elapsed(now); e <= 0 {
+		t.Errorf("running elapsed %s", e)
+	}
+	if _, ok := st.ETA(now); ok {
+		t.Error("ETA without history")
+	}
+	// Earlier runs: every stack 3s → network has ~2s left (running), then
+	// 4 more layers of 3s.
+	for _, n := range st.Order() {
+		st.AddHistory(n, 3*time.Second, 1)
+	}
+	started := st.Stacks["network"].Started
+	left, ok := st.ETA(started.Add(time.Second))
+	if !ok || left != 14*time.Second {
+		t.Errorf("ETA %s %v, want 14s", left, ok)
+	}
+	st.AddHistory("app", 5*time.Second, 2) // averaged: 4s
+	if left, _ := st.ETA(started.Add(time.Second)); left != 15*time.Second {
+		t.Errorf("ETA %s, want 15s", left)
+	}
+}
+
+func TestFailedRun(t *testing.T) {
+	st := applyAll(load(t, "deploy-failed.jsonl", true))
+	if !st.Ended() || st.Succeeded() || st.Status != "failed" {
+		t.Fatalf("status %q", st.Status)
+	}
+	want := map[string]string{"base": Deployed, "side": Deployed, "mid": Failed, "top": Skipped}
+	for n, s := range want {
+		if st.Stacks[n].Status != s {
+			t.Errorf("%s: %s, want %s", n, st.Stacks[n].Status, s)
+		}
+	}
+	if c := st.Counts(); c != (Counts{Total: 4, Succeeded: 2, Failed: 1, Skipped: 1}) {
+		t.Errorf("counts %+v", c)
+	}
+	found := false
+	for _, l := range st.Logs {
+		if l.Stack == "mid" && l.Level == "error" && strings.Contains(l.Text, "probe failed as configured") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error diagnostic in the logs: %+v", st.Logs)
+	}
+	if st.Stacks["mid"].Error == "" {
+		t.Error("no stack error")
+	}
+}
+
+func TestNextOperationResets(t *testing.T) {
+	st := applyAll(load(t, "deploy-ok.jsonl", false))
+	st.MaxLogs = 3
+	next := load(t, "deploy-failed.jsonl", false)
+	st.Apply(next[0])
+	if st.OperationID != next[0].OperationID || len(st.Stacks) != 0 || st.LastSeq != 1 || st.Ended() {
+		t.Fatalf("not reset: %s %d stacks seq %d", st.OperationID, len(st.Stacks), st.LastSeq)
+	}
+	for _, ev := range next[1:] {
+		st.Apply(ev)
+	}
+	if len(st.Stacks) != 4 || len(st.Logs) != 3 {
+		t.Errorf("%d stacks, %d logs", len(st.Stacks), len(st.Logs))
+	}
+}
+
+func TestPlainLines(t *testing.T) {
+	st := New()
+	var out []string
+	for _, ev := range load(t, "deploy-failed.jsonl", false) {
+		st.Apply(ev)
+		if l := PlainLine(st, ev); l != "" {
+			out = append(out, l)
+		}
+	}
+	text := strings.Join(out, "\n")
+	for _, want := range []string{
+		"plan deploy of DMONKO2/dev: 4 stacks L0[base] L1[mid side] L2[top]",
+		"stack mid              failed in ",
+		"stack top              skipped",
+		"error mid              an unhandled error occurred",
+		"deploy failed in ",
+		"2/4 stacks ok, 1 failed, 1 skipped",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "\n\n") {
+		t.Error("empty line")
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{850 * time.Millisecond: "850ms", 12300 * time.Millisecond: "12.3s", 245 * time.Second: "4m05s"} {
+		if got := Duration(d); got != want {
+			t.Errorf("%s: %s, want %s", d, got, want)
+		}
+	}
+}
+
+func equal(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if strings.Join(a[i], ",") != strings.Join(b[i], ",") {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,561 @@
+// The cloud dashboard: a deployments list and a deployment page that follow
+// the GraphQL API (/graphql) and its deploymentEvents subscription
+// (graphql-transport-ws). No framework, no build step; see docs/dashboard.md.
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fetched
+
+// The state of the current view; window.__dashboard exposes it to tests
+// (ws, lastSeq, reconnects).
+const state = {
+  gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
+  timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
+};
+window.__dashboard = state;
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'text') e.textContent = v; else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function svg(tag, attrs = {}) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+async function gql(query, variables = {}) {
+  const r = await fetch('/graphql', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const j = await r.json();
+  if (j.errors && j.errors.length) throw new Error(j.errors.map((e) => e.message).join('; '));
+  return j.data;
+}
+
+function announce(text) {
+  const live = $('#live');
+  live.append(el('p', { text }));
+  while (live.childElementCount > 5) live.firstElementChild.remove();
+}
+
+function setConn(text, cls) {
+  const c = $('#conn');
+  c.textContent = text;
+  c.className = 'conn ' + (cls || '');
+}
+
+function badge(status) {
+  return el('span', { class: 'badge st-' + status, 'data-status': status, text: status.replace(/_/g, ' ') });
+}
+
+function fmtDuration(s) {
+  if (s === null || s === undefined) return '';
+  if (s < 60) return s.toFixed(1) + ' s';
+  const m = Math.floor(s / 60);
+  return m + ' min ' + String(Math.round(s - m * 60)).padStart(2, '0') + ' s';
+}
+
+function fmtTime(t) {
+  if (!t) return '';
+  const d = new Date(t);
+  return isNaN(d) ? t : d.toLocaleString();
+}
+
+function stopFollowing() {
+  state.gen++;
+  clearTimeout(state.timer);
+  state.timer = null;
+  if (state.ws) {
+    const ws = state.ws;
+    state.ws = null;
+    ws.close();
+  }
+}
+
+// ---- routing ---------------------------------------------------------------
+
+function route() {
+  stopFollowing();
+  const h = location.hash || '#/';
+  const m = h.match(/^#\/d\/([^?]+)(?:\?(.*))?$/);
+  const main = $('#main');
+  main.replaceChildren(el('p', { text: 'Loading…' }));
+  if (m) {
+    const params = new URLSearchParams(m[2] || '');
+    showDeployment(decodeURIComponent(m[1]), params.get('env'));
+  } else {
+    showList();
+  }
+}
+
+function showError(err) {
+  $('#main').replaceChildren(el('h1', { text: 'Error' }), el('p', { class: 'error', role: 'alert', text: String(err.message || err) }),
+    el('p', {}, el('a', { href: '#/', text: 'Back to the deployments' })));
+}
+
+// ---- deployments list ------------------------------------------------------
+
+const LIST_QUERY = `query { deployments(first: 500) { nodes { id status organization project environments { name status } } } }`;
+
+async function showList() {
+  const gen = state.gen;
+  document.title = 'Deployments · cloud';
+  let data;
+  try { data = await gql(LIST_QUERY); } catch (e) { if (gen === state.gen) showError(e); return; }
+  if (gen !== state.gen) return;
+  const tbody = el('tbody');
+  const table = el('table', { class: 'list', id: 'deployments' },
+    el('caption', { text: 'Deployments and the status of their environments' }),
+    el('thead', {}, el('tr', {}, ...['Deployment', 'Organization', 'Project', 'Status', 'Environments'].map((t) => el('th', { scope: 'col', text: t })))),
+    tbody);
+  const main = $('#main');
+  main.replaceChildren(el('h1', { text: 'Deployments' }), table);
+  renderList(tbody, data.deployments.nodes);
+  setConn('polling', 'ok');
+  const poll = async () => {
+    if (gen !== state.gen) return;
+    try {
+      const d = await gql(LIST_QUERY);
+      if (gen !== state.gen) return;
+      renderList(tbody, d.deployments.nodes);
+      setConn('polling', 'ok');
+    } catch (e) {
+      setConn('offline — retrying', 'bad');
+    }
+    if (gen === state.gen) state.timer = setTimeout(poll, 3000);
+  };
+  state.timer = setTimeout(poll, 3000);
+}
+
+function renderList(tbody, nodes) {
+  if (nodes.length === 0) {
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: 5, text: 'No deployments yet: create one with `cloud init`.' })));
+    return;
+  }
+  const key = JSON.stringify(nodes);
+  if (tbody.dataset.key === key) return;
+  // Keep the focused link focused across a re-render.
+  const focused = document.activeElement && document.activeElement.getAttribute('href');
+  const rows = nodes.map((d) => {
+    const first = d.environments[0];
+    const href = '#/d/' + encodeURIComponent(d.id) + (first ? '?env=' + encodeURIComponent(first.name) : '');
+    const envs = el('ul', { class: 'envs' }, ...d.environments.map((e) => el('li', {},
+      el('a', { href: '#/d/' + encodeURIComponent(d.id) + '?env=' + encodeURIComponent(e.name), 'aria-label': d.id + ' ' + e.name + ': ' + e.status, text: e.name }), ' ', badge(e.status))));
+    const old = tbody.querySelector(`tr[data-id="${CSS.escape(d.id)}"]`);
+    if (old && old.dataset.status !== d.status) announce(d.id + ' is ' + d.status);
+    return el('tr', { 'data-id': d.id, 'data-status': d.status },
+      el('th', { scope: 'row' }, el('a', { href, class: 'dep', text: d.id })),
+      el('td', { text: d.organization }), el('td', { text: d.project }),
+      el('td', {}, badge(d.status)), el('td', {}, envs));
+  });
+  tbody.replaceChildren(...rows);
+  tbody.dataset.key = key;
+  if (focused) {
+    const f = tbody.querySelector(`a[href="${CSS.escape(focused)}"]`);
+    if (f) f.focus();
+  }
+}
+
+// ---- deployment page -------------------------------------------------------
+
+const DEP_QUERY = `query($id: ID!, $env: String!) {
+  deployment(id: $id) {
+    id organization project domain status
+    environments { name status }
+    environment(name: $env) {
+      name status region
+      stacks { name layer enabled status reason dependencies resourceCount }
+      outputs { stack name value secret redacted }
+    }
+    operations(environment: $env, first: 20) {
+      nodes { id kind status startedAt finishedAt duration actor stacks { stack status } }
+    }
+  }
+}`;
+
+async function showDeployment(id, env) {
+  const gen = state.gen;
+  let data;
+  try {
+    if (!env) {
+      const d = await gql(`query($id: ID!) { deployment(id: $id) { environments { name } } }`, { id });
+      if (gen !== state.gen) return;
+      if (!d.deployment) throw new Error('no deployment ' + id);
+      if (!d.deployment.environments.length) throw new Error(id + ' has no environments');
+      location.replace('#/d/' + encodeURIComponent(id) + '?env=' + encodeURIComponent(d.deployment.environments[0].name));
+      return;
+    }
+    data = await gql(DEP_QUERY, { id, env });
+  } catch (e) { if (gen === state.gen) showError(e); return; }
+  if (gen !== state.gen) return;
+  const dep = data.deployment;
+  if (!dep) { showError(new Error('no deployment ' + id)); return; }
+  if (!dep.environment) { showError(new Error(id + ' has no environment ' + env)); return; }
+  document.title = dep.id + ' ' + env + ' · cloud';
+  state.view = { id, env };
+  state.lastSeq = 0;
+  state.stacks = new Map();
+  state.stackSeq = new Map();
+
+  const main = $('#main');
+  const envNav = el('nav', { 'aria-label': 'Environments', class: 'envnav' }, el('ul', {}, ...dep.environments.map((e) =>
+    el('li', {}, el('a', {
+      href: '#/d/' + encodeURIComponent(id) + '?env=' + encodeURIComponent(e.name),
+      'aria-current': e.name === env ? 'page' : null, text: e.name,
+    })))));
+  main.replaceChildren(
+    el('p', { class: 'crumbs' }, el('a', { href: '#/', text: '← Deployments' })),
+    el('h1', {}, dep.id + ' ', el('span', { class: 'muted', text: dep.organization + '/' + dep.project + ' · ' + env }), ' ', el('span', { id: 'envstatus' })),
+    envNav,
+    el('section', { 'aria-labelledby': 'h-graph' }, el('h2', { id: 'h-graph', text: 'Stack graph' }),
+      el('p', { class: 'hint', text: 'Arrow keys move between stacks; Enter shows the stack in the table.' }),
+      el('div', { id: 'graph', class: 'graph' })),
+    el('section', { 'aria-labelledby': 'h-stacks' }, el('h2', { id: 'h-stacks', text: 'Stacks' }), el('div', { id: 'stacks' })),
+    el('div', { class: 'cols' },
+      el('section', { 'aria-labelledby': 'h-log' }, el('h2', { id: 'h-log', text: 'Event log' }),
+        el('ol', { id: 'log', class: 'log', tabindex: 0, 'aria-label': 'Event log, oldest first' })),
+      el('section', { 'aria-labelledby': 'h-out' }, el('h2', { id: 'h-out', text: 'Outputs' }), el('div', { id: 'outputs' }))),
+    el('section', { 'aria-labelledby': 'h-hist' }, el('h2', { id: 'h-hist', text: 'History' }), el('div', { id: 'history' })),
+  );
+  applyDeployment(dep, 0, true);
+  connect(gen);
+}
+
+function applyDeployment(dep, startSeq, rebuildGraph) {
+  const envData = dep.environment;
+  $('#envstatus').replaceChildren(badge(envData.status));
+  const stacks = envData.stacks.filter((s) => s.enabled);
+  const shape = JSON.stringify(stacks.map((s) => [s.name, s.layer, s.dependencies]));
+  if (rebuildGraph || state.shape !== shape) {
+    state.shape = shape;
+    const old = state.stacks;
+    state.stacks = new Map(stacks.map((s) => [s.name, { ...s, status: (old.get(s.name) || s).status, reason: (old.get(s.name) || s).reason }]));
+    drawGraph(stacks);
+    drawStackTable(stacks);
+  }
+  // The store's states win unless an event newer than this query arrived.
+  for (const s of stacks) {
+    if ((state.stackSeq.get(s.name) || 0) <= startSeq) setStackStatus(s.name, s.status, s.reason, false);
+    const cur = state.stacks.get(s.name);
+    if (cur) cur.resourceCount = s.resourceCount;
+    const rc = document.querySelector(`#stacks tr[data-stack="${CSS.escape(s.name)}"] .rc`);
+    if (rc) rc.textContent = String(s.resourceCount);
+  }
+  drawOutputs(envData.outputs);
+  drawHistory(dep.operations.nodes);
+}
+
+const BOX_W = 168, BOX_H = 48, COL_GAP = 72, ROW_GAP = 18, PAD = 12, TOP = PAD + 36, LANE = PAD + 26;
+
+function drawGraph(stacks) {
+  const layers = [];
+  for (const s of stacks) (layers[s.layer] ||= []).push(s);
+  const cols = layers.map((l) => (l || []).sort((a, b) => a.name.localeCompare(b.name)));
+  const rows = Math.max(1, ...cols.map((c) => c.length));
+  const width = PAD * 2 + cols.length * BOX_W + Math.max(0, cols.length - 1) * COL_GAP;
+  const height = TOP + PAD + rows * BOX_H + (rows - 1) * ROW_GAP;
+  const root = svg('svg', {
+    id: 'stackgraph', viewBox: `0 0 ${width} ${height}`, width, height, role: 'group',
+    'aria-label': `Stack graph: ${stacks.length} stacks in ${cols.length} layers; arrows point from a dependency to the stack that needs it`,
+  });
+  const defs = svg('defs');
+  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrowhead' }));
+  defs.append(marker);
+  root.append(defs);
+  const pos = new Map();
+  cols.forEach((col, li) => {
+    const x = PAD + li * (BOX_W + COL_GAP);
+    const g = svg('g', { class: 'layer', 'data-layer': li });
+    const label = svg('text', { x: x + BOX_W / 2, y: PAD + 12, class: 'layer-label', 'text-anchor': 'middle' });
+    label.textContent = 'layer ' + li;
+    g.append(label);
+    const offset = (rows - col.length) * (BOX_H + ROW_GAP) / 2;
+    col.forEach((s, ri) => pos.set(s.name, { x, y: TOP + offset + ri * (BOX_H + ROW_GAP), layer: li, row: ri }));
+    root.append(g);
+  });
+  const edges = svg('g', { class: 'edges', 'aria-hidden': 'true' });
+  for (const s of stacks) {
+    const to = pos.get(s.name);
+    for (const dep of s.dependencies) {
+      const from = pos.get(dep);
+      if (!from) continue;
+      const x1 = from.x + BOX_W, y1 = from.y + BOX_H / 2, x2 = to.x - 2, y2 = to.y + BOX_H / 2;
+      let d;
+      if (to.layer - from.layer > 1) {
+        // Skips a layer: run along the lane above the boxes, not through them.
+        const h = COL_GAP / 2;
+        d = `M ${x1} ${y1} C ${x1 + h} ${y1}, ${x1 + h} ${LANE}, ${x1 + COL_GAP} ${LANE} L ${x2 - COL_GAP} ${LANE} C ${x2 - h} ${LANE}, ${x2 - h} ${y2}, ${x2} ${y2}`;
+      } else {
+        const mx = (x1 + x2) / 2;
+        d = `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`;
+      }
+      edges.append(svg('path', { class: 'edge', 'data-from': dep, 'data-to': s.name, d, 'marker-end': 'url(#arrow)' }));
+    }
+  }
+  root.insertBefore(edges, root.querySelector('g.layer'));
+  for (const s of stacks) {
+    const p = pos.get(s.name);
+    const g = svg('g', {
+      class: 'node', tabindex: 0, role: 'button', 'data-stack': s.name, 'data-layer': p.layer, 'data-row': p.row,
+      transform: `translate(${p.x} ${p.y})`,
+    });
+    const title = svg('title');
+    g.append(title, svg('rect', { width: BOX_W, height: BOX_H, rx: 6, class: 'box' }));
+    const name = svg('text', { x: 10, y: 20, class: 'name' });
+    name.textContent = s.name;
+    const st = svg('text', { x: 10, y: 38, class: 'status' });
+    g.append(name, st);
+    g.addEventListener('keydown', graphKey);
+    g.addEventListener('click', () => showStackRow(s.name));
+    root.querySelector(`g.layer[data-layer="${p.layer}"]`).append(g);
+  }
+  $('#graph').replaceChildren(root);
+  for (const s of stacks) paintNode(s.name);
+}
+
+function graphKey(ev) {
+  const g = ev.currentTarget;
+  const layer = +g.dataset.layer, row = +g.dataset.row;
+  const find = (l, r) => {
+    const col = [...document.querySelectorAll(`#stackgraph g.node[data-layer="${l}"]`)];
+    if (!col.length) return null;
+    return col.find((n) => +n.dataset.row === r) || col[Math.min(r, col.length - 1)];
+  };
+  let next = null;
+  switch (ev.key) {
+    case 'ArrowRight': next = find(layer + 1, row); break;
+    case 'ArrowLeft': next = find(layer - 1, row); break;
+    case 'ArrowDown': next = find(layer, row + 1); break;
+    case 'ArrowUp': next = row > 0 ? find(layer, row - 1) : null; break;
+    case 'Enter': case ' ': ev.preventDefault(); showStackRow(g.dataset.stack); return;
+    default: return;
+  }
+  ev.preventDefault();
+  if (next) next.focus();
+}
+
+function showStackRow(name) {
+  const row = document.querySelector(`#stacks tr[data-stack="${CSS.escape(name)}"]`);
+  if (!row) return;
+  row.scrollIntoView({ block: 'center' });
+  row.focus();
+}
+
+function paintNode(name) {
+  const s = state.stacks.get(name);
+  const g = document.querySelector(`#stackgraph g.node[data-stack="${CSS.escape(name)}"]`);
+  if (!s || !g) return;
+  g.setAttribute('class', 'node st-' + s.status);
+  g.setAttribute('data-status', s.status);
+  const label = `${name}: ${s.status.replace(/_/g, ' ')}${s.reason ? ' (' + s.reason + ')' : ''}`;
+  g.setAttribute('aria-label', label + (s.dependencies.length ? '; needs ' + s.dependencies.join(', ') : ''));
+  g.querySelector('title').textContent = label;
+  g.querySelector('text.status').textContent = s.status.replace(/_/g, ' ');
+}
+
+function drawStackTable(stacks) {
+  const sorted = [...stacks].sort((a, b) => a.layer - b.layer || a.name.localeCompare(b.name));
+  $('#stacks').replaceChildren(el('table', { class: 'list' },
+    el('caption', { class: 'sr-only', text: 'Stacks, by layer' }),
+    el('thead', {}, el('tr', {}, ...['Stack', 'Layer', 'Status', 'Reason', 'Needs', 'Resources'].map((t) => el('th', { scope: 'col', text: t })))),
+    el('tbody', {}, ...sorted.map((s) => el('tr', { 'data-stack': s.name, tabindex: -1 },
+      el('th', { scope: 'row', text: s.name }), el('td', { text: String(s.layer) }),
+      el('td', { class: 'st' }, badge(s.status)), el('td', { class: 'reason', text: s.reason || '' }),
+      el('td', { text: s.dependencies.join(', ') || '—' }), el('td', { class: 'rc', text: String(s.resourceCount) }))))));
+}
+
+function setStackStatus(name, status, reason, fromEvent) {
+  const s = state.stacks.get(name);
+  if (!s || !status) return;
+  const changed = s.status !== status;
+  s.status = status;
+  s.reason = reason || '';
+  paintNode(name);
+  const row = document.querySelector(`#stacks tr[data-stack="${CSS.escape(name)}"]`);
+  if (row) {
+    row.querySelector('.st').replaceChildren(badge(status));
+    row.querySelector('.reason').textContent = s.reason;
+  }
+  if (changed && fromEvent) announce(`${name} ${status.replace(/_/g, ' ')}`);
+}
+
+function drawOutputs(outputs) {
+  if (!outputs.length) { $('#outputs').replaceChildren(el('p', { class: 'muted', text: 'No outputs yet.' })); return; }
+  $('#outputs').replaceChildren(el('table', { class: 'list', id: 'outputs-table' },
+    el('caption', { class: 'sr-only', text: 'Stack outputs; secrets are masked' }),
+    el('thead', {}, el('tr', {}, ...['Output', 'Value'].map((t) => el('th', { scope: 'col', text: t })))),
+    el('tbody', {}, ...outputs.map((o) => {
+      const masked = o.secret || o.redacted;
+      const value = masked ? el('span', { class: 'secret', 'aria-label': 'secret, masked', text: '•••••• secret' })
+        : el('code', { text: typeof o.value === 'string' ? o.value : JSON.stringify(o.value) });
+      return el('tr', { 'data-output': o.stack + '.' + o.name, 'data-secret': masked ? 'true' : 'false' },
+        el('th', { scope: 'row', text: o.stack + '.' + o.name }), el('td', {}, value));
+    }))));
+}
+
+function drawHistory(ops) {
+  if (!ops.length) { $('#history').replaceChildren(el('p', { class: 'muted', text: 'No operations yet.' })); return; }
+  $('#history').replaceChildren(el('table', { class: 'list', id: 'history-table' },
+    el('caption', { class: 'sr-only', text: 'Operations, newest first' }),
+    el('thead', {}, el('tr', {}, ...['Operation', 'Kind', 'Status', 'Started', 'Duration', 'Actor', 'Stacks'].map((t) => el('th', { scope: 'col', text: t })))),
+    el('tbody', {}, ...ops.map((o) => el('tr', { 'data-op': o.id, 'data-kind': o.kind, 'data-status': o.status },
+      el('th', { scope: 'row' }, el('code', { text: o.id })), el('td', { text: o.kind }), el('td', {}, badge(o.status)),
+      el('td', {}, el('time', { datetime: o.startedAt, text: fmtTime(o.startedAt) })),
+      el('td', { class: 'duration', 'data-seconds': o.duration, text: fmtDuration(o.duration) + (o.finishedAt ? '' : ' (running)') }),
+      el('td', { text: o.actor }),
+      el('td', { class: 'opstacks', text: o.stacks.map((s) => s.stack + ' ' + s.status.replace(/_/g, ' ')).join(', ') }))))));
+}
+
+// ---- events ----------------------------------------------------------------
+
+const MAX_LOG = 1000;
+
+function summary(e) {
+  const p = e.payload || {};
+  switch (e.kind) {
+    case 'operation.status': return `${p.kind || 'operation'} ${p.status || ''}${p.error ? ': ' + p.error : ''}`;
+    case 'operation.plan': return `plan: ${(p.stacks || []).length} stacks`;
+    case 'stack.status': return `${p.status || ''}${p.reason ? ' — ' + p.reason : ''}`;
+    case 'log': return String(p.message || p.msg || p.text || p.line || JSON.stringify(p));
+    default: {
+      if (typeof p.type === 'string') {
+        const urn = typeof p.urn === 'string' ? p.urn.split('::').pop() : '';
+        const extra = p.changes ? JSON.stringify(p.changes) : p.message ? String(p.message).trim() : '';
+        return [p.type, urn, extra].filter(Boolean).join(' ');
+      }
+      for (const [k, v] of Object.entries(p)) {
+        if (/Event$/.test(k) && v && typeof v === 'object') {
+          const md = v.metadata || v;
+          const what = [md.op, md.type, md.urn && md.urn.split('::').pop()].filter(Boolean).join(' ');
+          return k.replace(/Event$/, '') + (what ? ': ' + what : v.message ? ': ' + String(v.message).trim() : '');
+        }
+      }
+      const s = JSON.stringify(p);
+      return s.length > 160 ? s.slice(0, 157) + '…' : s;
+    }
+  }
+}
+
+function appendLog(e) {
+  const log = $('#log');
+  if (!log) return;
+  const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+  log.append(el('li', { 'data-seq': e.globalSeq, 'data-kind': e.kind, 'data-stack': e.stack },
+    el('time', { datetime: e.time, text: new Date(e.time).toLocaleTimeString() }), ' ',
+    el('span', { class: 'kind', text: e.kind }), ' ',
+    e.stack ? el('strong', { text: e.stack }) : null, e.stack ? ' ' : null,
+    el('span', { text: summary(e) })));
+  while (log.childElementCount > MAX_LOG) log.firstElementChild.remove();
+  if (stick) log.scrollTop = log.scrollHeight;
+}
+
+function onEvents(events) {
+  for (const e of events) {
+    if (e.globalSeq <= state.lastSeq) continue; // already seen (a replay after a reconnect)
+    state.lastSeq = e.globalSeq;
+    appendLog(e);
+    const p = e.payload || {};
+    if (e.kind === 'stack.status' && e.stack) {
+      state.stackSeq.set(e.stack, e.globalSeq);
+      setStackStatus(e.stack, p.status, p.reason, true);
+    } else if (e.kind === 'operation.status') {
+      announce(`${p.kind || 'operation'} ${p.status || ''}`);
+      scheduleRefresh();
+    } else if (e.kind === 'operation.plan') {
+      scheduleRefresh();
+    }
+  }
+}
+
+// scheduleRefresh re-reads the environment (states, outputs, history) soon,
+// coalescing bursts of events into one query.
+function scheduleRefresh() {
+  if (state.refreshing) return;
+  const gen = state.gen;
+  state.refreshing = setTimeout(async () => {
+    state.refreshing = null;
+    if (gen !== state.gen || !state.view) return;
+    const startSeq = state.lastSeq;
+    try {
+      const d = await gql(DEP_QUERY, { id: state.view.id, env: state.view.env });
+      if (gen === state.gen && d.deployment && d.deployment.environment) applyDeployment(d.deployment, startSeq, false);
+    } catch (e) {
+      // The next event tries again.
+    }
+  }, 250);
+}
+
+function connect(gen) {
+  if (gen !== state.gen) return;
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  state.ws = ws;
+  setConn('connecting…', '');
+  const send = (m) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+  const subscribe = (after) => {
+    state.subId++;
+    send({
+      id: String(state.subId), type: 'subscribe',
+      payload: {
+        query: `subscription($id: ID!, $env: String, $after: Int) { deploymentEvents(deploymentId: $id, environment: $env, afterSeq: $after) {
+          events { operationId seq globalSeq stack kind time payload } overflow { resumeAfter } } }`,
+        variables: { id: state.view.id, env: state.view.env, after },
+      },
+    });
+  };
+  ws.onopen = () => send({ type: 'connection_init', payload: {} });
+  ws.onmessage = (m) => {
+    if (state.ws !== ws) return;
+    let msg;
+    try { msg = JSON.parse(m.data); } catch { return; }
+    switch (msg.type) {
+      case 'connection_ack':
+        state.backoff = 500;
+        setConn('live', 'ok');
+        subscribe(state.lastSeq);
+        break;
+      case 'ping':
+        send({ type: 'pong' });
+        break;
+      case 'next': {
+        if (msg.id !== String(state.subId)) return;
+        const d = msg.payload && msg.payload.data && msg.payload.data.deploymentEvents;
+        if (msg.payload && msg.payload.errors) setConn('error: ' + msg.payload.errors.map((x) => x.message).join('; '), 'bad');
+        if (!d) return;
+        onEvents(d.events || []);
+        if (d.overflow) {
+          send({ id: String(state.subId), type: 'complete' });
+          subscribe(Math.max(state.lastSeq, d.overflow.resumeAfter));
+        }
+        break;
+      }
+      case 'error':
+        setConn('error: ' + (msg.payload || []).map((x) => x.message).join('; '), 'bad');
+        break;
+      case 'complete':
+        if (msg.id === String(state.subId)) setTimeout(() => { if (state.ws === ws) subscribe(state.lastSeq); }, state.backoff);
+        break;
+    }
+  };
+  ws.onclose = () => {
+    if (state.ws !== ws || gen !== state.gen) return;
+    state.ws = null;
+    state.reconnects++;
+    const wait = state.backoff;
+    state.backoff = Math.min(state.backoff * 2, 10000);
+    setConn(`reconnecting in ${(wait / 1000).toFixed(1)} s`, 'bad');
+    announce('Connection lost; reconnecting');
+    state.timer = setTimeout(() => connect(gen), wait);
+  };
+}
+
+window.addEventListener('hashchange', route);
+route();
