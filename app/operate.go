@@ -750,6 +750,11 @@ func (r *run) runProgram(ctx, bg context.Context, name string, prev store.StackS
 		// Drift found by an earlier refresh is repaired by refreshing the
 		// state before the update.
 		RefreshFirst: op == protocol.Up && strings.HasPrefix(prev.Reason, driftedPrefix),
+		Context: protocol.Context{
+			DeploymentID: r.man.DeploymentID, Organization: r.man.Organization, Project: r.man.Project,
+			Environment: r.env.Name, Region: r.env.Region, AccountID: r.env.AccountID,
+			Stack: name, Domain: r.man.Domain,
+		},
 	}
 	res, err := r.client.Run(ctx, r.programs[name], req, func(m protocol.Message) {
 		switch m.Kind {

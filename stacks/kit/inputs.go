@@ -18,6 +18,8 @@ type Inputs struct {
 	tmpl   protocol.Template
 	values map[string]protocol.Value
 
+	where protocol.Context
+
 	mu   sync.Mutex
 	read map[string]bool
 	errs []error
@@ -27,6 +29,18 @@ type Inputs struct {
 func NewInputs(tmpl protocol.Template, config map[string]protocol.Value) *Inputs {
 	return &Inputs{tmpl: tmpl, values: config, read: map[string]bool{}}
 }
+
+// WithContext sets the context the program runs in and returns in.
+func (in *Inputs) WithContext(c protocol.Context) *Inputs {
+	in.where = c
+	return in
+}
+
+// Context returns the standard inputs every stack gets from cloud: the
+// deployment, organization, project, environment, region and the stack's
+// own name. They are not declared in a template and reading them is not
+// recorded.
+func (in *Inputs) Context() protocol.Context { return in.where }
 
 // Keys returns the names of every input given, sorted.
 func (in *Inputs) Keys() []string {

@@ -25,6 +25,11 @@ type Stack struct {
 	// and exports its outputs through out, so that what it reads and exports
 	// can be checked against the template.
 	Program func(ctx *pulumi.Context, in *Inputs, out *Outputs) error
+	// Mocks, when set, answer for the engine and the providers when the
+	// program is validated (see Validate). Stacks whose programs call
+	// provider functions (availability zones, caller identity) set mocks
+	// that answer them realistically; nil uses mocks that echo inputs.
+	Mocks pulumi.MockResourceMonitor
 }
 
 // Main answers the runner protocol on the process's arguments and standard

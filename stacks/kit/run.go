@@ -68,7 +68,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	var in *Inputs
 	var out *Outputs
 	program := func(pctx *pulumi.Context) error {
-		in = NewInputs(s.Template, req.Config)
+		in = NewInputs(s.Template, req.Config).WithContext(req.Context)
 		out = NewOutputs(pctx, s.Template)
 		err := s.Program(pctx, in, out)
 		if err == nil {

@@ -87,9 +87,30 @@ func SampleValue(typ string) any {
 // SampleConfig(s.Template, config) and reports which inputs it read and what
 // it exported. No engine and no cloud are involved, so it is safe and fast
 // enough to run on every registration.
-func Validate(s Stack, config map[string]protocol.Value) (v protocol.Validation) {
-	v = protocol.Validation{InputsRead: []string{}, Outputs: map[string]protocol.ValidationOutput{}}
-	in := NewInputs(s.Template, SampleConfig(s.Template, config))
+func Validate(s Stack, config map[string]protocol.Value) protocol.Validation {
+	var mocks pulumi.MockResourceMonitor = validateMocks{}
+	if s.Mocks != nil {
+		mocks = s.Mocks
+	}
+	return RunMocked(s, SampleConfig(s.Template, config), protocol.SampleContext(s.Template.Name), mocks).Validation
+}
+
+// Trial is one run of a program under mocks: what Validate reports, and
+// the exported values themselves.
+type Trial struct {
+	Validation protocol.Validation
+	// Values are the resolved exported values, by output name.
+	Values map[string]any
+}
+
+// RunMocked runs the stack's program once under the given mocks with
+// exactly the given config (declared defaults apply to what is missing) in
+// the context c. Stack unit tests use it with mocks that record every
+// resource the program registers.
+func RunMocked(s Stack, config map[string]protocol.Value, c protocol.Context, mocks pulumi.MockResourceMonitor) (t Trial) {
+	v := protocol.Validation{InputsRead: []string{}, Outputs: map[string]protocol.ValidationOutput{}}
+	t.Values = map[string]any{}
+	in := NewInputs(s.Template, config).WithContext(c)
 	var out *Outputs
 	defer func() {
 		// A panicking program is a failed validation, not a crashed runner.
@@ -97,6 +118,7 @@ func Validate(s Stack, config map[string]protocol.Value) (v protocol.Validation)
 			v.Error = fmt.Sprintf("program panicked: %v", r)
 			v.InputsRead = in.ReadNames()
 		}
+		t.Validation = v
 	}()
 
 	program := func(ctx *pulumi.Context) error {
@@ -106,24 +128,27 @@ func Validate(s Stack, config map[string]protocol.Value) (v protocol.Validation)
 		}
 		return in.Err()
 	}
-	name := s.Template.Name
-	if name == "" {
-		name = "stack"
+	project, stack := c.DeploymentID, c.Stack+"-"+c.Environment
+	if project == "" {
+		project = "validate"
 	}
-	err := pulumi.RunErr(program, pulumi.WithMocks("validate", name+"-validate", validateMocks{}))
+	if c.Stack == "" {
+		stack = "stack-validate"
+	}
+	err := pulumi.RunErr(program, pulumi.WithMocks(project, stack, mocks))
 	v.InputsRead = in.ReadNames()
 	if err != nil {
 		v.Error = err.Error()
 	}
 	if out != nil {
-		v.Outputs = resolveOutputs(out)
+		v.Outputs, t.Values = resolveOutputs(out)
 	}
-	return v
+	return t
 }
 
 // resolveOutputs waits for every exported value and describes it. A value
 // that does not resolve in time gets the type "unknown".
-func resolveOutputs(o *Outputs) map[string]protocol.ValidationOutput {
+func resolveOutputs(o *Outputs) (map[string]protocol.ValidationOutput, map[string]any) {
 	o.mu.Lock()
 	values := make(map[string]pulumi.Input, len(o.values))
 	for k, val := range o.values {
@@ -155,6 +180,7 @@ func resolveOutputs(o *Outputs) map[string]protocol.ValidationOutput {
 	}
 
 	res := make(map[string]protocol.ValidationOutput, len(names))
+	vals := make(map[string]any, len(names))
 	deadline := time.After(resolveTimeout)
 	for _, name := range names {
 		select {
@@ -163,11 +189,12 @@ func resolveOutputs(o *Outputs) map[string]protocol.ValidationOutput {
 			val := resolved[name]
 			mu.Unlock()
 			res[name] = protocol.ValidationOutput{Type: TypeOf(val), Secret: pulumi.IsSecret(outputs[name])}
+			vals[name] = val
 		case <-deadline:
 			res[name] = protocol.ValidationOutput{Type: "unknown"}
 		}
 	}
-	return res
+	return res, vals
 }
 
 // TypeOf names the template type of a Go value as a program exports it:

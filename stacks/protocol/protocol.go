@@ -90,6 +90,30 @@ type Request struct {
 	// RefreshFirst makes an up refresh the state from the real resources
 	// first, so that it repairs drift found earlier.
 	RefreshFirst bool `json:"refreshFirst,omitempty"`
+	// Context says where the stack runs.
+	Context Context `json:"context"`
+}
+
+// Context is what the orchestrator tells every stack about where it runs:
+// the standard inputs of the stack library, given by cloud and never
+// declared by a stack. Stacks name and tag their resources with it.
+type Context struct {
+	DeploymentID string `json:"deploymentId"`
+	Organization string `json:"organization"`
+	Project      string `json:"project"`
+	Environment  string `json:"environment"`
+	// Region and AccountID are the environment's; AccountID may be empty.
+	Region    string `json:"region"`
+	AccountID string `json:"accountId,omitempty"`
+	// Stack is the stack's name in the deployment (not its program's).
+	Stack  string `json:"stack"`
+	Domain string `json:"domain,omitempty"`
+}
+
+// SampleContext is the context a validation under mocks runs with.
+func SampleContext(stack string) Context {
+	return Context{DeploymentID: "d0sample", Organization: "acme", Project: "web",
+		Environment: "dev", Region: "us-east-1", AccountID: "123456789012", Stack: stack, Domain: "example.com"}
 }
 
 // Message kinds.
