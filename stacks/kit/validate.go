@@ -49,12 +49,16 @@ func serveValidate(s Stack, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // SampleConfig returns the config a validation runs with: every declared
-// input's default, or a typed sample when it has none (so that a program
-// that requires an input still runs), overridden by the given values.
+// input's default, or its example, or a typed sample when it has neither
+// (so that a program that requires an input still runs), overridden by the
+// given values.
 func SampleConfig(tmpl protocol.Template, given map[string]protocol.Value) map[string]protocol.Value {
 	config := make(map[string]protocol.Value, len(tmpl.Inputs)+len(given))
 	for name, decl := range tmpl.Inputs {
 		v := decl.Default
+		if v == nil {
+			v = decl.Example
+		}
 		if v == nil {
 			v = SampleValue(decl.Type)
 		}

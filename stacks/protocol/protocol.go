@@ -52,6 +52,10 @@ type Input struct {
 	Secret      bool   `json:"secret,omitempty"`
 	Default     any    `json:"default,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Example is a realistic value of an input that has no default (a VPC
+	// ID, a subnet list); validation runs the program with it, and the
+	// documentation shows it.
+	Example any `json:"example,omitempty"`
 }
 
 // Output describes one value a stack exports.
