@@ -106,7 +106,7 @@ func TestValidateStackReportsBrokenStacks(t *testing.T) {
 func TestValidateExampleStacksHaveNoErrors(t *testing.T) {
 	ctx := context.Background()
 	a := openRegistryApp(t)
-	for _, name := range []string{"network", "security", "database", "storage", "app", "monitoring", "probe"} {
+	for _, name := range []string{"demo-network", "demo-security", "demo-database", "demo-storage", "demo-app", "demo-monitoring", "probe"} {
 		if _, err := a.RegisterStack(ctx, name, nil, false); err != nil {
 			t.Fatal(err)
 		}
@@ -129,18 +129,18 @@ func TestRegistryRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	a := openRegistryApp(t)
 	// By path, with a dependency override.
-	st, err := a.RegisterStack(ctx, filepath.Join(registryStacks(t), "database"), []string{"network"}, true)
+	st, err := a.RegisterStack(ctx, filepath.Join(registryStacks(t), "demo-database"), []string{"network"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Name != "database" || st.Version != 1 {
+	if st.Name != "demo-database" || st.Version != 1 {
 		t.Fatalf("registered %s v%d, want database v1", st.Name, st.Version)
 	}
 	desc, prio := "the database", 5
-	if err := a.UpdateStack(ctx, "database", &desc, nil, &prio); err != nil {
+	if err := a.UpdateStack(ctx, "demo-database", &desc, nil, &prio); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.UpdateStack(ctx, "database", nil, nil, nil); err == nil {
+	if err := a.UpdateStack(ctx, "demo-database", nil, nil, nil); err == nil {
 		t.Error("an update with nothing to change was accepted")
 	}
 	list, err := a.ListStacks(ctx)
@@ -156,10 +156,10 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Errorf("listed %+v", got)
 	}
 	// Re-registering keeps the priority; the program's dependencies return.
-	if _, err := a.RegisterStack(ctx, "database", nil, false); err != nil {
+	if _, err := a.RegisterStack(ctx, "demo-database", nil, false); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := a.StackHistory(ctx, "database")
+	hist, err := a.StackHistory(ctx, "demo-database")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,16 +169,16 @@ func TestRegistryRoundTrip(t *testing.T) {
 	if last := hist[2]; last.Priority != 5 || !reflect.DeepEqual(last.Dependencies, []string{"network", "security"}) {
 		t.Errorf("re-registered: priority %d dependencies %v", last.Priority, last.Dependencies)
 	}
-	if err := a.UnregisterStack(ctx, "database", false); err != nil {
+	if err := a.UnregisterStack(ctx, "demo-database", false); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := a.ListStacks(ctx); len(list) != 0 {
 		t.Errorf("still listed after unregister: %v", list)
 	}
-	if err := a.UnregisterStack(ctx, "database", false); !errors.Is(err, app.ErrNotFound) {
+	if err := a.UnregisterStack(ctx, "demo-database", false); !errors.Is(err, app.ErrNotFound) {
 		t.Errorf("unregister twice: %v, want ErrNotFound", err)
 	}
-	if _, err := a.StackHistory(ctx, "database"); err != nil {
+	if _, err := a.StackHistory(ctx, "demo-database"); err != nil {
 		t.Errorf("history gone after unregister: %v", err)
 	}
 	if _, err := a.RegisterStack(ctx, "nosuchstack", nil, false); err == nil {

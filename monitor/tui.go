@@ -295,6 +295,9 @@ func (m *Model) View() string {
 				}
 			} else if s.Reason != "" {
 				row += " " + faint.Render(s.Reason)
+			} else if Bad(s.Status) && s.Error != "" {
+				first, _, _ := strings.Cut(s.Error, "\n")
+				row += " " + red.Render(first)
 			}
 			if n == sel {
 				row = invert.Render(">") + row

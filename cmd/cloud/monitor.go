@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,11 +45,12 @@ errors), pgup/pgdown scroll the log, q quits. Without a DEPLOYMENT_ID it
 lets you pick a deployment first.
 
 --plain (the default when the output is not a terminal) prints one line per
-event, for CI logs and pipes.
+event, for CI logs and pipes; with -o json, each event whole as a JSON line.
 
 Examples:
    cloud monitor D1BRV40 -e dev
    cloud monitor --plain --operation op-01a2146547e0-781f0d
+   cloud monitor -o json --operation op-01a2146547e0-781f0d | jq .kind
    cloud monitor --server http://127.0.0.1:8080 --plain --operation op-01a2146547e0-781f0d`,
 		ArgsUsage: "[DEPLOYMENT_ID]",
 		Flags: []cli.Flag{
@@ -62,7 +64,7 @@ Examples:
 			if c.NArg() > 1 {
 				return usageError("monitor takes at most one argument, DEPLOYMENT_ID")
 			}
-			plain := c.Bool("plain") || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
+			plain := c.Bool("plain") || e.output == "json" || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
 			return e.monitor(c.Context, c.Args().First(), c.String("env"), c.String("operation"), c.String("server"), c.Duration("give-up"), plain)
 		},
 	}
@@ -126,13 +128,24 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 		if err != nil {
 			return err
 		}
+		if latest == "" {
+			// Nothing has run yet: wait for the first operation.
+			e.status("monitor: %s has no operation yet; waiting for one", id)
+		}
 		f.OperationID = latest
 		e.monitorHistory(ctx, a, remote, st, id, envName)
 	}
 	if !plain {
 		return e.monitorTUI(ctx, src, remote, a, f, watch, st)
 	}
+	enc := json.NewEncoder(e.io.Out)
 	err := monitor.Follow(ctx, src, f, watch, st, func(ev *monitor.Event) {
+		if e.output == "json" {
+			// Every event, whole, one per line: what a script or a test
+			// needs to check that nothing was missed or repeated.
+			_ = enc.Encode(ev)
+			return
+		}
 		if line := monitor.PlainLine(st, ev); line != "" {
 			fmt.Fprintln(e.io.Out, line)
 		}
@@ -266,31 +279,42 @@ func (e *env) operationOwner(ctx context.Context, a *app.App, r *monitor.Remote,
 }
 
 // latestOperation returns the ID of the deployment's newest operation.
+// latestOperation returns the latest operation of deployment id (in envName
+// if given), or "" when the deployment exists but nothing has run yet.
 func (e *env) latestOperation(ctx context.Context, a *app.App, r *monitor.Remote, id, envName string) (string, error) {
 	if r == nil {
 		op, err := a.LatestOperation(ctx, id, envName)
+		if errors.Is(err, app.ErrNotFound) {
+			if _, _, merr := a.Manifest(ctx, id); merr != nil {
+				return "", merr
+			}
+			return "", nil
+		}
 		if err != nil {
 			return "", err
 		}
 		return op.ID, nil
 	}
 	var data struct {
+		Deployment *struct{ ID string }
 		Operations struct{ Nodes []struct{ ID string } }
 	}
 	vars := map[string]any{"d": id}
 	if envName != "" {
 		vars["env"] = envName
 	}
-	if err := r.Query(ctx, `query($d: ID!, $env: String) { operations(deploymentId: $d, environment: $env, first: 1) { nodes { id } } }`, vars, &data); err != nil {
+	if err := r.Query(ctx, `query($d: ID!, $env: String) { deployment(id: $d) { id } operations(deploymentId: $d, environment: $env, first: 1) { nodes { id } } }`, vars, &data); err != nil {
 		return "", err
 	}
+	if data.Deployment == nil {
+		return "", fmt.Errorf("deployment %s not found", id)
+	}
 	if len(data.Operations.Nodes) == 0 {
-		return "", fmt.Errorf("deployment %s has no operations yet", id)
+		return "", nil
 	}
 	return data.Operations.Nodes[0].ID, nil
 }
 
-// monitorList lists the deployments with their status.
 func (e *env) monitorList(ctx context.Context, a *app.App, r *monitor.Remote) ([]monitor.PickItem, error) {
 	var items []monitor.PickItem
 	if r == nil {

@@ -225,8 +225,10 @@ func waitFor(t *testing.T, out *syncBuf, text string) {
 }
 
 // TestMonitorReconnectE2E: a remote monitor of a running operation
-// survives a server restart, resumes where it was and exits with the
-// operation's result.
+// survives its server being killed and restarted: it says it is
+// reconnecting, resumes where it was and exits with the operation's result,
+// having printed every event of the operation once, in order, exactly as
+// the store holds them.
 func TestMonitorReconnectE2E(t *testing.T) {
 	home := t.TempDir()
 	initProbe(t, home, "DMONRC1", 6, false)
@@ -250,26 +252,58 @@ func TestMonitorReconnectE2E(t *testing.T) {
 	if op == "" {
 		t.Fatal("the deploy did not start")
 	}
-	mon := exec.Command(cloudBin, "--home", home, "--no-color", "monitor", "--plain", "--server", "http://"+addr, "--operation", op)
-	var out, errb bytes.Buffer
+	mon := exec.Command(cloudBin, "--home", home, "--no-color", "-o", "json", "monitor", "--server", "http://"+addr, "--operation", op)
+	var out, errb syncBuf
 	mon.Stdout, mon.Stderr = &out, &errb
 	if err := mon.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	srv.stop()
+	// Kill the server (no graceful goodbye) once the monitor got events,
+	// while the operation still runs (mid sleeps 6 s).
+	waitFor(t, &out, `"kind":"stack.status"`)
+	_ = srv.cmd.Process.Kill()
+	<-srv.done
 	time.Sleep(time.Second)
 	startMonitorServer(t, home, addr)
-	err := mon.Wait()
-	if err != nil {
+	if err := mon.Wait(); err != nil {
 		t.Fatalf("monitor: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	if !strings.Contains(errb.String(), "reconnecting") {
 		t.Errorf("no reconnecting notice:\n%s", errb.String())
 	}
-	checkFinal(t, out.String(), map[string]string{"base": "deployed", "mid": "deployed", "top": "deployed"}, "succeeded")
-	// Resumed without duplicates: one line per stack transition.
-	if n := strings.Count(out.String(), "stack top "); n != 3 { // pending, deploying, deployed
-		t.Errorf("top has %d lines, want 3:\n%s", n, out.String())
+
+	type event struct {
+		OperationID string
+		Seq         int
+		Stack, Kind string
+		Time        time.Time
+	}
+	var got []event
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var ev event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("monitor printed %q: %v", line, err)
+		}
+		got = append(got, ev)
+	}
+	var stored []event
+	for _, line := range strings.Split(strings.TrimSpace(mustCloud(t, home, "-o", "json", "logs", "DMONRC1", "--operation", op).stdout), "\n") {
+		var ev event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("logs printed %q: %v", line, err)
+		}
+		stored = append(stored, ev)
+	}
+	if len(stored) < 10 {
+		t.Fatalf("the store holds only %d events of %s", len(stored), op)
+	}
+	if len(got) != len(stored) {
+		t.Errorf("monitor printed %d events, the store holds %d", len(got), len(stored))
+	}
+	for i := range min(len(got), len(stored)) {
+		g, s := got[i], stored[i]
+		if g.OperationID != op || g.Seq != s.Seq || g.Stack != s.Stack || g.Kind != s.Kind || !g.Time.Equal(s.Time) {
+			t.Fatalf("event %d: monitor printed %+v, the store holds %+v", i, g, s)
+		}
 	}
 }

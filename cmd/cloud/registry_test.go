@@ -12,13 +12,13 @@ import (
 // passes, a deliberately broken stack makes validate-stack exit 1.
 func TestRegistryEndToEnd(t *testing.T) {
 	home, bins := t.TempDir(), t.TempDir()
-	build := exec.Command("go", "build", "-o", bins+"/", "../../stacks/examples/cmd/network",
+	build := exec.Command("go", "build", "-o", bins+"/", "../../stacks/examples/cmd/demo-network",
 		"../../app/testdata/badstacks/undeclaredinput")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build stacks: %v\n%s", err, out)
 	}
 
-	mustCloud(t, home, "register-stack", filepath.Join(bins, "network"), "--dependencies", "")
+	mustCloud(t, home, "register-stack", filepath.Join(bins, "demo-network"), "--dependencies", "")
 	stacks := decode[[]struct {
 		Name         string         `json:"name"`
 		Version      int            `json:"version"`
@@ -27,11 +27,11 @@ func TestRegistryEndToEnd(t *testing.T) {
 		Inputs       map[string]any `json:"inputs"`
 		Source       string         `json:"source"`
 	}](t, mustCloud(t, home, "list-stacks", "-o", "json").stdout)
-	if len(stacks) != 1 || stacks[0].Name != "network" || stacks[0].Version != 1 ||
-		stacks[0].Source != filepath.Join(bins, "network") || stacks[0].Outputs["vpcId"] == nil {
+	if len(stacks) != 1 || stacks[0].Name != "demo-network" || stacks[0].Version != 1 ||
+		stacks[0].Source != filepath.Join(bins, "demo-network") || stacks[0].Outputs["vpcId"] == nil {
 		t.Fatalf("list-stacks: %+v", stacks)
 	}
-	if r := mustCloud(t, home, "validate-stack", "--all"); !strings.Contains(r.stdout, "network") {
+	if r := mustCloud(t, home, "validate-stack", "--all"); !strings.Contains(r.stdout, "demo-network") {
 		t.Errorf("validate-stack --all printed %q", r.stdout)
 	}
 
@@ -44,11 +44,11 @@ func TestRegistryEndToEnd(t *testing.T) {
 		t.Errorf("validate-stack without NAME or --all: exit %d, want 2", r.code)
 	}
 
-	if r := cloud(t, home, "unregister-stack", "network"); r.code != 2 {
+	if r := cloud(t, home, "unregister-stack", "demo-network"); r.code != 2 {
 		t.Errorf("unregister-stack without --yes and no terminal: exit %d, want 2", r.code)
 	}
-	mustCloud(t, home, "--yes", "unregister-stack", "network")
-	if r := mustCloud(t, home, "list-stacks"); strings.Contains(r.stdout, "network") {
+	mustCloud(t, home, "--yes", "unregister-stack", "demo-network")
+	if r := mustCloud(t, home, "list-stacks"); strings.Contains(r.stdout, "demo-network") {
 		t.Errorf("network still listed after unregister:\n%s", r.stdout)
 	}
 }

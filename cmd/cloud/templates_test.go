@@ -66,7 +66,7 @@ func TestTemplates(t *testing.T) {
 	mustCloud(t, home, "update-template", "shop", "--file", patch)
 	r := cloud(t, home, "validate-template", "shop")
 	if r.code != 1 || !strings.Contains(r.stdout, `input "replicas" is a number, but the value is a string`) ||
-		!strings.Contains(r.stdout, `program app has no input "colour"`) {
+		!strings.Contains(r.stdout, `program demo-app has no input "colour"`) {
 		t.Errorf("validate-template shop: exit %d\n%s", r.code, r.stdout)
 	}
 

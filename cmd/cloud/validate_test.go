@@ -25,8 +25,8 @@ func TestValidateDeployment(t *testing.T) {
 	}
 	for _, want := range []string{
 		`dev: stacks.app.config.replicas: input "replicas" is a number, but the value is a string`,
-		`dev: stacks.monitoring.config.urll: program monitoring has no input "urll" (did you mean "url"?)`,
-		`dev: stacks.app.config.dbEndpoint: ${database.endpont}: program database of stack database declares no output "endpont" (did you mean "endpoint"?)`,
+		`dev: stacks.monitoring.config.urll: program demo-monitoring has no input "urll" (did you mean "url"?)`,
+		`dev: stacks.app.config.dbEndpoint: ${database.endpont}: program demo-database of stack database declares no output "endpont" (did you mean "endpoint"?)`,
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, r.stdout)

@@ -548,8 +548,8 @@ func TestREST(t *testing.T) {
 		Name     string
 		Priority int
 	}
-	r = c.json("POST", api+"/stacks", map[string]any{"nameOrPath": "network"}, http.StatusOK, &stack)
-	if stack.Name != "network" || r.header.Get("Content-Location") != api+"/stacks/network" {
+	r = c.json("POST", api+"/stacks", map[string]any{"nameOrPath": "demo-network"}, http.StatusOK, &stack)
+	if stack.Name != "demo-network" || r.header.Get("Content-Location") != api+"/stacks/demo-network" {
 		t.Fatalf("register: %+v %q", stack, r.header.Get("Content-Location"))
 	}
 	c.json("POST", api+"/stacks", map[string]any{"nameOrPath": "probe", "dependencies": []string{}}, http.StatusOK, nil)

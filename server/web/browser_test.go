@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -343,14 +344,86 @@ func TestDashboardFollowsADeploy(t *testing.T) {
 	}
 	t.Logf("log entries %d, reconnects %d, history %+v", len(got.LogSeqs), got.Reconnects, got.History)
 
-	// CLOUD_DASHBOARD_SCREENSHOT=FILE.png keeps a picture of the final page.
-	if f := os.Getenv("CLOUD_DASHBOARD_SCREENSHOT"); f != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
+	// A stack's details: a click on its box in the graph.
+	do(t, ctx, "open the database's details",
+		chromedp.Click(chromedp.CSS(`#stackgraph g.node[data-stack="database"]`)),
+	)
+	waitFor(t, ctx, "the details of database", `(() => {
+	  const d = document.querySelector('#stack-details');
+	  return !!d && !d.hidden && d.dataset.stack === 'database' && d.dataset.status === 'deployed' &&
+	    document.querySelectorAll('#stack-outputs tbody tr').length > 0 && document.querySelectorAll('#stack-events li').length > 0;
+	})()`, 30*time.Second)
+	type stackDetails struct {
+		Text, Hash, Focused string
+		Outputs             []struct {
+			Name, Text string
+			Secret     bool
 		}
-		if err := os.WriteFile(f, png, 0o644); err != nil {
-			t.Fatal(err)
+		Events int
+	}
+	details := eval[stackDetails](t, ctx, `(() => ({
+	  text: document.querySelector('#stack-details').innerText,
+	  hash: location.hash,
+	  focused: document.activeElement.id,
+	  outputs: [...document.querySelectorAll('#stack-outputs tbody tr')].map((tr) => ({name: tr.dataset.output, text: tr.querySelector('td').textContent, secret: tr.dataset.secret === 'true'})),
+	  events: document.querySelectorAll('#stack-events li').length,
+	}))()`)
+	for _, want := range []string{"Stack database", "deployed", "Needs", "network, security", "Needed by", "app", "Last run", "deploy"} {
+		if !strings.Contains(details.Text, want) {
+			t.Errorf("details lack %q:\n%s", want, details.Text)
 		}
 	}
+	if details.Hash != "#/d/DWEB001?env=dev&stack=database" || details.Focused != "h-details" {
+		t.Errorf("details: hash %q, focus on %q", details.Hash, details.Focused)
+	}
+	masked := false
+	for _, o := range details.Outputs {
+		if o.Name == "password" {
+			masked = o.Secret && !strings.Contains(o.Text, "change-me")
+		}
+	}
+	if !masked {
+		t.Errorf("details: the password output is not there, masked: %+v", details.Outputs)
+	}
+	saveScreenshot(t, ctx, "dashboard-stack-details.png")
+
+	// Another stack through the details' own links, then Escape closes
+	// and gives the focus back to the graph.
+	do(t, ctx, "follow the link to app", chromedp.Click(chromedp.CSS(`#stack-details a[data-goto="app"]`)))
+	waitFor(t, ctx, "the details of app", `document.querySelector('#stack-details').dataset.stack === 'app'`, 10*time.Second)
+	do(t, ctx, "close the details", chromedp.KeyEvent(kb.Escape))
+	waitFor(t, ctx, "the details closed", `document.querySelector('#stack-details').hidden && location.hash === '#/d/DWEB001?env=dev' &&
+	  document.activeElement.dataset.stack === 'app'`, 10*time.Second)
+	saveScreenshot(t, ctx, "dashboard.png")
+
+	// A link to a stack's details opens them on load.
+	do(t, ctx, "open a stack's address", chromedp.Navigate(s.URL+"/#/d/DWEB001?env=dev&stack=network"), chromedp.Reload())
+	waitFor(t, ctx, "the details of network on load", `(() => { const d = document.querySelector('#stack-details');
+	  return !!d && !d.hidden && d.dataset.stack === 'network'; })()`, 30*time.Second)
+}
+
+// saveScreenshot keeps a picture of the page in $CLOUD_SCREENSHOTS (default
+// .artifacts/screenshots of the repository); `make screenshots` points it
+// at docs/images, where docs/monitoring.md shows them.
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CLOUD_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".artifacts", "screenshots")
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if len(png) < 1000 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("screenshot %s: %d bytes, not a PNG", name, len(png))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", file)
 }

@@ -11,7 +11,7 @@ import (
 // App is a containerised service using the database and the bucket.
 var App = kit.Stack{
 	Template: protocol.Template{
-		Name:         "app",
+		Name:         "demo-app",
 		Description:  "containerised service behind a load balancer (example, no provider)",
 		Dependencies: []string{"database", "storage"},
 		Inputs: map[string]protocol.Input{

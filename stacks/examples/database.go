@@ -11,7 +11,7 @@ import (
 // Database is a relational database in the private subnets.
 var Database = kit.Stack{
 	Template: protocol.Template{
-		Name:         "database",
+		Name:         "demo-database",
 		Description:  "PostgreSQL database in private subnets (example, no provider)",
 		Dependencies: []string{"network", "security"},
 		Inputs: map[string]protocol.Input{

@@ -23,14 +23,14 @@ import (
 // All returns every example stack by name.
 func All() map[string]kit.Stack {
 	return map[string]kit.Stack{
-		"network":    Network,
-		"security":   Security,
-		"database":   Database,
-		"storage":    Storage,
-		"app":        App,
-		"monitoring": Monitoring,
-		"probe":      Probe,
-		"files":      Files,
+		"demo-network":    Network,
+		"demo-security":   Security,
+		"demo-database":   Database,
+		"demo-storage":    Storage,
+		"demo-app":        App,
+		"demo-monitoring": Monitoring,
+		"probe":           Probe,
+		"files":           Files,
 	}
 }
 

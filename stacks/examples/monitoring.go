@@ -9,7 +9,7 @@ import (
 // Monitoring watches the app: a dashboard and alarms.
 var Monitoring = kit.Stack{
 	Template: protocol.Template{
-		Name:         "monitoring",
+		Name:         "demo-monitoring",
 		Description:  "dashboard and alarms for the app (example, no provider)",
 		Dependencies: []string{"app"},
 		Inputs: map[string]protocol.Input{

@@ -12,7 +12,7 @@ import (
 // zones.
 var Network = kit.Stack{
 	Template: protocol.Template{
-		Name:        "network",
+		Name:        "demo-network",
 		Description: "VPC with public and private subnets (example, no provider)",
 		Inputs: map[string]protocol.Input{
 			"cidr":    {Type: protocol.TypeString, Default: "10.0.0.0/16", Description: "VPC CIDR block"},

@@ -9,7 +9,7 @@ import (
 // Security holds the security groups and the encryption key of a VPC.
 var Security = kit.Stack{
 	Template: protocol.Template{
-		Name:         "security",
+		Name:         "demo-security",
 		Description:  "security groups and a KMS key for a VPC (example, no provider)",
 		Dependencies: []string{"network"},
 		Inputs: map[string]protocol.Input{

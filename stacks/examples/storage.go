@@ -9,7 +9,7 @@ import (
 // Storage is an encrypted object bucket.
 var Storage = kit.Stack{
 	Template: protocol.Template{
-		Name:         "storage",
+		Name:         "demo-storage",
 		Description:  "encrypted object bucket (example, no provider)",
 		Dependencies: []string{"security"},
 		Inputs: map[string]protocol.Input{

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,9 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 
 	var in *Inputs
 	var out *Outputs
+	// The program runs in this process (an inline program), so its own
+	// error is at hand: it says more than the engine's transcript.
+	var programErr error
 	program := func(pctx *pulumi.Context) error {
 		in = NewInputs(s.Template, req.Config).WithContext(req.Context)
 		out = NewOutputs(pctx, s.Template)
@@ -74,6 +78,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 		if err == nil {
 			err = in.Err()
 		}
+		programErr = err
 		return err
 	}
 
@@ -145,6 +150,9 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	}
 	if err != nil {
 		res.Error = cleanError(ctx, err)
+		if programErr != nil && ctx.Err() == nil {
+			res.Error = programErr.Error()
+		}
 	}
 	return res
 }
@@ -322,13 +330,21 @@ func cleanError(ctx context.Context, err error) string {
 			msg = stderr
 		}
 	}
-	var lines []string
+	var lines, diags []string
 	for _, l := range strings.Split(msg, "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "code:") || strings.HasPrefix(l, "stdout:") {
 			continue
 		}
 		lines = append(lines, l)
+		// The engine's diagnostics ("error: …") are what a person needs,
+		// not the CLI's "failed to run update: exit status 1".
+		if d, ok := strings.CutPrefix(l, "error: "); ok && !slices.Contains(diags, d) {
+			diags = append(diags, d)
+		}
+	}
+	if len(diags) > 0 {
+		return strings.Join(diags, "\n")
 	}
 	return strings.Join(lines, "\n")
 }

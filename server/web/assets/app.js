@@ -10,6 +10,7 @@ const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fe
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
+  selected: null, events: [], outputs: [], ops: [],
 };
 window.__dashboard = state;
 
@@ -82,6 +83,15 @@ function stopFollowing() {
 // ---- routing ---------------------------------------------------------------
 
 function route() {
+  const m0 = (location.hash || '').match(/^#\/d\/([^?]+)\?(.*)$/);
+  if (m0 && state.view && $('#stackgraph')) {
+    const p = new URLSearchParams(m0[2]);
+    if (decodeURIComponent(m0[1]) === state.view.id && p.get('env') === state.view.env) {
+      // Same page, another stack (or none): no reload, no new subscription.
+      if (p.get('stack')) openStack(p.get('stack')); else closeStack();
+      return;
+    }
+  }
   stopFollowing();
   const h = location.hash || '#/';
   const m = h.match(/^#\/d\/([^?]+)(?:\?(.*))?$/);
@@ -89,7 +99,7 @@ function route() {
   main.replaceChildren(el('p', { text: 'Loading…' }));
   if (m) {
     const params = new URLSearchParams(m[2] || '');
-    showDeployment(decodeURIComponent(m[1]), params.get('env'));
+    showDeployment(decodeURIComponent(m[1]), params.get('env'), params.get('stack'));
   } else {
     showList();
   }
@@ -106,6 +116,7 @@ const LIST_QUERY = `query { deployments(first: 500) { nodes { id status organiza
 
 async function showList() {
   const gen = state.gen;
+  state.view = null;
   document.title = 'Deployments · cloud';
   let data;
   try { data = await gql(LIST_QUERY); } catch (e) { if (gen === state.gen) showError(e); return; }
@@ -175,12 +186,12 @@ const DEP_QUERY = `query($id: ID!, $env: String!) {
       outputs { stack name value secret redacted }
     }
     operations(environment: $env, first: 20) {
-      nodes { id kind status startedAt finishedAt duration actor stacks { stack status } }
+      nodes { id kind status startedAt finishedAt duration actor stacks { stack status reason error startedAt finishedAt changes resourceCount } }
     }
   }
 }`;
 
-async function showDeployment(id, env) {
+async function showDeployment(id, env, stack) {
   const gen = state.gen;
   let data;
   try {
@@ -203,6 +214,8 @@ async function showDeployment(id, env) {
   state.lastSeq = 0;
   state.stacks = new Map();
   state.stackSeq = new Map();
+  state.selected = null;
+  state.events = [];
 
   const main = $('#main');
   const envNav = el('nav', { 'aria-label': 'Environments', class: 'envnav' }, el('ul', {}, ...dep.environments.map((e) =>
@@ -215,8 +228,9 @@ async function showDeployment(id, env) {
     el('h1', {}, dep.id + ' ', el('span', { class: 'muted', text: dep.organization + '/' + dep.project + ' · ' + env }), ' ', el('span', { id: 'envstatus' })),
     envNav,
     el('section', { 'aria-labelledby': 'h-graph' }, el('h2', { id: 'h-graph', text: 'Stack graph' }),
-      el('p', { class: 'hint', text: 'Arrow keys move between stacks; Enter shows the stack in the table.' }),
+      el('p', { class: 'hint', text: 'Arrow keys move between stacks; Enter (or a click) opens the stack\u2019s details.' }),
       el('div', { id: 'graph', class: 'graph' })),
+    el('section', { id: 'stack-details', class: 'details', 'aria-labelledby': 'h-details', hidden: true }),
     el('section', { 'aria-labelledby': 'h-stacks' }, el('h2', { id: 'h-stacks', text: 'Stacks' }), el('div', { id: 'stacks' })),
     el('div', { class: 'cols' },
       el('section', { 'aria-labelledby': 'h-log' }, el('h2', { id: 'h-log', text: 'Event log' }),
@@ -225,6 +239,7 @@ async function showDeployment(id, env) {
     el('section', { 'aria-labelledby': 'h-hist' }, el('h2', { id: 'h-hist', text: 'History' }), el('div', { id: 'history' })),
   );
   applyDeployment(dep, 0, true);
+  if (stack) openStack(stack, false);
   connect(gen);
 }
 
@@ -248,8 +263,11 @@ function applyDeployment(dep, startSeq, rebuildGraph) {
     const rc = document.querySelector(`#stacks tr[data-stack="${CSS.escape(s.name)}"] .rc`);
     if (rc) rc.textContent = String(s.resourceCount);
   }
+  state.outputs = envData.outputs;
+  state.ops = dep.operations.nodes;
   drawOutputs(envData.outputs);
   drawHistory(dep.operations.nodes);
+  renderDetails();
 }
 
 const BOX_W = 168, BOX_H = 48, COL_GAP = 72, ROW_GAP = 18, PAD = 12, TOP = PAD + 36, LANE = PAD + 26;
@@ -314,7 +332,7 @@ function drawGraph(stacks) {
     const st = svg('text', { x: 10, y: 38, class: 'status' });
     g.append(name, st);
     g.addEventListener('keydown', graphKey);
-    g.addEventListener('click', () => showStackRow(s.name));
+    g.addEventListener('click', () => openStack(s.name));
     root.querySelector(`g.layer[data-layer="${p.layer}"]`).append(g);
   }
   $('#graph').replaceChildren(root);
@@ -335,19 +353,119 @@ function graphKey(ev) {
     case 'ArrowLeft': next = find(layer - 1, row); break;
     case 'ArrowDown': next = find(layer, row + 1); break;
     case 'ArrowUp': next = row > 0 ? find(layer, row - 1) : null; break;
-    case 'Enter': case ' ': ev.preventDefault(); showStackRow(g.dataset.stack); return;
+    case 'Enter': case ' ': ev.preventDefault(); openStack(g.dataset.stack); return;
     default: return;
   }
   ev.preventDefault();
   if (next) next.focus();
 }
 
-function showStackRow(name) {
-  const row = document.querySelector(`#stacks tr[data-stack="${CSS.escape(name)}"]`);
-  if (!row) return;
-  row.scrollIntoView({ block: 'center' });
-  row.focus();
+// ---- stack details ---------------------------------------------------------
+
+function stackHash(name) {
+  const p = new URLSearchParams({ env: state.view.env });
+  if (name) p.set('stack', name);
+  return '#/d/' + encodeURIComponent(state.view.id) + '?' + p;
 }
+
+// openStack shows one stack's details: state, error, dependencies both
+// ways, its last run, its outputs (secrets masked) and its latest events.
+// The address says which stack is open, so it can be shared or reloaded.
+function openStack(name, focus = true) {
+  if (!state.view || !state.stacks.has(name)) return;
+  state.selected = name;
+  if (location.hash !== stackHash(name)) history.replaceState(null, '', stackHash(name));
+  renderDetails();
+  const sec = $('#stack-details');
+  sec.hidden = false;
+  if (focus) $('#h-details').focus();
+}
+
+function closeStack() {
+  const name = state.selected;
+  state.selected = null;
+  const sec = $('#stack-details');
+  if (!sec) return;
+  sec.hidden = true;
+  sec.replaceChildren();
+  if (state.view && location.hash !== stackHash(null)) history.replaceState(null, '', stackHash(null));
+  const node = name && document.querySelector(`#stackgraph g.node[data-stack="${CSS.escape(name)}"]`);
+  if (node) node.focus();
+}
+
+// lastRun is the newest operation that ran the stack, and its entry.
+function lastRun(name) {
+  for (const op of state.ops) {
+    const r = (op.stacks || []).find((x) => x.stack === name);
+    if (r && r.startedAt) return { op, run: r };
+  }
+  return null;
+}
+
+function renderDetails() {
+  const name = state.selected;
+  const sec = $('#stack-details');
+  if (!name || !sec) return;
+  const s = state.stacks.get(name);
+  if (!s) { closeStack(); return; }
+  const dependents = [...state.stacks.values()].filter((x) => x.dependencies.includes(name)).map((x) => x.name).sort();
+  const row = (label, ...value) => [el('dt', { text: label }), el('dd', {}, ...value)];
+  const stackLinks = (names) => names.length ? names.flatMap((n, i) => [i ? ', ' : null,
+    el('a', { href: stackHash(n), 'data-goto': n, text: n })]) : ['—'];
+  const facts = [
+    ...row('Status', badge(s.status)),
+    ...(s.reason ? row('Reason', s.reason) : []),
+    ...row('Layer', String(s.layer)),
+    ...row('Needs', ...stackLinks(s.dependencies)),
+    ...row('Needed by', ...stackLinks(dependents)),
+    ...row('Resources', String(s.resourceCount)),
+  ];
+  const last = lastRun(name);
+  if (last) {
+    const { op, run } = last;
+    const secs = run.finishedAt ? (new Date(run.finishedAt) - new Date(run.startedAt)) / 1000 : null;
+    facts.push(...row('Last run', el('code', { text: op.id }), ` ${op.kind}, `, badge(run.status),
+      ` ${fmtTime(run.startedAt)}`, secs !== null ? ` · ${fmtDuration(secs)}` : ' · running'));
+    if (run.changes && Object.keys(run.changes).length) {
+      facts.push(...row('Changes', Object.entries(run.changes).map(([k, v]) => `${k} ${v}`).join(', ')));
+    }
+    if (run.error) facts.push(...row('Error', el('pre', { class: 'error', id: 'stack-error', text: run.error })));
+  }
+  const outs = state.outputs.filter((o) => o.stack === name);
+  const outTable = outs.length ? el('table', { class: 'list', id: 'stack-outputs' },
+    el('caption', { class: 'sr-only', text: 'Outputs of ' + name + '; secrets are masked' }),
+    el('tbody', {}, ...outs.map((o) => {
+      const masked = o.secret || o.redacted;
+      return el('tr', { 'data-output': o.name, 'data-secret': masked ? 'true' : 'false' },
+        el('th', { scope: 'row', text: o.name }),
+        el('td', {}, masked ? el('span', { class: 'secret', 'aria-label': 'secret, masked', text: '•••••• secret' })
+          : el('code', { text: typeof o.value === 'string' ? o.value : JSON.stringify(o.value) })));
+    }))) : el('p', { class: 'muted', text: 'No outputs.' });
+  const evs = state.events.filter((e) => e.stack === name).slice(-50);
+  const evList = evs.length ? el('ol', { class: 'log short', id: 'stack-events', tabindex: 0, 'aria-label': 'Latest events of ' + name },
+    ...evs.map((e) => el('li', { 'data-seq': e.globalSeq },
+      el('time', { datetime: e.time, text: new Date(e.time).toLocaleTimeString() }), ' ',
+      el('span', { class: 'kind', text: e.kind }), ' ', el('span', { text: summary(e) })))) :
+    el('p', { class: 'muted', text: 'No events since this page opened.' });
+  const close = el('button', { type: 'button', class: 'close', text: 'Close (Esc)' });
+  close.addEventListener('click', closeStack);
+  const h = el('h2', { id: 'h-details', tabindex: -1 }, 'Stack ', el('span', { class: 'name', text: name }));
+  sec.replaceChildren(
+    el('div', { class: 'details-head' }, h, close),
+    el('div', { class: 'cols' },
+      el('div', {}, el('dl', { class: 'facts' }, ...facts)),
+      el('div', {}, el('h3', { text: 'Outputs' }), outTable)),
+    el('h3', { text: 'Latest events' }), evList);
+  sec.setAttribute('data-stack', name);
+  sec.setAttribute('data-status', s.status);
+  for (const a of sec.querySelectorAll('a[data-goto]')) {
+    a.addEventListener('click', (ev) => { ev.preventDefault(); openStack(a.dataset.goto); });
+  }
+}
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && state.selected) closeStack();
+});
 
 function paintNode(name) {
   const s = state.stacks.get(name);
@@ -367,7 +485,7 @@ function drawStackTable(stacks) {
     el('caption', { class: 'sr-only', text: 'Stacks, by layer' }),
     el('thead', {}, el('tr', {}, ...['Stack', 'Layer', 'Status', 'Reason', 'Needs', 'Resources'].map((t) => el('th', { scope: 'col', text: t })))),
     el('tbody', {}, ...sorted.map((s) => el('tr', { 'data-stack': s.name, tabindex: -1 },
-      el('th', { scope: 'row', text: s.name }), el('td', { text: String(s.layer) }),
+      el('th', { scope: 'row' }, el('a', { href: stackHash(s.name), 'data-goto': s.name, text: s.name })), el('td', { text: String(s.layer) }),
       el('td', { class: 'st' }, badge(s.status)), el('td', { class: 'reason', text: s.reason || '' }),
       el('td', { text: s.dependencies.join(', ') || '—' }), el('td', { class: 'rc', text: String(s.resourceCount) }))))));
 }
@@ -379,6 +497,7 @@ function setStackStatus(name, status, reason, fromEvent) {
   s.status = status;
   s.reason = reason || '';
   paintNode(name);
+  if (name === state.selected) renderDetails();
   const row = document.querySelector(`#stacks tr[data-stack="${CSS.escape(name)}"]`);
   if (row) {
     row.querySelector('.st').replaceChildren(badge(status));
@@ -462,6 +581,8 @@ function onEvents(events) {
     if (e.globalSeq <= state.lastSeq) continue; // already seen (a replay after a reconnect)
     state.lastSeq = e.globalSeq;
     appendLog(e);
+    state.events.push(e);
+    if (state.events.length > MAX_LOG) state.events.splice(0, state.events.length - MAX_LOG);
     const p = e.payload || {};
     if (e.kind === 'stack.status' && e.stack) {
       state.stackSeq.set(e.stack, e.globalSeq);
