@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks pulumi providers browser test bench fuzz lint docs generate serve demo clean
+.PHONY: help build cli stack stacks pulumi providers browser test bench fuzz lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -69,6 +69,10 @@ serve: cli pulumi ## run `cloud serve` on 127.0.0.1:8080 with DEMO_HOME (default
 
 docs: ## regenerate docs/cli.md from the command definitions
 	$(GO) test ./cmd/cloud -run '^TestCLIDocs$$' -update
+
+screenshots: pulumi browser ## refresh the pictures in docs/images from the monitor and dashboard tests
+	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^TestDashboardFollowsADeploy$$' ./server/web
+	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^TestMonitorTUIFollowsRealDeploys$$' ./cmd/cloud
 
 demo: cli pulumi ## deploy the 6-stack demo into DEMO_HOME (default .demo) and show its status
 	@set -e; \
