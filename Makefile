@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks pulumi providers browser test bench fuzz lint docs screenshots generate serve demo clean
+.PHONY: help build cli stack stacks register-stacks pulumi providers browser test bench fuzz lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -30,6 +30,9 @@ stack: ## build one stack: make stack STACK=network -> bin/stacks/network
 
 stacks: ## build every stack into bin/stacks/
 	GO="$(GO)" tools/install/stacks.sh
+
+register-stacks: cli stacks ## build the AWS stack library and register it in the store of CLOUD_HOME
+	@set -e; for s in $$(tools/install/stacks.sh --library); do bin/cloud register-stack "$$s"; done
 
 pulumi: ## build the Pulumi CLI into .tools (first time ~7 min; then a no-op)
 	tools/install/pulumi.sh

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 
 	stack, err := openStack(ctx, req, program)
 	if err != nil {
-		res.Error = cleanError(ctx, err)
+		res.Error = cleanError(ctx, err, req.PulumiHome)
 		return res
 	}
 
@@ -149,7 +150,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 		res.OutputsExported = out.Names()
 	}
 	if err != nil {
-		res.Error = cleanError(ctx, err)
+		res.Error = cleanError(ctx, err, req.PulumiHome)
 		if programErr != nil && ctx.Err() == nil {
 			res.Error = programErr.Error()
 		}
@@ -319,7 +320,7 @@ func resourceCount(changes map[string]int) int {
 
 // cleanError keeps the useful part of a failed Pulumi run: the diagnostics
 // the engine printed, not the whole CLI transcript.
-func cleanError(ctx context.Context, err error) string {
+func cleanError(ctx context.Context, err error, pulumiHome string) string {
 	if ctx.Err() != nil {
 		return "cancelled"
 	}
@@ -343,11 +344,23 @@ func cleanError(ctx context.Context, err error) string {
 			diags = append(diags, d)
 		}
 	}
+	if m := missingPlugin.FindStringSubmatch(msg); m != nil {
+		install := fmt.Sprintf("pulumi plugin install resource %s %s", m[1], strings.TrimPrefix(m[2], "v"))
+		if pulumiHome != "" {
+			install = "PULUMI_HOME=" + pulumiHome + " " + install
+		}
+		return fmt.Sprintf("the Pulumi %s provider plugin (pulumi-resource-%s %s) is not installed, and this stack needs it to manage its resources: "+
+			"install it with `%s` (it is downloaded from get.pulumi.com), or put pulumi-resource-%s on PATH", m[1], m[1], m[2], install, m[1])
+	}
 	if len(diags) > 0 {
 		return strings.Join(diags, "\n")
 	}
 	return strings.Join(lines, "\n")
 }
+
+// missingPlugin is the engine's complaint about a provider plugin it has
+// not got (and, offline, cannot download).
+var missingPlugin = regexp.MustCompile(`no resource plugin 'pulumi-resource-([a-z0-9-]+)' found in the workspace at version (v[0-9][^ ]*)`)
 
 // clearLocks removes the lock files of the request's stack in a file
 // backend. A run killed mid-update (the orchestrator died with it) leaves

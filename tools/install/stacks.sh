@@ -4,6 +4,7 @@
 #   tools/install/stacks.sh             build every known stack
 #   tools/install/stacks.sh NAME...     build the named stacks
 #   tools/install/stacks.sh --list      print the known stack names
+#   tools/install/stacks.sh --library   print the AWS library's names (and platform)
 #
 # A name maps to the first of these that exists:
 #   ./stacks/examples/cmd/NAME   the provider-free example stacks
@@ -69,8 +70,12 @@ if [ "${1:-}" = "--list" ]; then
   known_names | tr ' ' '\n'
   exit 0
 fi
+if [ "${1:-}" = "--library" ]; then
+  known | awk -F'\t' '$2 ~ /^\.\/stacks\/(aws|platform)/ { print $1 }'
+  exit 0
+fi
 case "${1:-}" in
-  -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
 declare -a names=() pkgs=()
@@ -104,17 +109,22 @@ else
 fi
 
 mkdir -p "$out"
-# One go build per stack keeps the binary named after the stack whatever
-# its package directory is called; the shared build cache makes the
-# packages they have in common compile once.
+# One go build for every stack: the go command compiles and links them in
+# parallel, and the binaries are named after their package directories,
+# which are the stack names. They land in a staging directory beside the
+# targets and are renamed into place: a runner may be executing the old
+# binary, and a rename leaves it alone where an overwrite would not.
+stage="$(mktemp -d "$out/.build.XXXXXX")"
+trap 'rm -rf "$stage"' EXIT
 for i in "${!names[@]}"; do
   echo "stack ${names[$i]}: ${pkgs[$i]} -> ${out#"$root"/}/${names[$i]}"
-  tmp="$out/.${names[$i]}.tmp.$$"
-  if ! "$go_cmd" build -trimpath -o "$tmp" "${pkgs[$i]}"; then
-    rm -f "$tmp"
-    echo "build of stack ${names[$i]} failed" >&2
-    exit 1
-  fi
-  # rename, not overwrite: a runner may be executing the old binary.
-  mv -f "$tmp" "$out/${names[$i]}"
+done
+if ! "$go_cmd" build -trimpath -o "$stage/" "${pkgs[@]}"; then
+  echo "build of stacks failed" >&2
+  exit 1
+fi
+for i in "${!names[@]}"; do
+  built="$stage/$(basename "${pkgs[$i]}")"
+  [ -f "$built" ] || { echo "build of stack ${names[$i]} made no binary" >&2; exit 1; }
+  mv -f "$built" "$out/${names[$i]}"
 done

@@ -5,6 +5,10 @@
 package awstest
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -218,5 +222,31 @@ func plainValue(v resource.PropertyValue) any {
 		return nil
 	default:
 		return v.V
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite template.json from the stack's template")
+
+// CheckTemplateFile checks that template.json beside the test (the stack's
+// package directory) is the stack's template: the stack library's generated
+// files (the default and minimal deployment templates, docs/stacks.md) are
+// made from those files, so a stack that changes its template must update
+// its template.json (go test -update) and regenerate them.
+func CheckTemplateFile(t *testing.T, s kit.Stack) {
+	t.Helper()
+	want, err := json.MarshalIndent(s.Template, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	if *update {
+		if err := os.WriteFile("template.json", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile("template.json")
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("template.json is not the template of %s (%v): run `go test ./stacks/aws/... ./stacks/platform -run TestTemplateFile -update`, then `go test ./stacks/aws/library -update`", s.Template.Name, err)
 	}
 }
