@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/cloudplatform/cloud/store"
 )
@@ -220,4 +220,3 @@ func TestSyncBetweenTwoStores(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return json.Valid(b) && strings.Contains(string(b), s) }
-
