@@ -57,11 +57,18 @@ type result struct {
 	stdout, stderr string
 }
 
-// cloud runs the binary with a home of the test's own.
+// cloud runs the binary with a home of the test's own, and no stacks
+// directory: only the stacks built into cloud.
 func cloud(t *testing.T, home string, args ...string) result {
 	t.Helper()
+	return cloudEnv(t, home, []string{"CLOUD_STACKS_DIR=" + filepath.Join(home, "no-stacks")}, args...)
+}
+
+// cloudEnv is cloud with more environment variables.
+func cloudEnv(t *testing.T, home string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(cloudBin, append([]string{"--home", home, "--no-color"}, args...)...)
-	cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -151,8 +151,11 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	}
 	if err != nil {
 		res.Error = cleanError(ctx, err, req.PulumiHome)
-		if programErr != nil && ctx.Err() == nil {
-			res.Error = programErr.Error()
+		// The program's own error says more than the transcript, unless the
+		// engine lacked a provider plugin: a provider function the program
+		// called then fails with a bare "context canceled".
+		if programErr != nil && ctx.Err() == nil && !missingPlugin.MatchString(err.Error()) {
+			res.Error = explainPlugin(programErr.Error(), req.PulumiHome)
 		}
 	}
 	return res
@@ -344,18 +347,28 @@ func cleanError(ctx context.Context, err error, pulumiHome string) string {
 			diags = append(diags, d)
 		}
 	}
-	if m := missingPlugin.FindStringSubmatch(msg); m != nil {
-		install := fmt.Sprintf("pulumi plugin install resource %s %s", m[1], strings.TrimPrefix(m[2], "v"))
-		if pulumiHome != "" {
-			install = "PULUMI_HOME=" + pulumiHome + " " + install
-		}
-		return fmt.Sprintf("the Pulumi %s provider plugin (pulumi-resource-%s %s) is not installed, and this stack needs it to manage its resources: "+
-			"install it with `%s` (it is downloaded from get.pulumi.com), or put pulumi-resource-%s on PATH", m[1], m[1], m[2], install, m[1])
+	if explained := explainPlugin(msg, pulumiHome); explained != msg {
+		return explained
 	}
 	if len(diags) > 0 {
 		return strings.Join(diags, "\n")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// explainPlugin turns the engine's complaint about a missing provider
+// plugin into what to do about it; other messages are returned as they are.
+func explainPlugin(msg, pulumiHome string) string {
+	m := missingPlugin.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	install := fmt.Sprintf("pulumi plugin install resource %s %s", m[1], strings.TrimPrefix(m[2], "v"))
+	if pulumiHome != "" {
+		install = "PULUMI_HOME=" + pulumiHome + " " + install
+	}
+	return fmt.Sprintf("the Pulumi %s provider plugin (pulumi-resource-%s %s) is not installed, and this stack needs it to manage its resources: "+
+		"install it with `%s` (it is downloaded from get.pulumi.com), or put pulumi-resource-%s on PATH", m[1], m[1], m[2], install, m[1])
 }
 
 // missingPlugin is the engine's complaint about a provider plugin it has

@@ -185,18 +185,37 @@ func resolveOutputs(o *Outputs) (map[string]protocol.ValidationOutput, map[strin
 
 	res := make(map[string]protocol.ValidationOutput, len(names))
 	vals := make(map[string]any, len(names))
-	deadline := time.After(resolveTimeout)
+	// One deadline for all: once it has passed, outputs not resolved by
+	// then are unknown at once (a value that never resolves must not make
+	// the next one wait a whole timeout more, or forever).
+	deadline := time.NewTimer(resolveTimeout)
+	defer deadline.Stop()
+	expired := false
 	for _, name := range names {
-		select {
-		case <-dones[name]:
-			mu.Lock()
-			val := resolved[name]
-			mu.Unlock()
-			res[name] = protocol.ValidationOutput{Type: TypeOf(val), Secret: pulumi.IsSecret(outputs[name])}
-			vals[name] = val
-		case <-deadline:
-			res[name] = protocol.ValidationOutput{Type: "unknown"}
+		ready := false
+		if expired {
+			select {
+			case <-dones[name]:
+				ready = true
+			default:
+			}
+		} else {
+			select {
+			case <-dones[name]:
+				ready = true
+			case <-deadline.C:
+				expired = true
+			}
 		}
+		if !ready {
+			res[name] = protocol.ValidationOutput{Type: "unknown"}
+			continue
+		}
+		mu.Lock()
+		val := resolved[name]
+		mu.Unlock()
+		res[name] = protocol.ValidationOutput{Type: TypeOf(val), Secret: pulumi.IsSecret(outputs[name])}
+		vals[name] = val
 	}
 	return res, vals
 }

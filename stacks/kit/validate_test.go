@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/cloudplatform/cloud/stacks/protocol"
@@ -129,5 +130,32 @@ func TestValidateSampleConfig(t *testing.T) {
 		if !reflect.DeepEqual(got[k].Value, w) {
 			t.Errorf("%s = %#v, want %#v", k, got[k].Value, w)
 		}
+	}
+}
+
+// TestValidateNeverResolvingOutputs: several outputs that never resolve
+// make the validation report them unknown after one timeout, not hang.
+func TestValidateNeverResolvingOutputs(t *testing.T) {
+	s := kit.Stack{
+		Template: protocol.Template{Name: "stuck", Outputs: map[string]protocol.Output{
+			"a": {Type: protocol.TypeString}, "b": {Type: protocol.TypeString}, "c": {Type: protocol.TypeString}}},
+		Program: func(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
+			for _, n := range []string{"a", "b", "c"} {
+				out.Export(n, pulumi.UnsafeUnknownOutput(nil))
+			}
+			return nil
+		},
+	}
+	done := make(chan protocol.Validation, 1)
+	go func() { done <- kit.Validate(s, nil) }()
+	select {
+	case v := <-done:
+		for _, n := range []string{"a", "b", "c"} {
+			if v.Outputs[n].Type != "unknown" {
+				t.Errorf("output %s: %+v, want unknown", n, v.Outputs[n])
+			}
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Validate hangs on outputs that never resolve")
 	}
 }

@@ -64,6 +64,11 @@ func (m Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prope
 	if fn != nil {
 		fn(m, args, state)
 	}
+	// A state function may give the resource the ID AWS would (a Cognito
+	// pool's is region_random); the resource's ID is that one.
+	if v, ok := state["id"]; ok && v.IsString() {
+		id = v.StringValue()
+	}
 	return id, state, nil
 }
 
