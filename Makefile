@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks register-stacks pulumi providers browser test bench fuzz lint docs screenshots generate serve demo clean
+.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb test bench fuzz lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -43,7 +43,10 @@ providers: ## build the local resource providers into .tools/bin (pulumi-resourc
 browser: ## install Debian's chromium for the dashboard's headless-browser test (a no-op when present)
 	tools/install/chromium.sh
 
-test: pulumi providers browser build ## run the whole test suite against the real Pulumi engine
+dynamodb: ## install dynalite, the DynamoDB-compatible server the sync tests run against, into .tools
+	tools/install/dynamodb-local.sh
+
+test: pulumi providers browser dynamodb build ## run the whole test suite against the real Pulumi engine
 	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
 
 bench: pulumi build ## run every benchmark 3 times

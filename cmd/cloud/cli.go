@@ -195,6 +195,7 @@ func newApp(e *env) *cli.App {
 			cancelCommand(e),
 			lockCommand(e),
 			unlockCommand(e),
+			syncCommand(e),
 			rollbackCommand(e),
 			enableEnvironmentCommand(e),
 			disableEnvironmentCommand(e),
