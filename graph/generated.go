@@ -357,6 +357,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		DeploymentEvents func(childComplexity int, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string) int
+		Events           func(childComplexity int, afterSeq *int, kinds []string) int
 		OperationEvents  func(childComplexity int, operationID string, afterSeq *int, stacks []string, kinds []string) int
 	}
 
@@ -436,6 +437,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	OperationEvents(ctx context.Context, operationID string, afterSeq *int, stacks []string, kinds []string) (<-chan *model.EventMessage, error)
 	DeploymentEvents(ctx context.Context, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string) (<-chan *model.EventMessage, error)
+	Events(ctx context.Context, afterSeq *int, kinds []string) (<-chan *model.EventMessage, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2025,6 +2027,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.DeploymentEvents(childComplexity, args["deploymentId"].(string), args["environment"].(*string), args["afterSeq"].(*int), args["stacks"].([]string), args["kinds"].([]string)), true
+	case "Subscription.events":
+		if e.ComplexityRoot.Subscription.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Events(childComplexity, args["afterSeq"].(*int), args["kinds"].([]string)), true
 	case "Subscription.operationEvents":
 		if e.ComplexityRoot.Subscription.OperationEvents == nil {
 			break
@@ -3985,6 +3998,28 @@ func (ec *executionContext) field_Subscription_deploymentEvents_args(ctx context
 		return nil, err
 	}
 	args["kinds"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "afterSeq",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["afterSeq"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg1
 	return args, nil
 }
 
@@ -10428,6 +10463,50 @@ func (ec *executionContext) fieldContext_Subscription_deploymentEvents(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Events(ctx, fc.Args["afterSeq"].(*int), fc.Args["kinds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventMessage) graphql.Marshaler {
+			return ec.marshalNEventMessage2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐEventMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Validation_subject(ctx context.Context, field graphql.CollectedField, obj *model.Validation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14147,6 +14226,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_operationEvents(ctx, fields[0])
 	case "deploymentEvents":
 		return ec._Subscription_deploymentEvents(ctx, fields[0])
+	case "events":
+		return ec._Subscription_events(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

@@ -558,6 +558,20 @@ func (r *subscriptionResolver) DeploymentEvents(ctx context.Context, deploymentI
 	return r.subscribe(ctx, store.EventFilter{DeploymentID: deploymentID, Environment: deref(environment), Stacks: stacks, Kinds: kinds}, afterSeq)
 }
 
+// Events is the resolver for the events field.
+func (r *subscriptionResolver) Events(ctx context.Context, afterSeq *int, kinds []string) (<-chan *model.EventMessage, error) {
+	if afterSeq == nil {
+		// From now: what is already stored is the client's query to make.
+		last, err := r.App.Store().LastGlobalSeq(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now := int(last)
+		afterSeq = &now
+	}
+	return r.subscribe(ctx, store.EventFilter{Kinds: kinds}, afterSeq)
+}
+
 // Deployment returns DeploymentResolver implementation.
 func (r *Resolver) Deployment() DeploymentResolver { return &deploymentResolver{r} }
 

@@ -208,10 +208,11 @@ func (f EventFilter) Match(e *Event) bool {
 // EventsAfter returns up to limit events selected by f whose position is
 // after after: for an operation (f.OperationID set) those with Seq > after
 // in Seq order, otherwise those with GlobalSeq > after in GlobalSeq order.
-// A limit <= 0 means no limit. It returns an error if f names neither an
-// operation nor a deployment. It reads through an index in both cases: the
-// events' primary key for an operation, (deployment_id, gseq) for a
-// deployment.
+// A limit <= 0 means no limit. A filter naming neither an operation nor a
+// deployment selects every deployment's events (then it cannot name an
+// environment). It reads through an index in every case: the events'
+// primary key for an operation, (deployment_id, gseq) for a deployment,
+// gseq for all.
 func (db *DB) EventsAfter(ctx context.Context, f EventFilter, after int64, limit int) ([]Event, error) {
 	query, args, err := eventsAfterQuery(f, after, limit)
 	if err != nil {
@@ -247,8 +248,13 @@ func eventsAfterQuery(f EventFilter, after int64, limit int) (string, []any, err
 		// planner could prefer once statistics exist) would read and sort
 		// the environment's whole history for every page.
 		index, order = "INDEXED BY events_by_deployment_gseq ", "gseq"
+	case f.Environment == "":
+		// Every deployment's events, in store order.
+		where = append(where, "gseq > ?")
+		args = append(args, after)
+		index, order = "INDEXED BY events_by_gseq ", "gseq"
 	default:
-		return "", nil, errors.New("store: events after: an operation or a deployment is required")
+		return "", nil, errors.New("store: events after: an environment needs its deployment")
 	}
 	if f.Environment != "" {
 		where = append(where, "environment = ?")

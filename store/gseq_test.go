@@ -315,6 +315,10 @@ func TestDB_EventsAfter(t *testing.T) {
 			[]string{"dev#2@3", "prod#2@4", "dev#5@8", "dev#6@9"}},
 		{"deployment environment and kinds", store.EventFilter{DeploymentID: "D1BRV40", Environment: "dev", Kinds: []string{"log"}}, 0, 0,
 			[]string{"dev#4@6", "dev#5@8"}},
+		{"every deployment", store.EventFilter{}, 6, 0,
+			[]string{"prod#3@7", "dev#5@8", "dev#6@9"}},
+		{"every deployment, kinds and limit", store.EventFilter{Kinds: []string{"log", "diagnostic"}}, 0, 3,
+			[]string{"dev#4@6", "prod#3@7", "dev#5@8"}},
 		{"unknown deployment", store.EventFilter{DeploymentID: "NOPE"}, 0, 0, nil},
 		{"unknown operation", store.EventFilter{OperationID: "op-nope"}, 0, 0, nil},
 	}
@@ -344,7 +348,7 @@ func TestDB_EventsAfter(t *testing.T) {
 		})
 	}
 	if _, err := db.EventsAfter(ctx, store.EventFilter{Environment: "dev"}, 0, 0); err == nil {
-		t.Error("EventsAfter without an operation or a deployment succeeded")
+		t.Error("EventsAfter with an environment but no deployment succeeded")
 	}
 }
 

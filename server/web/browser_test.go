@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -400,6 +401,25 @@ func TestDashboardFollowsADeploy(t *testing.T) {
 	do(t, ctx, "open a stack's address", chromedp.Navigate(s.URL+"/#/d/DWEB001?env=dev&stack=network"), chromedp.Reload())
 	waitFor(t, ctx, "the details of network on load", `(() => { const d = document.querySelector('#stack-details');
 	  return !!d && !d.hidden && d.dataset.stack === 'network'; })()`, 30*time.Second)
+
+	// The list follows every deployment live: a destroy started over REST
+	// while it is open shows up through the events subscription.
+	do(t, ctx, "back to the list", chromedp.Navigate(s.URL+"/#/"))
+	waitFor(t, ctx, "the live list", `!!document.querySelector('#deployments tr[data-id="DWEB001"]') &&
+	  !!window.__dashboard.ws && window.__dashboard.ws.readyState === 1 && document.querySelector('#conn').textContent === 'live'`, 30*time.Second)
+	listEvents := eval[int](t, ctx, `window.__dashboard.listEvents`)
+	res, err = http.Post(s.URL+"/api/v1/deployments/DWEB001/environments/dev/destroy", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST destroy: %d", res.StatusCode)
+	}
+	waitFor(t, ctx, "the list showing the destroy", `(() => {
+	  const tr = document.querySelector('#deployments tr[data-id="DWEB001"]');
+	  return window.__dashboard.listEvents > `+fmt.Sprint(listEvents)+` && !!tr && tr.dataset.status !== 'deployed' && tr.dataset.status !== 'deploying';
+	})()`, 2*time.Minute)
 }
 
 // saveScreenshot keeps a picture of the page in $CLOUD_SCREENSHOTS (default

@@ -199,14 +199,14 @@ func New(db *store.DB, opts Options) *Hub {
 // already finished. A deployment stream (f.DeploymentID set, no
 // OperationID) is positioned by GlobalSeq and never ends on its own; a
 // deployment without events (or unknown) is not an error, its stream
-// waits for them. A filter naming neither is an error.
+// waits for them. A filter naming neither follows every deployment.
 //
 // The channel also closes when ctx is done or the hub is closed, and
 // after an Overflow item when the subscription is cut off. The consumer
 // should receive until the channel is closed.
 func (h *Hub) Subscribe(ctx context.Context, f store.EventFilter, after int64) (<-chan Item, error) {
-	if f.OperationID == "" && f.DeploymentID == "" {
-		return nil, errors.New("feed: subscribe: an operation or a deployment is required")
+	if f.OperationID == "" && f.DeploymentID == "" && f.Environment != "" {
+		return nil, errors.New("feed: subscribe: an environment needs its deployment")
 	}
 	if after < 0 {
 		after = 0

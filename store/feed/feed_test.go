@@ -359,6 +359,7 @@ func TestHub_Filters(t *testing.T) {
 		{DeploymentID: depID, Kinds: []string{"log"}},
 		{DeploymentID: depID, Environment: "prod", Stacks: []string{"network"}, Kinds: []string{"engine", store.EventOperationStatus}},
 		{OperationID: dev.ID, Stacks: []string{"network"}, Kinds: []string{"engine"}},
+		{Kinds: []string{"log", store.EventOperationStatus}}, // every deployment
 	}
 	chans := make([]<-chan feed.Item, len(filters))
 	for i, f := range filters {

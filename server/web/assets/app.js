@@ -6,11 +6,11 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fetched
 
 // The state of the current view; window.__dashboard exposes it to tests
-// (ws, lastSeq, reconnects).
+// (ws, lastSeq, reconnects, listEvents).
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
-  selected: null, events: [], outputs: [], ops: [],
+  selected: null, events: [], outputs: [], ops: [], listEvents: 0,
 };
 window.__dashboard = state;
 
@@ -129,20 +129,80 @@ async function showList() {
   const main = $('#main');
   main.replaceChildren(el('h1', { text: 'Deployments' }), table);
   renderList(tbody, data.deployments.nodes);
-  setConn('polling', 'ok');
-  const poll = async () => {
-    if (gen !== state.gen) return;
-    try {
-      const d = await gql(LIST_QUERY);
+  // Live: every operation or stack status change of any deployment makes
+  // the list re-read (coalesced); a slow poll catches what has no event
+  // (a deployment created or deleted).
+  let pending = null;
+  const refresh = () => {
+    if (pending || gen !== state.gen) return;
+    pending = setTimeout(async () => {
+      pending = null;
       if (gen !== state.gen) return;
-      renderList(tbody, d.deployments.nodes);
-      setConn('polling', 'ok');
-    } catch (e) {
-      setConn('offline — retrying', 'bad');
-    }
-    if (gen === state.gen) state.timer = setTimeout(poll, 3000);
+      try {
+        const d = await gql(LIST_QUERY);
+        if (gen === state.gen) renderList(tbody, d.deployments.nodes);
+      } catch (e) {
+        // The next event or poll tries again.
+      }
+    }, 250);
   };
-  state.timer = setTimeout(poll, 3000);
+  followAll(gen, ['operation.status', 'operation.plan', 'stack.status'], refresh);
+  const poll = () => {
+    if (gen !== state.gen) return;
+    refresh();
+    state.timer = setTimeout(poll, 15000);
+  };
+  state.timer = setTimeout(poll, 15000);
+}
+
+// followAll subscribes to the events of every deployment (of the given
+// kinds, from now on) and calls onChange for each batch; it reconnects with
+// backoff, calling onChange again on reconnect for what it missed.
+function followAll(gen, kinds, onChange) {
+  if (gen !== state.gen) return;
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  state.ws = ws;
+  setConn('connecting…', '');
+  const send = (m) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+  const subscribe = () => send({ id: '1', type: 'subscribe', payload: {
+    query: 'subscription($kinds: [String!]) { events(kinds: $kinds) { events { globalSeq } overflow { resumeAfter } } }',
+    variables: { kinds },
+  } });
+  ws.onopen = () => send({ type: 'connection_init', payload: {} });
+  ws.onmessage = (m) => {
+    if (state.ws !== ws) return;
+    let msg;
+    try { msg = JSON.parse(m.data); } catch { return; }
+    switch (msg.type) {
+      case 'connection_ack':
+        if (state.backoff !== 500) onChange(); // back after a loss: catch up
+        state.backoff = 500;
+        setConn('live', 'ok');
+        subscribe();
+        break;
+      case 'ping':
+        send({ type: 'pong' });
+        break;
+      case 'next':
+        state.listEvents++;
+        onChange();
+        break;
+      case 'complete': // cut off (it fell behind): subscribe again, re-read
+        subscribe();
+        onChange();
+        break;
+    }
+  };
+  ws.onclose = () => {
+    if (state.ws !== ws || gen !== state.gen) return;
+    state.ws = null;
+    state.reconnects++;
+    const wait = state.backoff;
+    state.backoff = Math.min(state.backoff * 2, 10000);
+    setConn(`reconnecting in ${(wait / 1000).toFixed(1)} s`, 'bad');
+    setTimeout(() => followAll(gen, kinds, onChange), wait);
+  };
 }
 
 function renderList(tbody, nodes) {
