@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"cmp"
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
@@ -11,7 +18,7 @@ import (
 func configCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "config",
-		Usage:     "show or change a deployment's manifest",
+		Usage:     "show, set or edit a deployment's manifest",
 		ArgsUsage: "ID",
 		Description: `Without flags, prints the current manifest. --from-file validates a YAML file and
 stores it as a new revision; nothing is stored when it is invalid.
@@ -19,6 +26,7 @@ stores it as a new revision; nothing is stored when it is invalid.
 Examples:
    cloud config D1BRV40
    cloud config D1BRV40 --from-file deployment-manifest.yaml
+   cloud config edit D1BRV40
    cloud config set D1BRV40 stacks.app.config.replicas 3`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from-file", Aliases: []string{"f"}, Usage: "apply this manifest as a new revision"},
@@ -51,6 +59,26 @@ Examples:
 				e.status("%s = %s (revision %d)", as[1], as[2], rev)
 				return nil
 			},
+		}, {
+			Name:      "edit",
+			Usage:     "edit the manifest in $VISUAL or $EDITOR (a new revision)",
+			ArgsUsage: "ID",
+			Description: `Opens the current manifest in $VISUAL, else $EDITOR, else vi. When the
+editor exits, the file is validated and stored as a new revision; an
+unchanged file stores nothing. An invalid file is not stored: the errors
+are printed (file, line, field) and, on a terminal, you can edit it again;
+otherwise the command exits 2.
+
+Examples:
+   cloud config edit D1BRV40
+   EDITOR="code --wait" cloud config edit D1BRV40`,
+			Action: func(c *cli.Context) error {
+				a, as, err := e.start(c, "ID")
+				if err != nil {
+					return err
+				}
+				return e.editManifest(c.Context, a, as[0])
+			},
 		}},
 		Action: func(c *cli.Context) error {
 			a, as, err := e.start(c, "ID")
@@ -79,5 +107,57 @@ Examples:
 			}
 			return e.emit(r, func(w io.Writer) { fmt.Fprint(w, r.YAML) })
 		},
+	}
+}
+
+// editManifest runs the user's editor on deployment id's current manifest
+// and stores the result as a new revision, looping while the file is
+// invalid and there is a terminal to ask on.
+func (e *env) editManifest(ctx context.Context, a *app.App, id string) error {
+	cur, err := a.Store().Revision(ctx, id, 0)
+	if err != nil {
+		return fmt.Errorf("deployment %s: %w", id, err)
+	}
+	dir, err := os.MkdirTemp("", "cloud-edit-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, id+".yaml")
+	if err := os.WriteFile(file, []byte(cur.YAML), 0o600); err != nil {
+		return err
+	}
+	editor := strings.Fields(cmp.Or(os.Getenv("VISUAL"), os.Getenv("EDITOR"), "vi"))
+	for {
+		cmd := exec.CommandContext(ctx, editor[0], append(editor[1:], file)...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("editor %s: %w; nothing stored", strings.Join(editor, " "), err)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if string(data) == cur.YAML {
+			e.status("no change; revision %d stays current", cur.Revision)
+			return nil
+		}
+		rev, changed, err := a.ApplyManifest(ctx, id, file, data)
+		if err == nil {
+			if changed {
+				e.status("stored revision %d of %s", rev, id)
+			} else {
+				e.status("the edited manifest is the current revision (%d); nothing changed", rev)
+			}
+			return nil
+		}
+		if !e.io.TTY {
+			return err
+		}
+		fmt.Fprintf(e.io.Err, "%v\nnothing stored. Edit again? [Y/n] ", err)
+		line, _ := bufio.NewReader(e.io.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a == "n" || a == "no" {
+			return err
+		}
 	}
 }
