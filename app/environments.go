@@ -63,6 +63,18 @@ func (a *App) SetEnvironment(ctx context.Context, req SetEnvironmentRequest) (*R
 		}
 		for _, s := range req.Stacks {
 			setPath(root, []string{"stacks", s, "environments", req.Environment, "enabled"}, flag)
+			if req.Enabled && !m.Stack(s).Enabled {
+				// A stack disabled everywhere is enabled here only: its own
+				// flag goes on, and every other environment gets an override
+				// keeping it off there, as it was.
+				setPath(root, []string{"stacks", s, "enabled"}, flag)
+				off := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "false"}
+				for _, e := range m.Environments {
+					if e.Name != req.Environment {
+						setPath(root, []string{"stacks", s, "environments", e.Name, "enabled"}, off)
+					}
+				}
+			}
 		}
 	})
 	return report, rev, err

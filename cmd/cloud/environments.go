@@ -14,7 +14,10 @@ func enableEnvironmentCommand(e *env) *cli.Command {
 		Usage:     "enable an environment (or some stacks in it) so deploy accepts it",
 		ArgsUsage: "ID ENV",
 		Description: `Sets environments.ENV.enabled (or, with --stacks, stacks.NAME.environments.ENV.enabled)
-in the manifest, as a new revision.
+in the manifest, as a new revision. A stack disabled everywhere
+(stacks.NAME.enabled: false, as in the default template) is enabled in ENV
+only: its own flag goes on and the other environments get an override
+keeping it off.
 
 Examples:
    cloud enable-environment D1BRV40 prod

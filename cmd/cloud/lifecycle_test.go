@@ -3,6 +3,7 @@ package main_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -124,6 +125,20 @@ func TestEnvironments(t *testing.T) {
 	envs = decode[[]envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
 	if !envs[1].Enabled || envs[1].Deployed != 1 {
 		t.Errorf("stage after disabling b there: %+v (want enabled, 1 enabled stack deployed)", envs[1])
+	}
+	// A stack disabled everywhere, enabled in one environment: it runs
+	// there and stays off in the others.
+	mustCloud(t, home, "config", "set", "DROLL01", "stacks.b.enabled", "false")
+	mustCloud(t, home, "enable-environment", "DROLL01", "dev", "--stacks", "b")
+	plan := func(env string) string {
+		return mustCloud(t, home, "graph", "DROLL01", "-e", env).stdout
+	}
+	hasB := regexp.MustCompile(`(?m)^\s+b\b`)
+	if p := plan("dev"); !hasB.MatchString(p) {
+		t.Errorf("b is not in dev's plan after enabling it there:\n%s", p)
+	}
+	if p := plan("stage"); hasB.MatchString(p) {
+		t.Errorf("enabling b in dev enabled it in stage:\n%s", p)
 	}
 	if r := cloud(t, home, "enable-environment", "DROLL01", "qa"); r.code != 2 || !strings.Contains(r.stderr, `no environment "qa"`) {
 		t.Errorf("unknown environment: exit %d\n%s", r.code, r.stderr)
