@@ -66,9 +66,7 @@ func TestStackLibrary(t *testing.T) {
 	id := strings.TrimSpace(must("init", "--template", "default", "--id", "DLIB001", "--org", "acme",
 		"--project", "shop", "--domain", "shop.example.com").stdout)
 	must("validate", "deployment", id)
-	for _, n := range library.Stacks {
-		must("config", "set", id, "stacks."+n+".enabled", "true")
-	}
+	must("enable-environment", id, "dev", "--stacks", strings.Join(library.Stacks, ","))
 	if r := must("validate", "deployment", id, "-e", "dev"); !strings.Contains(r.stdout, "valid") {
 		t.Errorf("validate deployment with every stack enabled:\n%s", r.stdout)
 	}
