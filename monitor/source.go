@@ -21,11 +21,13 @@ import (
 // Filter selects a stream: one operation's events (positioned by Seq; the
 // stream ends after the operation's last event), or, with no OperationID,
 // a deployment's events (one environment or all; positioned by GlobalSeq;
-// never ends).
+// never ends), or, with neither, every deployment's events (by GlobalSeq;
+// never ends). Kinds, when given, keeps only those kinds of events.
 type Filter struct {
 	OperationID  string
 	DeploymentID string
 	Environment  string
+	Kinds        []string
 }
 
 // Update is what a source hands its consumer: events (in order, each
@@ -61,7 +63,7 @@ type Local struct {
 
 // Stream implements Source.
 func (l Local) Stream(ctx context.Context, f Filter, after int, emit func(Update)) error {
-	sf := store.EventFilter{OperationID: f.OperationID, DeploymentID: f.DeploymentID, Environment: f.Environment}
+	sf := store.EventFilter{OperationID: f.OperationID, DeploymentID: f.DeploymentID, Environment: f.Environment, Kinds: f.Kinds}
 	if f.OperationID != "" {
 		sf.DeploymentID, sf.Environment = "", ""
 	}
@@ -205,15 +207,27 @@ func (r Remote) once(ctx context.Context, f Filter, after *int, emit func(Update
 	}
 	defer conn.Close()
 	field, query, vars := "operationEvents",
-		`subscription($op: ID!, $after: Int) { operationEvents(operationId: $op, afterSeq: $after) { `+eventFields+` } }`,
+		`subscription($op: ID!, $after: Int, $kinds: [String!]) { operationEvents(operationId: $op, afterSeq: $after, kinds: $kinds) { `+eventFields+` } }`,
 		map[string]any{"op": f.OperationID, "after": *after}
-	if f.OperationID == "" {
+	switch {
+	case f.OperationID != "":
+	case f.DeploymentID != "":
 		field = "deploymentEvents"
-		query = `subscription($d: ID!, $env: String, $after: Int) { deploymentEvents(deploymentId: $d, environment: $env, afterSeq: $after) { ` + eventFields + ` } }`
+		query = `subscription($d: ID!, $env: String, $after: Int, $kinds: [String!]) { deploymentEvents(deploymentId: $d, environment: $env, afterSeq: $after, kinds: $kinds) { ` + eventFields + ` } }`
 		vars = map[string]any{"d": f.DeploymentID, "after": *after}
 		if f.Environment != "" {
 			vars["env"] = f.Environment
 		}
+	default:
+		field = "events"
+		query = `subscription($after: Int, $kinds: [String!]) { events(afterSeq: $after, kinds: $kinds) { ` + eventFields + ` } }`
+		vars = map[string]any{}
+		if *after > 0 { // else from now: the server knows where now is
+			vars["after"] = *after
+		}
+	}
+	if len(f.Kinds) > 0 {
+		vars["kinds"] = f.Kinds
 	}
 	ch, stop, err := conn.Subscribe(ctx, query, vars)
 	if err != nil {

@@ -410,11 +410,29 @@ type Picker struct {
 	Chosen   string // set when the user pressed enter
 }
 
+// ItemsMsg replaces the picker's deployments (their statuses changed); the
+// selection stays on the same deployment.
+type ItemsMsg []PickItem
+
 // Init implements tea.Model.
 func (p *Picker) Init() tea.Cmd { return nil }
 
 // Update implements tea.Model.
 func (p *Picker) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if items, ok := msg.(ItemsMsg); ok {
+		var sel string
+		if p.Selected < len(p.Items) {
+			sel = p.Items[p.Selected].ID
+		}
+		p.Items = items
+		p.Selected = min(p.Selected, max(len(items)-1, 0))
+		for i, it := range items {
+			if it.ID == sel {
+				p.Selected = i
+			}
+		}
+		return p, nil
+	}
 	if k, ok := msg.(tea.KeyMsg); ok {
 		switch k.String() {
 		case "q", "ctrl+c", "esc":

@@ -184,6 +184,16 @@ func TestPicker(t *testing.T) {
 	if _, cmd := key(p, "enter"); p.Chosen != "D2" || cmd == nil {
 		t.Errorf("chosen %q", p.Chosen)
 	}
+	// Live statuses: new items keep the selection on the same deployment.
+	r := &Picker{Items: p.Items, Selected: 1}
+	r.Update(ItemsMsg{{"D0", "deploying"}, {"D1", "deployed"}, {"D2", "deployed"}})
+	if r.Items[r.Selected].ID != "D2" || !strings.Contains(r.View(), "deploying") {
+		t.Errorf("after new items: selected %d (%s)\n%s", r.Selected, r.Items[r.Selected].ID, r.View())
+	}
+	r.Update(ItemsMsg{{"D0", "deployed"}})
+	if r.Selected != 0 {
+		t.Errorf("the selected deployment went away: selected %d of 1", r.Selected)
+	}
 	q := &Picker{Items: p.Items}
 	if _, cmd := key(q, "q"); cmd == nil || q.Chosen != "" {
 		t.Error("q")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -220,6 +221,15 @@ func TestDeployThroughRESTFollowedBySubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And the status events of every deployment, from now on (what the
+	// dashboard's list follows).
+	kinds := []string{"operation.status", "stack.status"}
+	all, stopAll, err := conn.Subscribe(ctx, `subscription($kinds: [String!]) { events(kinds: $kinds) { events { `+eventFields+` } } }`,
+		map[string]any{"kinds": kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	var op struct{ ID, Status string }
 	h := rest(t, "POST", api+"/deployments/"+dep.ID+"/environments/dev/deploy", map[string]any{}, http.StatusAccepted, &op)
 	if want := "/api/v1/operations/" + op.ID; h.Get("Location") != want {
@@ -251,6 +261,29 @@ func TestDeployThroughRESTFollowedBySubscription(t *testing.T) {
 	stop()
 	want := storedEvents(t, srv.URL, op.ID)
 	sameEvents(t, "deploymentEvents", got, want)
+	var wantStatus []event
+	for _, e := range want {
+		if slices.Contains(kinds, e.Kind) {
+			wantStatus = append(wantStatus, e)
+		}
+	}
+	var allGot []event
+	for done := false; !done; {
+		select {
+		case r, ok := <-all:
+			if !ok {
+				t.Fatalf("events subscription ended after %d events: %v", len(allGot), conn.Err())
+			}
+			for _, e := range next(t, r, "events").Events {
+				allGot = append(allGot, e)
+				done = done || (e.OperationID == op.ID && isFinal(&e))
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("the events subscription did not deliver the end of %s; %d events", op.ID, len(allGot))
+		}
+	}
+	stopAll()
+	sameEvents(t, "events (all deployments, status kinds)", allGot, wantStatus)
 	if status := waitOperation(t, srv.URL, op.ID); status != "succeeded" {
 		t.Fatalf("deploy %s", status)
 	}

@@ -114,7 +114,7 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 			return usageError("give a DEPLOYMENT_ID, or --operation")
 		}
 		picker := &monitor.Picker{Items: items}
-		if _, err := tea.NewProgram(picker, tea.WithContext(ctx)).Run(); err != nil {
+		if err := e.runPicker(ctx, picker, src, a, remote); err != nil {
 			return err
 		}
 		if picker.Chosen == "" {
@@ -173,6 +173,39 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 }
 
 // opResult is the exit status of a monitored operation.
+// runPicker runs the deployment picker, keeping its statuses live: every
+// operation or stack status event of any deployment (from now on) makes it
+// re-read the list.
+func (e *env) runPicker(ctx context.Context, picker *monitor.Picker, src monitor.Source, a *app.App, remote *monitor.Remote) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := tea.NewProgram(picker, tea.WithContext(ctx))
+	after := 0
+	if a != nil {
+		last, err := a.Store().LastGlobalSeq(ctx)
+		if err != nil {
+			return err
+		}
+		after = int(last)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = src.Stream(ctx, monitor.Filter{Kinds: []string{"operation.status", "stack.status"}}, after, func(monitor.Update) {
+			if items, err := e.monitorList(ctx, a, remote); err == nil {
+				p.Send(monitor.ItemsMsg(items))
+			}
+		})
+	}()
+	_, err := p.Run()
+	cancel()
+	<-done
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
 func opResult(st *monitor.State, opID string) error {
 	if !st.Succeeded() {
 		status := st.Status
