@@ -49,15 +49,8 @@ func lastOperation(t *testing.T, home string) string {
 // an operation still running through the Pulumi engine; it is recorded
 // cancelled, never left running, and the environment is free again.
 func TestShutdownCancelsRunningOperations(t *testing.T) {
-	if os.Getenv("CLOUD_TEST_SHUTDOWN_CANCEL") == "" {
-		// Under a loaded machine this test once saw the cancelled operation
-		// not stop within two minutes (passes otherwise); skipped in the
-		// suite until that is understood. Run it with
-		// CLOUD_TEST_SHUTDOWN_CANCEL=1.
-		t.Skip("known intermittent hang of cancel at shutdown under load; set CLOUD_TEST_SHUTDOWN_CANCEL=1 to run")
-	}
 	home := t.TempDir()
-	initSlow(t, home, "120")
+	initSlow(t, home, "600")
 	srv := servertest.Start(t, home, "--shutdown-grace", "1s")
 	var op struct{ ID string }
 	rest(t, "POST", srv.URL+"/api/v1/deployments/DSLOW01/environments/dev/deploy", nil, http.StatusAccepted, &op)
@@ -87,11 +80,10 @@ func TestShutdownCancelsRunningOperations(t *testing.T) {
 	if r := servertest.Cloud(t, home, "deploy", "DSLOW01", "-e", "dev"); r.Code == 0 || !strings.Contains(r.Stderr, op.ID) {
 		t.Fatalf("CLI deploy during the server's: exit %d, stderr %s (want a refusal naming %s)", r.Code, r.Stderr, op.ID)
 	}
-	start := time.Now()
+	// Stop fails the test if the server has not exited two minutes after
+	// SIGTERM: the slow stack sleeps for 600 s, so only a real
+	// cancellation of the program ends it in time.
 	srv.Stop(t)
-	if d := time.Since(start); d > 90*time.Second {
-		t.Errorf("shutdown took %s with a 1s grace", d)
-	}
 	if status := lastOperation(t, home); status != "cancelled" {
 		t.Fatalf("operation after shutdown is %q, want cancelled", status)
 	}

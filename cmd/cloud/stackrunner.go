@@ -24,7 +24,9 @@ func stackRunnerCommand() *cli.Command {
 			if !ok {
 				return usageError("no built-in stack %q (have: %v)", c.Args().Get(0), examples.Names())
 			}
-			code := kit.Serve(s, c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
+			// c.Context ends on SIGTERM or SIGINT (main's handler): a cancel
+			// that comes while the runner starts up must stop the run too.
+			code := kit.ServeContext(c.Context, s, c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
 			if code != 0 {
 				return &exitError{code: code, err: errSilent}
 			}

@@ -40,6 +40,8 @@ var Probe = kit.Stack{
 			case <-time.After(time.Duration(delay * float64(time.Second))):
 			case <-ctx.Context().Done():
 				return ctx.Context().Err()
+			case <-in.Done(): // cancelled: Pulumi would wait for the delay
+				return errors.New("cancelled during the delay")
 			}
 		}
 		if fail {

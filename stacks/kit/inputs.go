@@ -19,6 +19,7 @@ type Inputs struct {
 	values map[string]protocol.Value
 
 	where protocol.Context
+	done  <-chan struct{}
 
 	mu   sync.Mutex
 	read map[string]bool
@@ -33,6 +34,19 @@ func NewInputs(tmpl protocol.Template, config map[string]protocol.Value) *Inputs
 // WithContext sets the context the program runs in and returns in.
 func (in *Inputs) WithContext(c protocol.Context) *Inputs {
 	in.where = c
+	return in
+}
+
+// Done is closed when the run is asked to stop (the operation was
+// cancelled, or the runner was signalled). Pulumi's cancellation is
+// graceful: it lets a running program finish, so a program that waits on
+// something slow of its own must also wait on Done. Under validation it
+// never closes.
+func (in *Inputs) Done() <-chan struct{} { return in.done }
+
+// withDone sets the channel Done returns.
+func (in *Inputs) withDone(done <-chan struct{}) *Inputs {
+	in.done = done
 	return in
 }
 

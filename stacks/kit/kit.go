@@ -43,6 +43,14 @@ func Main(s Stack) {
 // stdin. It stops the Pulumi operation cleanly on SIGINT or SIGTERM, so that
 // no lock is left behind.
 func Serve(s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return ServeContext(context.Background(), s, args, stdin, stdout, stderr)
+}
+
+// ServeContext is Serve within ctx: a run stops cleanly when ctx ends, as
+// on a signal. A program that handles signals itself before calling it
+// (the cloud binary running a built-in stack) passes the context those
+// signals cancel, so a signal that came before the run began is not lost.
+func ServeContext(parent context.Context, s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintf(stderr, "usage: %s describe|run\n", s.Template.Name)
 		return 2
@@ -62,7 +70,7 @@ func Serve(s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "read run request: %v\n", err)
 			return 2
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		w := newWriter(stdout)
 		res := run(ctx, s, req, w)

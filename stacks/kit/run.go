@@ -73,7 +73,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	// error is at hand: it says more than the engine's transcript.
 	var programErr error
 	program := func(pctx *pulumi.Context) error {
-		in = NewInputs(s.Template, req.Config).WithContext(req.Context)
+		in = NewInputs(s.Template, req.Config).WithContext(req.Context).withDone(ctx.Done())
 		out = NewOutputs(pctx, s.Template)
 		err := s.Program(pctx, in, out)
 		if err == nil {
@@ -132,8 +132,20 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 			res.Changes = opCounts(r.ChangeSummary)
 		}
 	}
-	<-done // the Automation API closes ch when the operation ends
-	if req.Operation == protocol.Refresh {
+	// The Automation API closes ch when the operation ends — but only if it
+	// got as far as watching the engine's events: an operation refused at
+	// once (its context was cancelled before it began) never closes it.
+	streamed := true
+	if err != nil {
+		select {
+		case <-done:
+		case <-time.After(eventsGrace):
+			streamed = false
+		}
+	} else {
+		<-done
+	}
+	if req.Operation == protocol.Refresh && streamed {
 		res.Drift = drift
 	}
 
@@ -177,6 +189,10 @@ func checkRequest(req protocol.Request) error {
 	}
 	return nil
 }
+
+// eventsGrace is how long a failed operation's event stream may take to
+// end after the operation returned (the tail of the engine's event log).
+const eventsGrace = 5 * time.Second
 
 // localProviders are the resource providers of this project that stacks may
 // use (see providers/).
