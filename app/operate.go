@@ -427,6 +427,25 @@ func (r *run) checkReferences(ctx context.Context) error {
 	return nil
 }
 
+// explainSealed adds to a resolution error the secret outputs that exist
+// but were sealed on another machine (sync copies secrets sealed with the
+// machine's own key), which is why a reference to one could not resolve.
+func explainSealed(err error, outs map[string]map[string]store.Output) error {
+	var sealed []string
+	for stack, byName := range outs {
+		for name, o := range byName {
+			if o.Sealed && strings.Contains(err.Error(), stack+"."+name) {
+				sealed = append(sealed, stack+"."+name)
+			}
+		}
+	}
+	if len(sealed) == 0 {
+		return err
+	}
+	sort.Strings(sealed)
+	return fmt.Errorf("%w: %s is a secret sealed with another machine's secrets key (synced from it) and cannot be read here; deploy that stack on this machine, or give both machines the same key file", err, strings.Join(sealed, ", "))
+}
+
 // lookup finds the outputs placeholders refer to: the stored ones, and mock
 // outputs in a preview. Before the run (beforeRun), a stack that will run in
 // this operation provides every output its program declares, as a mock:
@@ -436,7 +455,7 @@ func (r *run) lookup(outs map[string]map[string]store.Output, beforeRun bool) fu
 		if beforeRun && r.graph.Has(stack) {
 			return r.mock(stack, output)
 		}
-		if v, ok := outs[stack][output]; ok {
+		if v, ok := outs[stack][output]; ok && !v.Sealed {
 			return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
 		}
 		if r.req.Kind == KindPreview {
@@ -612,7 +631,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 		cfg, mocked, err = pinned, nil, nil
 	}
 	if err != nil {
-		return r.fail(bg, name, err)
+		return r.fail(bg, name, explainSealed(err, outs))
 	}
 	if deploys(r.req.Kind) {
 		body, err := json.Marshal(cfg)

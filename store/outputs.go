@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -11,6 +12,9 @@ import (
 type Output struct {
 	Value  any  // decoded JSON: string, float64, bool, []any, map[string]any or nil
 	Secret bool // encrypted at rest; never print unless asked
+	// Sealed marks a secret sealed with another store's key (sync brought
+	// it from another machine): its Value cannot be known here (nil).
+	Sealed bool
 }
 
 // outputAAD binds a sealed output value to its row.
@@ -34,7 +38,7 @@ func (db *DB) SetOutputs(ctx context.Context, deploymentID, env, stack string, o
 			if err != nil {
 				return fmt.Errorf("store: encode output %s of %s: %w", name, stack, err)
 			}
-			if old, ok := current[name]; ok && old.Secret == o.Secret {
+			if old, ok := current[name]; ok && old.Secret == o.Secret && !old.Sealed {
 				oldPlain, _ := json.Marshal(old.Value)
 				if bytes.Equal(oldPlain, plain) {
 					continue
@@ -61,8 +65,8 @@ func (db *DB) SetOutputs(ctx context.Context, deploymentID, env, stack string, o
 }
 
 // Outputs returns the outputs of one stack in one environment, secret ones
-// decrypted. It returns an error wrapping ErrSecretKey if a secret does not
-// decrypt with this store's key.
+// decrypted; a secret sealed with another store's key (synced from another
+// machine) is returned Sealed, with no value.
 func (db *DB) Outputs(ctx context.Context, deploymentID, env, stack string) (map[string]Output, error) {
 	return db.outputs(ctx, db.reader, deploymentID, env, stack)
 }
@@ -86,25 +90,30 @@ func (db *DB) AllOutputs(ctx context.Context, deploymentID, env string) (map[str
 }
 
 func (db *DB) queryOutputs(ctx context.Context, q querier, where string, args ...any) (map[string]map[string]Output, error) {
-	rows, err := q.QueryContext(ctx, `SELECT deployment_id, environment, stack, name, value, secret FROM outputs `+where, args...)
+	rows, err := q.QueryContext(ctx, `SELECT deployment_id, environment, stack, name, value, secret, replica_id FROM outputs `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outputs: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]map[string]Output{}
 	for rows.Next() {
-		var dep, env, stack, name, value string
+		var dep, env, stack, name, value, replica string
 		var secret bool
-		if err := rows.Scan(&dep, &env, &stack, &name, &value, &secret); err != nil {
+		if err := rows.Scan(&dep, &env, &stack, &name, &value, &secret, &replica); err != nil {
 			return nil, fmt.Errorf("store: read outputs: %w", err)
 		}
 		plain := []byte(value)
+		o := Output{Secret: secret}
 		if secret {
-			if plain, err = db.open(value, outputAAD(dep, env, stack, name)); err != nil {
+			if plain, err = db.open(value, outputAAD(dep, env, stack, name)); errors.Is(err, ErrSecretKey) && replica != db.replicaID {
+				// Sealed by another machine (sync brought it): known to
+				// exist, unreadable here. One of this store's own that does
+				// not open means a wrong key file: that is an error.
+				o.Sealed, plain = true, []byte("null")
+			} else if err != nil {
 				return nil, fmt.Errorf("store: decrypt output %s of %s/%s/%s: %w", name, dep, env, stack, err)
 			}
 		}
-		o := Output{Secret: secret}
 		if err := json.Unmarshal(plain, &o.Value); err != nil {
 			return nil, fmt.Errorf("store: decode output %s of %s/%s/%s: %w", name, dep, env, stack, err)
 		}

@@ -14,7 +14,9 @@ func outputsCommand(e *env) *cli.Command {
 		Name:  "outputs",
 		Usage: "show the outputs of one stack or all stacks (secrets masked unless --show-secrets)",
 		Description: `Shows the outputs of one stack, or of every stack, in an environment.
-Secret values print as [secret] unless --show-secrets.
+Secret values print as [secret] unless --show-secrets. A secret synced from
+another machine is sealed with that machine's key and prints as
+[secret, sealed on another machine].
 
 Examples:
    cloud outputs D1BRV40 -e dev
@@ -42,7 +44,9 @@ Examples:
 			for s, outs := range all {
 				plain[s] = map[string]any{}
 				for k, v := range outs {
-					if v.Secret && v.Value == nil {
+					if v.Sealed {
+						plain[s][k] = sealedText
+					} else if v.Secret && v.Value == nil {
 						plain[s][k] = "[secret]"
 					} else {
 						plain[s][k] = v.Value
@@ -65,7 +69,9 @@ Examples:
 					for _, k := range names {
 						v := all[s][k]
 						text := "[secret]"
-						if !v.Secret || v.Value != nil {
+						if v.Sealed {
+							text = sealedText
+						} else if !v.Secret || v.Value != nil {
 							b, _ := json.Marshal(v.Value)
 							text = string(b)
 							if str, ok := v.Value.(string); ok {
@@ -82,3 +88,7 @@ Examples:
 		},
 	}
 }
+
+// sealedText stands for a secret output synced from another machine, which
+// this one cannot open.
+const sealedText = "[secret, sealed on another machine]"

@@ -109,3 +109,144 @@ func TestSync_Unreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestSync_TwoHomes: two machines share one table; a deployment made on
+// one appears on the other, and a concurrent edit becomes a conflict that
+// one of them resolves.
+func TestSync_TwoHomes(t *testing.T) {
+	clearSyncEnv(t)
+	srv := dynamotest.Start(t)
+	table := dynamotest.TableName(t)
+	h1, h2 := t.TempDir(), t.TempDir()
+
+	// Not configured: every engine command says so, exit 2.
+	for _, cmd := range [][]string{{"sync"}, {"sync", "push"}, {"sync", "pull"}, {"sync", "status"}, {"sync", "reconcile"},
+		{"sync", "conflicts"}, {"sync", "resolve", "x", "--keep", "winner"}} {
+		if r := cloud(t, h1, cmd...); r.code != 2 || !strings.Contains(r.stderr, "cloud sync configure") {
+			t.Errorf("%v unconfigured: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	for _, h := range []string{h1, h2} {
+		mustCloud(t, h, "sync", "configure", "--table", table, "--region", "us-east-1", "--endpoint", srv.Endpoint)
+	}
+	mustCloud(t, h1, "sync", "init-table")
+
+	mustCloud(t, h1, "init", "--id", "DSYNC01", "--org", "acme", "--project", "shop")
+	mustCloud(t, h1, "sync")
+	mustCloud(t, h2, "sync")
+	list := decode[[]map[string]any](t, mustCloud(t, h2, "list", "-o", "json").stdout)
+	if len(list) != 1 || list[0]["Deployment"].(map[string]any)["ID"] != "DSYNC01" {
+		t.Fatalf("h2 lists %v", list)
+	}
+
+	// The same value changed on both before syncing: h2 writes last and wins.
+	mustCloud(t, h1, "config", "set", "DSYNC01", "environments.prod.region", "eu-west-1")
+	mustCloud(t, h2, "config", "set", "DSYNC01", "environments.prod.region", "eu-central-1")
+	mustCloud(t, h1, "sync")
+	mustCloud(t, h2, "sync")
+	mustCloud(t, h1, "sync")
+
+	type conflict struct {
+		ID, Short, Entity string
+		Key               []any
+		Fields            []struct {
+			Name          string
+			Winner, Loser any
+		}
+	}
+	// One `config set` writes several rows (the deployment, a new
+	// revision, the environment): each concurrent row is one conflict, all
+	// on the home that noticed them.
+	var home, short string
+	var all []conflict
+	for _, h := range []string{h1, h2} {
+		cs := decode[[]conflict](t, mustCloud(t, h, "sync", "conflicts", "-o", "json").stdout)
+		for _, c := range cs {
+			if c.Entity == "environments" && len(c.Key) == 2 && c.Key[1] == "prod" {
+				if home != "" {
+					t.Errorf("the conflict on environments/prod is on both homes")
+				}
+				home, short, all = h, c.Short, cs
+				if len(c.Fields) != 1 || c.Fields[0].Name != "region" || c.Fields[0].Winner != "eu-central-1" || c.Fields[0].Loser != "eu-west-1" {
+					t.Errorf("conflict fields: %+v", c.Fields)
+				}
+			}
+		}
+	}
+	if home == "" {
+		t.Fatal("no conflict on environments/prod on either home")
+	}
+	if r := mustCloud(t, home, "sync", "conflicts"); !strings.Contains(r.stdout, "region") || !strings.Contains(r.stdout, short) {
+		t.Errorf("conflicts table:\n%s", r.stdout)
+	}
+	// Restore h1's edit: every row of it (environment, revision,
+	// deployment).
+	for _, c := range all {
+		mustCloud(t, home, "sync", "resolve", c.Short, "--keep", "loser")
+	}
+	if r := cloud(t, home, "sync", "resolve", short, "--keep", "loser"); r.code == 0 {
+		t.Errorf("resolving twice succeeded")
+	}
+	for _, h := range []string{home, h1, h2} {
+		mustCloud(t, h, "sync")
+	}
+	for _, h := range []string{h1, h2} {
+		if cfg := mustCloud(t, h, "config", "DSYNC01").stdout; !strings.Contains(cfg, "region: eu-west-1") {
+			t.Errorf("after resolving, %s's manifest:\n%s", h, cfg)
+		}
+		if r := mustCloud(t, h, "sync", "conflicts"); !strings.Contains(r.stdout, "no conflicts") {
+			t.Errorf("conflicts left on %s:\n%s", h, r.stdout)
+		}
+	}
+	if l1, l2 := mustCloud(t, h1, "list", "-o", "json").stdout, mustCloud(t, h2, "list", "-o", "json").stdout; l1 != l2 {
+		t.Errorf("the homes disagree:\n%s\n%s", l1, l2)
+	}
+
+	st := decode[map[string]any](t, mustCloud(t, h1, "sync", "status", "-o", "json").stdout)
+	if st["table"] != table || st["pending"] != float64(0) || st["lastPush"] == nil || st["lastPull"] == nil ||
+		st["replica"] == "" || st["conflicts"] == nil {
+		t.Errorf("status -o json = %v", st)
+	}
+	if r := mustCloud(t, h1, "sync", "status"); !strings.Contains(r.stdout, "pending") || !strings.Contains(r.stdout, table) {
+		t.Errorf("status:\n%s", r.stdout)
+	}
+}
+
+// TestSync_StatesAndSealedSecrets: a deploy on one machine shows on the
+// other after a sync — its stack states, operation and outputs — and the
+// secret outputs stay sealed with the first machine's key.
+func TestSync_StatesAndSealedSecrets(t *testing.T) {
+	clearSyncEnv(t)
+	srv := dynamotest.Start(t)
+	table := dynamotest.TableName(t)
+	h1, h2 := t.TempDir(), t.TempDir()
+	for _, h := range []string{h1, h2} {
+		mustCloud(t, h, "sync", "configure", "--table", table, "--region", "us-east-1", "--endpoint", srv.Endpoint)
+	}
+	mustCloud(t, h1, "sync", "init-table")
+	mustCloud(t, h1, "init", "--id", "DSYNC02", "--org", "acme", "--project", "shop", "--domain", "shop.example.com")
+	mustCloud(t, h1, "deploy", "DSYNC02", "-e", "dev")
+	mustCloud(t, h1, "sync")
+	mustCloud(t, h2, "sync")
+
+	st := decode[statusJSON](t, mustCloud(t, h2, "status", "DSYNC02", "-e", "dev", "-o", "json").stdout)
+	if len(st.Environments) != 1 || len(st.Environments[0].Stacks) != 6 {
+		t.Fatalf("h2's status of DSYNC02: %+v", st)
+	}
+	for _, s := range st.Environments[0].Stacks {
+		if s.Status != "deployed" {
+			t.Errorf("h2 sees %s %s", s.Name, s.Status)
+		}
+	}
+	h1ops := mustCloud(t, h1, "history", "DSYNC02", "-o", "json").stdout
+	if h2ops := mustCloud(t, h2, "history", "DSYNC02", "-o", "json").stdout; h2ops != h1ops {
+		t.Errorf("history differs:\nh1 %s\nh2 %s", h1ops, h2ops)
+	}
+	out := mustCloud(t, h2, "outputs", "DSYNC02", "database", "-e", "dev", "--show-secrets").stdout
+	if !strings.Contains(out, "sealed on another machine") || strings.Contains(out, "change-me") || !strings.Contains(out, "5432") {
+		t.Errorf("h2's outputs of database:\n%s", out)
+	}
+	if out := mustCloud(t, h1, "outputs", "DSYNC02", "database", "-e", "dev", "--show-secrets").stdout; !strings.Contains(out, "change-me") {
+		t.Errorf("h1's own secret:\n%s", out)
+	}
+}

@@ -272,3 +272,72 @@ func (t *Table) Scan(ctx context.Context, fn func(Item) error) error {
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
+
+// PutIfVersion writes a mutable record only over the version the caller
+// expects: the stored item's HLC is expectHLC ("" expects no item), or the
+// stored item is this very write (same HLC and replica: a retry whose
+// answer was lost). When refused, current is the stored item (nil when it
+// vanished meanwhile).
+//
+// It is a compare-and-swap: a caller that must know which version its
+// write replaces — the sync engine, which records a version it overwrote
+// without having seen it as a conflict — cannot learn it from the write's
+// answer (ReturnValues), because when that answer is lost and the SDK
+// retries, the retry reports the write itself as the replaced item and the
+// real one is gone unseen. With the expected version in the condition, a
+// write can only ever replace a version the caller has already looked at.
+// The caller is responsible for last-writer-wins: it must only expect a
+// version older than the new item.
+func (t *Table) PutIfVersion(ctx context.Context, it Item, expectHLC string) (applied bool, current *Item, err error) {
+	const op = "PutIfVersion"
+	if it.HLC == "" || it.Replica == "" {
+		return false, nil, t.wrap(op, fmt.Errorf("item %s/%s: need an HLC and a replica", it.PK, it.SK))
+	}
+	av, err := it.Marshal()
+	if err != nil {
+		return false, nil, t.wrap(op, err)
+	}
+	cond := "(#hlc = :hlc AND #replica = :replica)"
+	vals := map[string]types.AttributeValue{
+		":hlc":     &types.AttributeValueMemberS{Value: it.HLC},
+		":replica": &types.AttributeValueMemberS{Value: it.Replica},
+	}
+	names := map[string]string{"#hlc": AttrHLC, "#replica": AttrReplica}
+	if expectHLC == "" {
+		cond = "attribute_not_exists(#pk) OR " + cond
+		names["#pk"] = schema.PartitionKey
+	} else {
+		cond = "#hlc = :expect OR " + cond
+		vals[":expect"] = &types.AttributeValueMemberS{Value: expectHLC}
+	}
+	_, err = t.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(t.name),
+		Item:                                av,
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return true, nil, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return false, nil, t.wrap(op, err)
+	}
+	if ccf.Item != nil {
+		cur, err := Unmarshal(ccf.Item)
+		if err != nil {
+			return false, nil, t.wrap(op, err)
+		}
+		return false, &cur, nil
+	}
+	cur, err := t.Get(ctx, it.PK, it.SK)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	return false, &cur, nil
+}
