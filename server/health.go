@@ -28,6 +28,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st := s.hub.Stats()
 	checks["subscriptions"] = map[string]any{"status": "ok", "subscribers": st.Subscribers}
 	checks["operations"] = map[string]any{"status": "ok", "running": len(s.cfg.App.Running())}
+	checks["sync"] = syncCheck(s.cfg.Sync)
 	writeJSON(w, code, map[string]any{"status": status, "checks": checks,
 		"uptimeSeconds": int(time.Since(s.started).Seconds())})
 }
@@ -36,4 +37,27 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// syncCheck reports team sync. A sync that cannot reach its table is
+// "degraded", not failing: the server works on its local store regardless
+// (local-first), so readiness does not depend on it.
+func syncCheck(st SyncState) map[string]any {
+	if st == nil {
+		return map[string]any{"status": "off"}
+	}
+	c := map[string]any{"status": "ok", "running": st.Running(), "pendingChanges": st.PendingOutbox(),
+		"openConflicts": st.OpenConflicts()}
+	if t := st.LastPush(); !t.IsZero() {
+		c["lastPush"] = t.UTC().Format(time.RFC3339Nano)
+	}
+	if t := st.LastPull(); !t.IsZero() {
+		c["lastPull"] = t.UTC().Format(time.RFC3339Nano)
+	}
+	if at, err := st.LastError(); err != nil {
+		c["status"], c["error"], c["errorAt"] = "degraded", err.Error(), at.UTC().Format(time.RFC3339Nano)
+	} else if !st.Running() {
+		c["status"] = "degraded"
+	}
+	return c
 }

@@ -52,6 +52,36 @@ func newMetrics(s *Server) *metrics {
 		&operationsCollector{s: s, desc: prometheus.NewDesc("cloud_operations",
 			"Operations recorded in the store, by kind and status.", []string{"kind", "status"}, nil)},
 	)
+	if st := s.cfg.Sync; st != nil {
+		unix := func(t time.Time) float64 {
+			if t.IsZero() {
+				return 0
+			}
+			return float64(t.UnixNano()) / 1e9
+		}
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "cloud_sync_pending_changes", Help: "Local changes waiting to be pushed to the team's table.",
+			}, func() float64 { return float64(st.PendingOutbox()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "cloud_sync_last_push_timestamp_seconds", Help: "When a push last succeeded (Unix time; 0: never).",
+			}, func() float64 { return unix(st.LastPush()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "cloud_sync_last_pull_timestamp_seconds", Help: "When a pull last succeeded (Unix time; 0: never).",
+			}, func() float64 { return unix(st.LastPull()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "cloud_sync_open_conflicts", Help: "Concurrent edits kept as conflicts, not yet resolved.",
+			}, func() float64 { return float64(st.OpenConflicts()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "cloud_sync_healthy", Help: "1 when the last sync round succeeded, 0 after a failure.",
+			}, func() float64 {
+				if st.Ready() {
+					return 1
+				}
+				return 0
+			}),
+		)
+	}
 	return m
 }
 

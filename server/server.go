@@ -34,6 +34,21 @@ type Config struct {
 	// KeepAlive is the interval of graphql-transport-ws pings; a client
 	// that answers none for two intervals is disconnected (default 15s).
 	KeepAlive time.Duration
+	// Sync is the team sync loop running beside the server, reported by
+	// /readyz and /metrics; nil when sync is not configured.
+	Sync SyncState
+}
+
+// SyncState is what the server reports of team sync (the sync engine's
+// background loop implements it).
+type SyncState interface {
+	Running() bool
+	Ready() bool
+	LastPush() time.Time
+	LastPull() time.Time
+	PendingOutbox() int
+	OpenConflicts() int
+	LastError() (time.Time, error)
 }
 
 // Server serves the APIs of one application core.

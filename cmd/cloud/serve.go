@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -8,7 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/server"
+	syncconfig "github.com/cloudplatform/cloud/sync/config"
+	"github.com/cloudplatform/cloud/sync/engine"
+	"github.com/cloudplatform/cloud/sync/remote"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,6 +37,11 @@ cancels them through the Pulumi engine: none is left running.
 Logs are structured (log/slog) on stderr: text, or JSON with --log-format
 json.
 
+When team sync is configured (cloud sync configure), the server pushes and
+pulls in the background every sync interval (default 30s), with backoff
+when the table is unreachable; /readyz reports it under "sync" and
+/metrics as cloud_sync_*. --offline turns it off.
+
 Examples:
    cloud serve
    cloud serve --listen 127.0.0.1:9090 --log-format json
@@ -41,6 +52,7 @@ Examples:
 			&cli.DurationFlag{Name: "ping-interval", Value: 15 * time.Second, Usage: "how often WebSocket clients are pinged; one silent for two intervals is disconnected"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
+			&cli.BoolFlag{Name: "offline", Usage: "do not sync with the team's table even when sync is configured"},
 		},
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c.String("log-format"), c.String("log-level"))
@@ -61,8 +73,20 @@ Examples:
 			if err != nil {
 				return err
 			}
-			srv := server.New(server.Config{Listen: c.String("listen"), App: a, Logger: log,
-				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")})
+			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
+				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")}
+			if eng, sc, err := e.serveSync(c.Context, a, c.Bool("offline")); err != nil {
+				return err
+			} else if eng != nil {
+				// Sync runs beside the server and never blocks it: an
+				// unreachable table shows as degraded in /readyz.
+				ctx, stop := context.WithCancel(c.Context)
+				defer stop()
+				go func() { _ = eng.Run(ctx, sc.SyncInterval()) }()
+				log.Info("team sync on", "table", sc.Table, "interval", sc.SyncInterval())
+				cfg.Sync = eng
+			}
+			srv := server.New(cfg)
 			return srv.Serve(c.Context, func(addr net.Addr) {
 				e.status("serving on http://%s (dashboard /, GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
 			})
@@ -83,4 +107,24 @@ func newLogger(format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, usageError("--log-format %q: want text or json", format)
+}
+
+// serveSync returns the sync engine the server runs in the background with
+// its configuration, or nil when sync is not configured (or --offline).
+func (e *env) serveSync(ctx context.Context, a *app.App, offline bool) (*engine.Engine, syncconfig.Config, error) {
+	cfg, err := syncconfig.Load(e.home)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if offline || cfg.Offline || !cfg.Configured() {
+		return nil, cfg, nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, cfg, fmt.Errorf("sync configuration (%s): %w", syncconfig.Path(e.home), err)
+	}
+	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(5, 2*time.Second), remote.WithHTTPTimeout(10*time.Second))
+	if err != nil {
+		return nil, cfg, err
+	}
+	return engine.New(a.Store(), tbl, engine.Options{}), cfg, nil
 }
