@@ -250,3 +250,29 @@ func CheckTemplateFile(t *testing.T, s kit.Stack) {
 		t.Fatalf("template.json is not the template of %s (%v): run `go test ./stacks/aws/... ./stacks/platform -run TestTemplateFile -update`, then `go test ./stacks/aws/library -update`", s.Template.Name, err)
 	}
 }
+
+// AssertValidates checks what `cloud validate-stack` checks, the way it
+// does (kit.Validate: the kit's own sample config and context under the
+// stack's mocks): the program runs without error, reads every declared
+// input, and exports every declared output with its type and secret flag.
+func AssertValidates(t testing.TB, s kit.Stack) {
+	t.Helper()
+	v := kit.Validate(s, nil)
+	if v.Error != "" {
+		t.Fatalf("validate %s: %s", s.Template.Name, v.Error)
+	}
+	read := map[string]bool{}
+	for _, n := range v.InputsRead {
+		read[n] = true
+	}
+	for name := range s.Template.Inputs {
+		if !read[name] {
+			t.Errorf("declared input %q is not read", name)
+		}
+	}
+	for name, decl := range s.Template.Outputs {
+		if got := v.Outputs[name]; got.Type != decl.Type || got.Secret != decl.Secret {
+			t.Errorf("output %q = %+v, want %+v", name, got, decl)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awstest"
-	"github.com/cloudplatform/cloud/stacks/kit"
 )
 
 const certArn = "arn:aws:acm:us-east-1:123456789012:certificate/abcd1234-ab12-cd34-ef56-abcdef123456"
@@ -185,19 +184,7 @@ func TestStack_BadInputs(t *testing.T) {
 }
 
 func TestStack_Validate(t *testing.T) {
-	v := kit.Validate(Stack, nil)
-	if v.Error != "" {
-		t.Fatalf("validate: %s", v.Error)
-	}
-	read := map[string]bool{}
-	for _, n := range v.InputsRead {
-		read[n] = true
-	}
-	for name := range Stack.Template.Inputs {
-		if !read[name] {
-			t.Errorf("input %q is declared but never read", name)
-		}
-	}
+	awstest.AssertValidates(t, Stack)
 }
 
 // TestTemplateFile keeps template.json, which the library's generated

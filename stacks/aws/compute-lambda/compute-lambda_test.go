@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awstest"
-	"github.com/cloudplatform/cloud/stacks/kit"
 )
 
 const (
@@ -181,19 +180,7 @@ func TestStack_BadInputs(t *testing.T) {
 }
 
 func TestStack_Validate(t *testing.T) {
-	v := kit.Validate(Stack, nil)
-	if v.Error != "" {
-		t.Fatalf("validate: %s", v.Error)
-	}
-	read := map[string]bool{}
-	for _, n := range v.InputsRead {
-		read[n] = true
-	}
-	for name := range Stack.Template.Inputs {
-		if !read[name] {
-			t.Errorf("input %q is declared but never read", name)
-		}
-	}
+	awstest.AssertValidates(t, Stack)
 }
 
 func toStrings(v any) []string {

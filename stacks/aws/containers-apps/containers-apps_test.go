@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awstest"
-	"github.com/cloudplatform/cloud/stacks/kit"
 )
 
 const (
@@ -191,19 +190,7 @@ func TestStack_BadInputs(t *testing.T) {
 }
 
 func TestStack_Validate(t *testing.T) {
-	v := kit.Validate(Stack, nil)
-	if v.Error != "" {
-		t.Fatalf("validate: %s", v.Error)
-	}
-	read := map[string]bool{}
-	for _, n := range v.InputsRead {
-		read[n] = true
-	}
-	for name := range Stack.Template.Inputs {
-		if !read[name] {
-			t.Errorf("input %q is declared but never read", name)
-		}
-	}
+	awstest.AssertValidates(t, Stack)
 }
 
 func jsonNum(f float64) string { b, _ := json.Marshal(f); return string(b) }

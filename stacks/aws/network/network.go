@@ -209,7 +209,7 @@ func program(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
 	}
 
 	if flowLogs {
-		account, err := accountOf(ctx, c)
+		account, err := awskit.AccountOf(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -331,7 +331,7 @@ func newFlowLogs(ctx *pulumi.Context, c protocol.Context, vpc *ec2.Vpc, retentio
 var flowLogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"}
 
 func newEndpoints(ctx *pulumi.Context, c protocol.Context, vpc *ec2.Vpc, cidr string, private, routeTables pulumi.StringArray) error {
-	region, err := regionOf(ctx, c)
+	region, err := awskit.RegionOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -375,30 +375,4 @@ func newEndpoints(ctx *pulumi.Context, c protocol.Context, vpc *ec2.Vpc, cidr st
 		}
 	}
 	return nil
-}
-
-// accountOf is the deployment's account, or the caller's when the context
-// does not say.
-func accountOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.AccountID != "" {
-		return c.AccountID, nil
-	}
-	id, err := aws.GetCallerIdentity(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up account: %w", err)
-	}
-	return id.AccountId, nil
-}
-
-// regionOf is the deployment's region, or the provider's when the context
-// does not say.
-func regionOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.Region != "" {
-		return c.Region, nil
-	}
-	r, err := aws.GetRegion(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up region: %w", err)
-	}
-	return r.Name, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/cloudplatform/cloud/stacks/aws/awskit"
 	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/cloudplatform/cloud/stacks/protocol"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -150,7 +149,7 @@ func program(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
 		all = append(all, s.Arn)
 	}
 
-	region, err := regionOf(ctx, c)
+	region, err := awskit.RegionOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -213,17 +212,4 @@ func randomBase64(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return base64.StdEncoding.EncodeToString(b)
-}
-
-// regionOf is the deployment's region, or the provider's when the context
-// does not say.
-func regionOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.Region != "" {
-		return c.Region, nil
-	}
-	r, err := aws.GetRegion(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up region: %w", err)
-	}
-	return r.Name, nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/cloudplatform/cloud/stacks/aws/awskit"
 	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/cloudplatform/cloud/stacks/protocol"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -74,11 +73,11 @@ func program(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
 	if dbPort < 1 || dbPort > 65535 {
 		return fmt.Errorf("input \"databasePort\" must be a TCP port, got %d", dbPort)
 	}
-	acct, err := accountOf(ctx, c)
+	acct, err := awskit.AccountOf(ctx, c)
 	if err != nil {
 		return err
 	}
-	region, err := regionOf(ctx, c)
+	region, err := awskit.RegionOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -348,30 +347,4 @@ func newRoles(ctx *pulumi.Context, c protocol.Context, acct, region string, appK
 		}
 	}
 	return roles, nil
-}
-
-// accountOf is the deployment's account, or the caller's when the context
-// does not say.
-func accountOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.AccountID != "" {
-		return c.AccountID, nil
-	}
-	id, err := aws.GetCallerIdentity(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up account: %w", err)
-	}
-	return id.AccountId, nil
-}
-
-// regionOf is the deployment's region, or the provider's when the context
-// does not say.
-func regionOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.Region != "" {
-		return c.Region, nil
-	}
-	r, err := aws.GetRegion(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up region: %w", err)
-	}
-	return r.Name, nil
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awstest"
-	"github.com/cloudplatform/cloud/stacks/kit"
 )
 
 const (
@@ -241,22 +240,5 @@ func TestSecurity_BadInputs(t *testing.T) {
 }
 
 func TestSecurity_Validate(t *testing.T) {
-	v := kit.Validate(Stack, nil)
-	if v.Error != "" {
-		t.Fatalf("validate: %s", v.Error)
-	}
-	read := map[string]bool{}
-	for _, n := range v.InputsRead {
-		read[n] = true
-	}
-	for name := range Stack.Template.Inputs {
-		if !read[name] {
-			t.Errorf("declared input %q is not read", name)
-		}
-	}
-	for name, decl := range Stack.Template.Outputs {
-		if got := v.Outputs[name]; got.Type != decl.Type || got.Secret != decl.Secret {
-			t.Errorf("output %q = %+v, want %+v", name, got, decl)
-		}
-	}
+	awstest.AssertValidates(t, Stack)
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awstest"
-	"github.com/cloudplatform/cloud/stacks/kit"
 )
 
 const keyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -103,19 +102,7 @@ func TestStack_BadInputs(t *testing.T) {
 }
 
 func TestStack_Validate(t *testing.T) {
-	v := kit.Validate(Stack, nil)
-	if v.Error != "" {
-		t.Fatalf("validate: %s", v.Error)
-	}
-	read := map[string]bool{}
-	for _, n := range v.InputsRead {
-		read[n] = true
-	}
-	for name := range Stack.Template.Inputs {
-		if !read[name] {
-			t.Errorf("input %q is declared but never read", name)
-		}
-	}
+	awstest.AssertValidates(t, Stack)
 }
 
 // TestTemplateFile keeps template.json, which the library's generated

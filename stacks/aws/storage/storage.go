@@ -8,7 +8,6 @@ import (
 	"github.com/cloudplatform/cloud/stacks/aws/awskit"
 	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/cloudplatform/cloud/stacks/protocol"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/efs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -106,10 +105,10 @@ func program(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
 		return fmt.Errorf("input \"noncurrentVersionDays\" must be at least 1, got %d", s.noncurrent)
 	}
 	var err error
-	if s.account, err = accountOf(ctx, c); err != nil {
+	if s.account, err = awskit.AccountOf(ctx, c); err != nil {
 		return err
 	}
-	if s.region, err = regionOf(ctx, c); err != nil {
+	if s.region, err = awskit.RegionOf(ctx, c); err != nil {
 		return err
 	}
 
@@ -356,30 +355,4 @@ func newFileSystem(ctx *pulumi.Context, c protocol.Context, s settings, vpcID, v
 		return nil, err
 	}
 	return fs, nil
-}
-
-// accountOf is the deployment's account, or the caller's when the context
-// does not say.
-func accountOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.AccountID != "" {
-		return c.AccountID, nil
-	}
-	id, err := aws.GetCallerIdentity(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up account: %w", err)
-	}
-	return id.AccountId, nil
-}
-
-// regionOf is the deployment's region, or the provider's when the context
-// does not say.
-func regionOf(ctx *pulumi.Context, c protocol.Context) (string, error) {
-	if c.Region != "" {
-		return c.Region, nil
-	}
-	r, err := aws.GetRegion(ctx, nil)
-	if err != nil {
-		return "", fmt.Errorf("look up region: %w", err)
-	}
-	return r.Name, nil
 }
