@@ -43,6 +43,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives what happens in the background (default slog's).
 	Logger *slog.Logger
+	// TeamLock is taken around deploys, destroys and rollbacks so two
+	// machines of the team never change one environment at once; nil
+	// means no team lock (sync not configured, or offline).
+	TeamLock TeamLock
 }
 
 // App is the application core, opened once per process and shared.

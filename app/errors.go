@@ -19,6 +19,14 @@ var (
 	// ErrConflict is a request the current state forbids: deleting a
 	// deployment that still has resources, a template that is built in.
 	ErrConflict = errors.New("conflict")
+	// ErrTeamLockHeld is wrapped by TeamLock.Acquire's error when someone
+	// else holds the team lock; the error's own message names them
+	// ("locked by … since …, lease until …").
+	ErrTeamLockHeld = errors.New("team lock held")
+	// ErrTeamLockRequired is the error of an operation run with
+	// RequireLock whose team lock could not be taken (sync unreachable,
+	// not configured or offline).
+	ErrTeamLockRequired = errors.New("the team lock is required and could not be taken")
 )
 
 // UsageError is a mistake in what the caller asked for: a bad flag value,

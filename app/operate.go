@@ -114,6 +114,13 @@ type RunRequest struct {
 	// Started is called once the operation is recorded, before any stack
 	// runs.
 	Started func(op *store.Operation, layers map[string]int)
+	// RequireLock refuses to run a deploy, destroy or rollback whose team
+	// lock could not be taken (sync unreachable or not configured),
+	// instead of running it with a warning.
+	RequireLock bool
+	// Warn is told what the user must know but does not stop the run: the
+	// team lock was not taken.
+	Warn func(msg string)
 }
 
 // Report is the outcome of an operation.
@@ -490,10 +497,45 @@ func declares(t protocol.Template, config map[string]any, output string) bool {
 
 // execute records the operation and runs the scheduler over the graph.
 func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
+	// The team lock comes first: a machine refused by it must not record
+	// an operation, nor hold the local lock meanwhile.
+	held, warning, err := r.acquireTeamLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release := func(context.Context) error { return nil }
+	if held != nil {
+		var once sync.Once
+		var rerr error
+		release = func(ctx context.Context) error {
+			once.Do(func() {
+				// The caller's context may be cancelled already: freeing
+				// the lock must still be tried, briefly.
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				rerr = held.Release(ctx)
+			})
+			return rerr
+		}
+		defer release(ctx)
+	}
+	if warning != "" && r.req.Warn != nil {
+		r.req.Warn(warning)
+	}
+	flags := r.req.Flags
+	if held != nil {
+		// The fencing token is kept on the operation, so its record says
+		// which acquisition of the team lock it ran under.
+		flags = make(map[string]any, len(r.req.Flags)+1)
+		for k, v := range r.req.Flags {
+			flags[k] = v
+		}
+		flags["teamLockToken"] = held.Token()
+	}
 	pid, pidStart, host := store.ProcessIdentity()
 	op := &store.Operation{
 		DeploymentID: r.dep.ID, Environment: r.env.Name,
-		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: r.req.Flags,
+		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: flags,
 		Actor: r.app.cfg.Actor, Host: host, PID: pid, PIDStart: pidStart, StartedAt: r.app.cfg.Now().UTC(),
 	}
 	if err := r.app.db.BeginOperation(ctx, op); err != nil {
@@ -511,6 +553,26 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 	bg := context.WithoutCancel(ctx)
 	// The store wrote the operation's first event (running) itself.
 	r.replay(bg, 0)
+	switch {
+	case held != nil:
+		r.event(bg, "", EventTeamLock, map[string]any{"taken": true, "token": held.Token(),
+			"holder": held.Holder(), "until": held.Until().UTC()})
+		// A lock taken over mid-run means another machine may be changing
+		// the same environment: stop rather than race it.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-held.Lost():
+				r.event(bg, "", EventTeamLock, map[string]any{"lost": true, "token": held.Token(),
+					"reason": "the team lock was broken or taken over; cancelling the operation"})
+				cancel()
+			case <-done:
+			}
+		}()
+	case warning != "":
+		r.event(bg, "", EventTeamLock, map[string]any{"taken": false, "reason": warning})
+	}
 	r.event(bg, "", EventPlan, map[string]any{"kind": op.Kind, "stacks": r.graph.Nodes(),
 		"layers": r.graph.Layers(), "revision": revision})
 	for _, name := range r.graph.Order() {
@@ -552,6 +614,11 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 				status = OpFailed
 			}
 		}
+	}
+	// Free the team lock as soon as the stacks are done; a release that
+	// fails is recorded (the lease then lapses at its end).
+	if err := release(bg); err != nil {
+		r.event(bg, "", EventTeamLock, map[string]any{"released": false, "reason": err.Error()})
 	}
 	report := r.report()
 	summary := map[string]any{}

@@ -39,7 +39,9 @@ type env struct {
 	yes    bool
 	pulumi string
 	stacks []string
-	app    *app.App
+	// offline keeps the team lock off (serve --offline).
+	offline bool
+	app     *app.App
 }
 
 func (e *env) open(ctx context.Context) (*app.App, error) {
@@ -54,6 +56,7 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 		ToolsDirs:  toolsDirs(self),
 		Self:       self,
 		Builtin:    examples.Names(),
+		TeamLock:   e.teamLock(),
 	})
 	if err != nil {
 		return nil, err

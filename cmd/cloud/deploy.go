@@ -41,6 +41,7 @@ Examples:
 			&cli.BoolFlag{Name: "resume", Usage: "re-run what failed, was skipped or interrupted in the last deploy, then continue downstream"},
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "apply this manifest as a new revision first"},
 			&cli.BoolFlag{Name: "skip-validation", Usage: "do not check the config against the stack templates first"},
+			requireLockFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			as, err := args(c, "ID")
@@ -160,7 +161,7 @@ Stacks never deployed there are skipped. Asks for confirmation unless --yes.
 Examples:
    cloud destroy D1BRV40 -e dev --yes`,
 		ArgsUsage: "ID",
-		Flags:     runFlags(),
+		Flags:     append(runFlags(), requireLockFlag()),
 		Action: func(c *cli.Context) error {
 			as, err := args(c, "ID")
 			if err != nil {
@@ -238,6 +239,7 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 	if req.Parallel < 1 {
 		return usageError("--parallel must be at least 1")
 	}
+	req.RequireLock = c.Bool("require-lock")
 	return e.watch(req.Kind, &req, func() (*app.Report, error) { return a.Run(c.Context, req) })
 }
 
@@ -247,6 +249,9 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 func (e *env) watch(kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
 	p := newProgress(e, kind)
 	run.Observer, run.Started = p.observe, p.start
+	// Not quiet-able: running without the team lock is a risk the user
+	// must see.
+	run.Warn = func(msg string) { fmt.Fprintf(e.io.Err, "warning: %s\n", msg) }
 	report, err := do()
 	p.stop()
 	if report == nil {

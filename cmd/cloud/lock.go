@@ -1,8 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/sync/remote"
 
 	"github.com/urfave/cli/v2"
 )
@@ -24,6 +29,7 @@ Examples:
 			&cli.StringFlag{Name: "reason", Usage: "why, shown to whoever is refused"},
 			&cli.BoolFlag{Name: "status", Usage: "only show who holds it"},
 		},
+		Subcommands: []*cli.Command{lockStatusCommand(e)},
 		Action: func(c *cli.Context) error {
 			a, as, err := e.start(c, "ID")
 			if err != nil {
@@ -31,22 +37,7 @@ Examples:
 			}
 			env := c.String("env")
 			if c.Bool("status") {
-				holder, err := a.LockStatus(c.Context, as[0], env)
-				if err != nil {
-					return err
-				}
-				return e.emit(map[string]any{"locked": holder != nil, "holder": holder}, func(w io.Writer) {
-					if holder == nil {
-						fmt.Fprintf(w, "%s of %s is free\n", env, as[0])
-						return
-					}
-					fmt.Fprintf(w, "%s of %s is held by %s %s of %s on %s since %s", env, as[0], holder.Kind, holder.ID,
-						holder.Actor, holder.Host, ts(holder.StartedAt))
-					if r, _ := holder.Flags["reason"].(string); r != "" {
-						fmt.Fprintf(w, ": %s", r)
-					}
-					fmt.Fprintln(w)
-				})
+				return lockStatus(c, e, a, as[0], env, false)
 			}
 			op, err := a.Lock(c.Context, as[0], env, c.String("reason"))
 			if err != nil {
@@ -65,21 +56,40 @@ func unlockCommand(e *env) *cli.Command {
 		ArgsUsage: "ID",
 		Description: `A running operation of this machine is never broken: cancel it instead.
 An operation recorded by another machine that is gone for good can be
-broken with --force: it is marked interrupted.
+broken with --force: it is marked interrupted. When sync is configured,
+--force also breaks the team lock (the lease in the sync table) whoever
+holds it, and says whose it was.
 
 Examples:
    cloud unlock D1BRV40 -e prod
    cloud unlock D1BRV40 -e prod --force`,
 		Flags: []cli.Flag{
 			envFlag(),
-			&cli.BoolFlag{Name: "force", Usage: "break a lock held by another machine's operation"},
+			&cli.BoolFlag{Name: "force", Usage: "break a lock held by another machine's operation, and the team lock"},
 		},
 		Action: func(c *cli.Context) error {
 			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err
 			}
-			holder, err := a.Unlock(c.Context, as[0], c.String("env"), c.Bool("force"))
+			env := c.String("env")
+			var broken *remote.Lease
+			if c.Bool("force") {
+				// The team lease first: a holder that died on another
+				// machine holds it until its lease lapses.
+				if broken, err = e.breakTeamLease(c.Context, as[0], env); err != nil {
+					return fmt.Errorf("break the team lock: %w", err)
+				}
+				if broken != nil {
+					e.status("%s broke the team lock of %s of %s: it was held by %s (%s) since %s, lease until %s, token %d",
+						a.Actor(), env, as[0], broken.Holder, broken.Info, ts(broken.Acquired), ts(broken.Expires), broken.Token)
+				}
+			}
+			holder, err := a.Unlock(c.Context, as[0], env, c.Bool("force"))
+			var ue *app.UsageError
+			if broken != nil && errors.As(err, &ue) && holder == nil {
+				return nil // only the team lock was held
+			}
 			if err != nil {
 				return err
 			}
@@ -87,4 +97,76 @@ Examples:
 			return nil
 		},
 	}
+}
+
+func lockStatusCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show who holds an environment: the team lock (when sync is configured) and this machine's record",
+		ArgsUsage: "ID",
+		Description: `The team lock is a lease in the sync table that deploys, destroys and
+rollbacks take: its holder (replica/user@host), why, since when, until when
+it lapses unless renewed, and its fencing token. Below it, the operation or
+manual lock this machine's database records as holding the environment.
+
+Examples:
+   cloud lock status D1BRV40 -e prod
+   cloud lock status D1BRV40 -e prod -o json`,
+		Flags: []cli.Flag{envFlag()},
+		Action: func(c *cli.Context) error {
+			a, as, err := e.start(c, "ID")
+			if err != nil {
+				return err
+			}
+			return lockStatus(c, e, a, as[0], c.String("env"), true)
+		},
+	}
+}
+
+// lockStatus shows the local holder of an environment and, with team, the
+// team lease.
+func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) error {
+	holder, err := a.LockStatus(c.Context, id, env)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"locked": holder != nil, "holder": holder}
+	var lease *remote.Lease
+	configured := false
+	if team {
+		if lease, configured, err = e.teamLease(c.Context, id, env); err != nil {
+			return fmt.Errorf("read the team lock: %w", err)
+		}
+		out["team"] = map[string]any{"configured": configured, "free": lease == nil, "lease": lease}
+	}
+	return e.emit(out, func(w io.Writer) {
+		if team {
+			switch {
+			case !configured:
+				fmt.Fprintf(w, "team lock: none (sync is not configured, or offline)\n")
+			case lease == nil:
+				fmt.Fprintf(w, "team lock: free\n")
+			default:
+				fmt.Fprintf(w, "team lock: held by %s", lease.Holder)
+				if lease.Info != "" {
+					fmt.Fprintf(w, " (%s)", lease.Info)
+				}
+				fmt.Fprintf(w, " since %s, lease until %s, token %d", ts(lease.Acquired), ts(lease.Expires), lease.Token)
+				if lease.Expired(time.Now()) {
+					fmt.Fprintf(w, " (expired: free to take)")
+				}
+				fmt.Fprintln(w)
+			}
+		}
+		if holder == nil {
+			fmt.Fprintf(w, "%s of %s is free\n", env, id)
+			return
+		}
+		fmt.Fprintf(w, "%s of %s is held by %s %s of %s on %s since %s", env, id, holder.Kind, holder.ID,
+			holder.Actor, holder.Host, ts(holder.StartedAt))
+		if r, _ := holder.Flags["reason"].(string); r != "" {
+			fmt.Fprintf(w, ": %s", r)
+		}
+		fmt.Fprintln(w)
+	})
 }

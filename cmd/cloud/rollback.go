@@ -23,6 +23,7 @@ Examples:
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "list", Usage: "list the operations you can roll back to"},
 			&cli.StringFlag{Name: "to", Usage: "the operation to roll back to"},
+			requireLockFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			a, as, err := e.start(c, "ID")
@@ -54,7 +55,8 @@ Examples:
 				Confirm: func(stacks []string) bool {
 					return e.confirm(fmt.Sprintf("Rolling back destroys %v, which the earlier revision does not have. Go on?", stacks)) == nil
 				}}
-			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name}
+			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
+				RequireLock: c.Bool("require-lock")}
 			return e.watch(app.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
 		},
 	}

@@ -69,6 +69,8 @@ Examples:
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(400)
 			}
+			// Offline, the server's operations take no team lock either.
+			e.offline = c.Bool("offline")
 			a, _, err := e.start(c)
 			if err != nil {
 				return err

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// EventTeamLock records what the team lock did for an operation: taken
+// (with its fencing token), not taken (sync unreachable), or lost.
+const EventTeamLock = "team.lock"
+
+// TeamLock is the lock the team shares (a lease in the sync table), taken
+// around every operation that changes infrastructure so two machines never
+// deploy the same environment at once. The implementation lives in
+// sync/teamlock; the core only needs this.
+type TeamLock interface {
+	// Acquire takes the lock on a deployment's environment for holder
+	// (who: replica, user and machine), with info saying why (the
+	// operation). It returns an error wrapping ErrTeamLockHeld when
+	// someone else holds it, and any other error when the lock could not
+	// be asked for (the table is unreachable).
+	Acquire(ctx context.Context, deploymentID, env, holder, info string) (HeldTeamLock, error)
+}
+
+// HeldTeamLock is an acquired team lock, kept alive by a heartbeat until
+// Release.
+type HeldTeamLock interface {
+	// Token is the fencing token of this acquisition: it grows with every
+	// acquisition, so the operation that holds the lock can be told apart
+	// from any earlier holder.
+	Token() int64
+	// Holder and Until say who holds it and until when the lease runs
+	// unless renewed (for the record).
+	Holder() string
+	Until() time.Time
+	// Lost is closed when a heartbeat finds the lock taken over or broken:
+	// the holder must stop.
+	Lost() <-chan struct{}
+	// Release stops the heartbeat and frees the lock. It returns an error
+	// when the lock could not be freed (it then lapses at its lease end).
+	Release(ctx context.Context) error
+}
+
+// takesTeamLock reports whether an operation kind takes the team lock:
+// those that change infrastructure. Preview and refresh change nothing.
+func takesTeamLock(kind string) bool {
+	return kind == KindDeploy || kind == KindDestroy || kind == KindRollback
+}
+
+// teamLockHolder names this process for the team lock: the replica (which
+// home), the user and the machine.
+func (a *App) teamLockHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%s@%s", a.db.ReplicaID(), a.cfg.Actor, host)
+}
+
+// acquireTeamLock takes the team lock for the run, when there is one and
+// the kind needs it. It returns nil (and no error) when the lock was not
+// taken but the run may go on: then warning says why. It fails when the
+// lock is held by someone else, or could not be taken and the request
+// requires it.
+func (r *run) acquireTeamLock(ctx context.Context) (held HeldTeamLock, warning string, err error) {
+	tl := r.app.cfg.TeamLock
+	if !takesTeamLock(r.req.Kind) {
+		return nil, "", nil
+	}
+	if tl == nil {
+		if r.req.RequireLock {
+			return nil, "", fmt.Errorf("%w: sync is not configured (or offline), so the team lock cannot be taken", ErrTeamLockRequired)
+		}
+		return nil, "", nil
+	}
+	info := fmt.Sprintf("%s %s/%s", r.req.Kind, r.dep.ID, r.env.Name)
+	held, err = tl.Acquire(ctx, r.dep.ID, r.env.Name, r.app.teamLockHolder(), info)
+	switch {
+	case err == nil:
+		return held, "", nil
+	case errors.Is(err, ErrTeamLockHeld):
+		return nil, "", err
+	case r.req.RequireLock:
+		return nil, "", fmt.Errorf("%w: %v", ErrTeamLockRequired, err)
+	}
+	return nil, "team lock not taken: " + err.Error(), nil
+}
+
+// Actor returns who this app records as doing things (Config.Actor).
+func (a *App) Actor() string { return a.cfg.Actor }
