@@ -39,8 +39,10 @@ type env struct {
 	yes    bool
 	pulumi string
 	stacks []string
-	// offline keeps the team lock off (serve --offline).
+	// offline keeps sync and the team lock off (--offline).
 	offline bool
+	// noAutoSync: the command syncs by itself (cloud sync …).
+	noAutoSync bool
 	app     *app.App
 }
 
@@ -124,6 +126,7 @@ func run(ctx context.Context, args []string, s *streams) int {
 	appCLI := newApp(e)
 	err := appCLI.RunContext(ctx, interspersed(appCLI, args))
 	if e.app != nil {
+		e.syncAfter(ctx)
 		e.app.Close()
 	}
 	if err != nil {
@@ -157,6 +160,7 @@ func newApp(e *env) *cli.App {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			&cli.StringFlag{Name: "pulumi", Usage: "path of the Pulumi CLI", EnvVars: []string{"CLOUD_PULUMI"}},
 			&cli.StringSliceFlag{Name: "stacks-dir", Usage: "directory of stack binaries (repeatable; default bin/stacks and $CLOUD_HOME/stacks)", EnvVars: []string{"CLOUD_STACKS_DIR"}},
+			&cli.BoolFlag{Name: "offline", Usage: "work on the local store only: no sync after the command, no team lock", EnvVars: []string{"CLOUD_OFFLINE"}},
 		},
 		Before: func(c *cli.Context) error {
 			e.home = c.String("home")
@@ -171,6 +175,7 @@ func newApp(e *env) *cli.App {
 			e.yes = c.Bool("yes")
 			e.pulumi = c.String("pulumi")
 			e.stacks = c.StringSlice("stacks-dir")
+			e.offline = c.Bool("offline")
 			if len(e.stacks) == 0 {
 				e.stacks = defaultStacksDirs(self, e.home)
 			}

@@ -40,7 +40,8 @@ json.
 When team sync is configured (cloud sync configure), the server pushes and
 pulls in the background every sync interval (default 30s), with backoff
 when the table is unreachable; /readyz reports it under "sync" and
-/metrics as cloud_sync_*. --offline turns it off.
+/metrics as cloud_sync_*. The global --offline turns it off (and the team
+lock of the server's operations).
 
 Examples:
    cloud serve
@@ -52,7 +53,6 @@ Examples:
 			&cli.DurationFlag{Name: "ping-interval", Value: 15 * time.Second, Usage: "how often WebSocket clients are pinged; one silent for two intervals is disconnected"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
-			&cli.BoolFlag{Name: "offline", Usage: "do not sync with the team's table even when sync is configured"},
 		},
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c.String("log-format"), c.String("log-level"))
@@ -69,15 +69,13 @@ Examples:
 			if os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(400)
 			}
-			// Offline, the server's operations take no team lock either.
-			e.offline = c.Bool("offline")
 			a, _, err := e.start(c)
 			if err != nil {
 				return err
 			}
 			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
 				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")}
-			if eng, sc, err := e.serveSync(c.Context, a, c.Bool("offline")); err != nil {
+			if eng, sc, err := e.serveSync(c.Context, a, e.offline); err != nil {
 				return err
 			} else if eng != nil {
 				// Sync runs beside the server and never blocks it: an

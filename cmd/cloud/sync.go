@@ -27,8 +27,13 @@ func syncCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "sync",
 		Usage: "share deployments with the team through a DynamoDB table",
+		// These commands sync (or configure) themselves: no second sync
+		// after them.
+		Before: func(*cli.Context) error { e.noAutoSync = true; return nil },
 		Description: `The local store stays the source of truth; a DynamoDB table in the team's AWS
 account is the shared copy. Configure it once per machine, then check it.
+Every other command that commits changes pushes them (and pulls) right
+after, best effort and bounded to a few seconds; --offline skips that.
 Without a subcommand, cloud sync pushes local changes and pulls the team's,
 round after round until nothing moves (the first time, a full
 reconciliation). Concurrent edits of one row are settled last writer wins;
@@ -663,3 +668,37 @@ Examples:
 		},
 	}
 }
+
+// syncAfter pushes what a command committed, and pulls what others did, when
+// sync is configured: after every command that left changes in the outbox,
+// best effort and bounded in time. It never fails the command; changes that
+// could not go wait for the next sync.
+func (e *env) syncAfter(ctx context.Context) {
+	if e.offline || e.noAutoSync {
+		return
+	}
+	cfg, err := syncconfig.Load(e.home)
+	if err != nil || !cfg.Configured() || cfg.Offline || cfg.Validate() != nil {
+		return
+	}
+	// Also after an interrupted command: what it recorded is worth sharing.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterCommandSync)
+	defer cancel()
+	n, err := e.app.Store().PendingOutbox(ctx)
+	if err != nil || n == 0 {
+		return
+	}
+	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(2, time.Second), remote.WithHTTPTimeout(3*time.Second))
+	if err == nil {
+		var st engine.SyncStats
+		if st, err = engine.New(e.app.Store(), tbl, engine.Options{}).Sync(ctx); err == nil {
+			e.status("sync: pushed %d, pulled %d (table %s)", st.Push.Pushed, st.Pull.Applied, cfg.Table)
+			return
+		}
+	}
+	e.status("sync: %d change(s) not pushed (%v); they wait for the next sync (cloud sync)", n, err)
+}
+
+// afterCommandSync bounds the sync after a command: a command must not hang
+// on an unreachable table.
+const afterCommandSync = 10 * time.Second

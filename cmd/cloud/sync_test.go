@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -248,5 +249,53 @@ func TestSync_StatesAndSealedSecrets(t *testing.T) {
 	}
 	if out := mustCloud(t, h1, "outputs", "DSYNC02", "database", "-e", "dev", "--show-secrets").stdout; !strings.Contains(out, "change-me") {
 		t.Errorf("h1's own secret:\n%s", out)
+	}
+}
+
+// TestSync_AfterCommands: with sync configured, a command that commits
+// pushes its changes at once (no `cloud sync` needed), --offline keeps them
+// queued, and an unreachable table only delays them, never failing the
+// command.
+func TestSync_AfterCommands(t *testing.T) {
+	clearSyncEnv(t)
+	srv := dynamotest.Start(t)
+	table := dynamotest.TableName(t)
+	h1, h2 := t.TempDir(), t.TempDir()
+	for _, h := range []string{h1, h2} {
+		mustCloud(t, h, "sync", "configure", "--table", table, "--region", "us-east-1", "--endpoint", srv.Endpoint)
+	}
+	mustCloud(t, h1, "sync", "init-table")
+	listed := func(id string) bool {
+		t.Helper()
+		mustCloud(t, h2, "sync", "pull")
+		return strings.Contains(mustCloud(t, h2, "list").stdout, id)
+	}
+
+	if r := mustCloud(t, h1, "init", "--id", "DAUTO01", "--org", "acme", "--project", "shop"); !strings.Contains(r.stderr, "sync: pushed") {
+		t.Errorf("init did not say it synced:\n%s", r.stderr)
+	}
+	if !listed("DAUTO01") {
+		t.Error("h2 does not see DAUTO01 pushed after init")
+	}
+
+	mustCloud(t, h1, "--offline", "init", "--id", "DAUTO02", "--org", "acme", "--project", "shop")
+	if listed("DAUTO02") {
+		t.Error("an --offline command pushed")
+	}
+	if st := decode[map[string]any](t, mustCloud(t, h1, "sync", "status", "-o", "json").stdout); fmt.Sprint(st["pending"]) == "0" {
+		t.Errorf("nothing pending after an --offline command: %v", st)
+	}
+
+	// The table unreachable: the command succeeds, its changes wait.
+	srv.Kill()
+	r := cloud(t, h1, "init", "--id", "DAUTO03", "--org", "acme", "--project", "shop")
+	if r.code != 0 || !strings.Contains(r.stderr, "not pushed") {
+		t.Fatalf("init with the table down: exit %d\n%s", r.code, r.stderr)
+	}
+	srv.Restart() // an empty server again: the table must be created anew
+	mustCloud(t, h1, "sync", "init-table")
+	mustCloud(t, h1, "sync")
+	if !listed("DAUTO02") || !listed("DAUTO03") {
+		t.Error("the queued changes did not reach h2 after the table came back")
 	}
 }

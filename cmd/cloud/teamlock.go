@@ -19,7 +19,7 @@ func requireLockFlag() cli.Flag {
 }
 
 // teamLockConfig returns the sync configuration when the team lock applies:
-// sync configured and not offline (in its file, or --offline of serve).
+// sync configured and not offline (in its file, or --offline).
 // A configuration that cannot be read applies too, with its error: the
 // operations it would lock then say why the lock was not taken.
 func (e *env) teamLockConfig() (cfg syncconfig.Config, ok bool, err error) {
