@@ -43,7 +43,7 @@ type env struct {
 	offline bool
 	// noAutoSync: the command syncs by itself (cloud sync …).
 	noAutoSync bool
-	app     *app.App
+	app        *app.App
 }
 
 func (e *env) open(ctx context.Context) (*app.App, error) {
