@@ -18,8 +18,14 @@ func TestTemplates(t *testing.T) {
 		Stacks  []string
 	}
 	list := decode[[]tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
-	if len(list) != 1 || list[0].Name != "demo" || !list[0].Builtin || len(list[0].Stacks) != 6 {
-		t.Fatalf("list-templates = %+v, want the built-in demo with 6 stacks", list)
+	builtin := map[string]int{}
+	for _, tm := range list {
+		if tm.Builtin {
+			builtin[tm.Name] = len(tm.Stacks)
+		}
+	}
+	if len(list) != 3 || builtin["demo"] != 6 || builtin["default"] != 16 || builtin["minimal"] != 4 {
+		t.Fatalf("list-templates = %+v, want the built-in demo (6 stacks), default (16) and minimal (4)", list)
 	}
 	if out := mustCloud(t, home, "show-template", "demo").stdout; !strings.Contains(out, "vpcId: ${network.vpcId}") {
 		t.Errorf("show-template demo:\n%s", out)
@@ -27,7 +33,7 @@ func TestTemplates(t *testing.T) {
 	if out := mustCloud(t, home, "validate-template", "demo").stdout; !strings.Contains(out, "template demo is valid") {
 		t.Errorf("validate-template demo:\n%s", out)
 	}
-	if r := cloud(t, home, "show-template", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, `template "nosuch": not found (have: demo)`) {
+	if r := cloud(t, home, "show-template", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, `template "nosuch": not found (have: default, demo, minimal)`) {
 		t.Errorf("unknown template: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := cloud(t, home, "init", "--org", "a", "--project", "b", "--template", "nosuch"); r.code != 2 || !strings.Contains(r.stderr, `unknown template "nosuch"`) {
@@ -78,7 +84,7 @@ func TestTemplates(t *testing.T) {
 	}
 	mustCloud(t, home, "create-template", "from-dep", "--from-deployment", id)
 	list = decode[[]tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
-	if len(list) != 3 {
+	if len(list) != 5 { // default, demo, minimal, shop, from-dep
 		t.Errorf("list-templates after creating two: %+v", list)
 	}
 }

@@ -558,16 +558,16 @@ func TestREST(t *testing.T) {
 	if stacks.TotalCount < 2 || stacks.NextCursor == nil {
 		t.Fatalf("stacks %+v", stacks)
 	}
-	c.json("GET", api+"/stacks/network", nil, http.StatusOK, nil)
-	c.json("PATCH", api+"/stacks/network", map[string]any{"priority": 5, "description": "the VPC"}, http.StatusOK, &stack)
+	c.json("GET", api+"/stacks/demo-network", nil, http.StatusOK, nil)
+	c.json("PATCH", api+"/stacks/demo-network", map[string]any{"priority": 5, "description": "the VPC"}, http.StatusOK, &stack)
 	if stack.Priority != 5 {
 		t.Errorf("priority after PATCH: %d", stack.Priority)
 	}
-	c.problem(call{method: "PATCH", path: api + "/stacks/network", body: []byte(`{}`), ctype: "application/json", invalid: true},
+	c.problem(call{method: "PATCH", path: api + "/stacks/demo-network", body: []byte(`{}`), ctype: "application/json", invalid: true},
 		http.StatusBadRequest, "BAD_USER_INPUT")
 	var sv struct{ Stack string }
-	c.json("POST", api+"/stacks/network/validate?strict=true", nil, http.StatusOK, &sv)
-	c.problem(call{method: "DELETE", path: api + "/stacks/network"}, http.StatusBadRequest, "BAD_USER_INPUT") // used by DREST01
+	c.json("POST", api+"/stacks/demo-network/validate?strict=true", nil, http.StatusOK, &sv)
+	c.problem(call{method: "DELETE", path: api + "/stacks/demo-network"}, http.StatusBadRequest, "BAD_USER_INPUT") // used by DREST01
 	c.json("DELETE", api+"/stacks/probe?force=true", nil, http.StatusNoContent, nil)
 	c.problem(call{method: "GET", path: api + "/stacks/probe"}, http.StatusNotFound, "NOT_FOUND")
 
