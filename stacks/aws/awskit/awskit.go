@@ -7,6 +7,8 @@ package awskit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/cloudplatform/cloud/stacks/protocol"
@@ -76,4 +78,23 @@ func nonEmpty(parts []string) []string {
 		}
 	}
 	return out
+}
+
+// Entries reads an input that is an object of named entries (services,
+// functions): the names sorted, so resources are declared in a stable
+// order, and the object itself. what names an entry in errors ("service").
+func Entries(input string, v any, what string) ([]string, map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("input %q: want an object of %ss by name, got %T", input, what, v)
+	}
+	if len(m) == 0 {
+		return nil, nil, fmt.Errorf("input %q defines no %s", input, what)
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, m, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/cloudplatform/cloud/stacks/aws/awskit"
@@ -267,18 +266,10 @@ func program(ctx *pulumi.Context, in *kit.Inputs, out *kit.Outputs) error {
 // parseFunctions reads the functions input, sorted by name; errors name
 // the offending field as functions.<name>.<field>.
 func parseFunctions(v any) ([]function, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("input \"functions\": want an object of functions by name, got %T", v)
+	names, m, err := awskit.Entries("functions", v, "function")
+	if err != nil {
+		return nil, err
 	}
-	if len(m) == 0 {
-		return nil, fmt.Errorf("input \"functions\" defines no function")
-	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var fns []function
 	for _, n := range names {
 		where := "functions." + n

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
+
+	"github.com/cloudplatform/cloud/stacks/aws/awskit"
 )
 
 // service is one entry of the services input.
@@ -32,18 +33,10 @@ var fargateMemory = map[int][3]int{
 // parseServices reads the services input, sorted by name; errors name the
 // offending field as services.<name>.<field>.
 func parseServices(v any) ([]service, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("input \"services\": want an object of services by name, got %T", v)
+	names, m, err := awskit.Entries("services", v, "service")
+	if err != nil {
+		return nil, err
 	}
-	if len(m) == 0 {
-		return nil, fmt.Errorf("input \"services\" defines no service")
-	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out []service
 	for _, n := range names {
 		where := "services." + n
