@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/cloudplatform/cloud/store"
 )
 
 // EventTeamLock records what the team lock did for an operation: taken
@@ -88,3 +91,51 @@ func (r *run) acquireTeamLock(ctx context.Context) (held HeldTeamLock, warning s
 
 // Actor returns who this app records as doing things (Config.Actor).
 func (a *App) Actor() string { return a.cfg.Actor }
+
+// KindUnlock is the operation that records a broken team lock (`unlock
+// --force`): it holds nothing and is finished when it is recorded.
+const KindUnlock = "unlock"
+
+// BrokenTeamLock is the lease `unlock --force` broke, as it is recorded.
+type BrokenTeamLock struct {
+	Holder   string    `json:"holder"`
+	Info     string    `json:"info,omitempty"`
+	Token    int64     `json:"token"`
+	Acquired time.Time `json:"since"`
+	Expires  time.Time `json:"leaseUntil"`
+}
+
+// RecordTeamLockBroken records that this machine broke the team lock of a
+// deployment's environment: a finished `unlock` operation with a team.lock
+// event saying whose lease it was, so history and every replica (through
+// sync) show who broke whose lock and when. When the environment is held
+// here (the operation the broken lease belonged to), the event goes on
+// that operation instead.
+func (a *App) RecordTeamLockBroken(ctx context.Context, id, env string, l BrokenTeamLock) (*store.Operation, error) {
+	payload := map[string]any{"broken": true, "by": a.cfg.Actor, "holder": l.Holder, "info": l.Info,
+		"token": l.Token, "since": l.Acquired.UTC(), "leaseUntil": l.Expires.UTC()}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	_, _, host := store.ProcessIdentity()
+	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindUnlock, Command: "unlock --force",
+		Flags: map[string]any{"brokenToken": l.Token}, Actor: a.cfg.Actor, Host: host, PID: -1}
+	err = a.db.BeginOperation(ctx, op)
+	var busy *store.BusyError
+	if errors.As(err, &busy) {
+		holder := busy.Holder
+		ev := &store.Event{OperationID: holder.ID, DeploymentID: id, Environment: env, Kind: EventTeamLock,
+			Time: a.cfg.Now().UTC(), Payload: body}
+		return &holder, a.db.AppendEvent(ctx, ev)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev := &store.Event{OperationID: op.ID, DeploymentID: id, Environment: env, Kind: EventTeamLock,
+		Time: a.cfg.Now().UTC(), Payload: body}
+	if err := a.db.AppendEvent(ctx, ev); err != nil {
+		return op, err
+	}
+	return op, a.db.FinishOperation(ctx, op.ID, OpSucceeded, "", nil)
+}

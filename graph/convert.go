@@ -100,7 +100,7 @@ func toOutputs(outs map[string]map[string]store.Output, showSecrets bool) []*mod
 	for _, stack := range slices.Sorted(maps.Keys(outs)) {
 		for _, name := range slices.Sorted(maps.Keys(outs[stack])) {
 			o := outs[stack][name]
-			out := &model.Output{Stack: stack, Name: name, Secret: o.Secret}
+			out := &model.Output{Stack: stack, Name: name, Secret: o.Secret, Sealed: o.Sealed}
 			if o.Secret && !showSecrets {
 				out.Redacted = true
 			} else {

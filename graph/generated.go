@@ -233,6 +233,7 @@ type ComplexityRoot struct {
 	Output struct {
 		Name     func(childComplexity int) int
 		Redacted func(childComplexity int) int
+		Sealed   func(childComplexity int) int
 		Secret   func(childComplexity int) int
 		Stack    func(childComplexity int) int
 		Value    func(childComplexity int) int
@@ -1415,6 +1416,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Output.Redacted(childComplexity), true
+	case "Output.sealed":
+		if e.ComplexityRoot.Output.Sealed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Output.Sealed(childComplexity), true
 	case "Output.secret":
 		if e.ComplexityRoot.Output.Secret == nil {
 			break
@@ -2545,6 +2552,8 @@ func (ec *executionContext) childFields_Output(ctx context.Context, field graphq
 		return ec.fieldContext_Output_secret(ctx, field)
 	case "redacted":
 		return ec.fieldContext_Output_redacted(ctx, field)
+	case "sealed":
+		return ec.fieldContext_Output_sealed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Output", field.Name)
 }
@@ -8022,6 +8031,29 @@ func (ec *executionContext) fieldContext_Output_redacted(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Output", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Output_sealed(ctx context.Context, field graphql.CollectedField, obj *model.Output) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Output_sealed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sealed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Output_sealed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Output", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Overflow_resumeAfter(ctx context.Context, field graphql.CollectedField, obj *model.Overflow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13393,6 +13425,11 @@ func (ec *executionContext) _Output(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "redacted":
 			out.Values[i] = ec._Output_redacted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sealed":
+			out.Values[i] = ec._Output_sealed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

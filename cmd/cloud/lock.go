@@ -86,6 +86,14 @@ Examples:
 				}
 			}
 			holder, err := a.Unlock(c.Context, as[0], env, c.Bool("force"))
+			if broken != nil {
+				// History says who broke whose lease, here and (through
+				// sync) on every replica.
+				if _, rerr := a.RecordTeamLockBroken(c.Context, as[0], env, app.BrokenTeamLock{Holder: broken.Holder,
+					Info: broken.Info, Token: broken.Token, Acquired: broken.Acquired, Expires: broken.Expires}); rerr != nil {
+					e.status("warning: the broken team lock could not be recorded: %v", rerr)
+				}
+			}
 			var ue *app.UsageError
 			if broken != nil && errors.As(err, &ue) && holder == nil {
 				return nil // only the team lock was held

@@ -137,6 +137,20 @@ func TestTeamLock_TwoHomes(t *testing.T) {
 	if st := teamLease(t, h2, id); !st.Team.Free {
 		t.Errorf("after unlock --force: %+v", st)
 	}
+	// The break is history: an unlock operation whose team.lock event names
+	// whose lease it was.
+	unlock := latestOp(t, h2, id)
+	var broke bool
+	for _, ev := range events(t, h2, id, unlock) {
+		var p map[string]any
+		json.Unmarshal(ev.Payload, &p)
+		if ev.Kind == "team.lock" && p["broken"] == true && p["holder"] == "dead/ghost@gone" && p["token"] != nil {
+			broke = true
+		}
+	}
+	if !broke {
+		t.Errorf("no team.lock broken event on %s: %+v", unlock, events(t, h2, id, unlock))
+	}
 	mustCloud(t, h2, "deploy", id, "-e", "dev", "--force")
 }
 

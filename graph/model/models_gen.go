@@ -265,6 +265,10 @@ type Output struct {
 	Secret bool `json:"secret"`
 	// The value is a secret the caller did not ask for (or may not see).
 	Redacted bool `json:"redacted"`
+	// The value is a secret sealed with another machine's key: team sync brought
+	// the output but not a key to open it. Deploy the stack here, or read it on
+	// the machine that deployed it.
+	Sealed bool `json:"sealed"`
 }
 
 type Overflow struct {
