@@ -32,6 +32,7 @@ func (s *Server) graphqlHandler() http.Handler {
 	h.AddTransport(transport.GET{})
 	h.AddTransport(transport.POST{})
 	h.Use(extension.Introspection{})
+	s.useLimits(h)
 	h.SetErrorPresenter(graph.PresentError)
 	return h
 }

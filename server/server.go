@@ -37,6 +37,9 @@ type Config struct {
 	// Sync is the team sync loop running beside the server, reported by
 	// /readyz and /metrics; nil when sync is not configured.
 	Sync SyncState
+	// Limits bound what one client can make the server do (zero values
+	// take the defaults).
+	Limits Limits
 }
 
 // SyncState is what the server reports of team sync (the sync engine's
@@ -58,6 +61,7 @@ type Server struct {
 	hub      *feed.Hub
 	resolver *graph.Resolver
 	metrics  *metrics
+	limits   *clientLimits
 	handler  http.Handler
 	started  time.Time
 }
@@ -76,10 +80,12 @@ func New(cfg Config) *Server {
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = 15 * time.Second
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
 	s.hub = feed.New(cfg.App.Store(), cfg.Feed)
 	s.resolver = &graph.Resolver{App: cfg.App, Feed: s.hub}
 	s.metrics = newMetrics(s)
+	s.limits = newClientLimits(cfg.Limits, s.metrics.reg)
 	s.handler = s.routes()
 	return s
 }
@@ -100,7 +106,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("/", web.Handler()) // the dashboard: "/" and "/assets/", 404 for anything else
-	return s.metrics.instrument(s.logRequests(mux))
+	// Limits key on the client, so authentication (which names it) goes
+	// outside them; headers go outside both, so refusals carry them.
+	h := s.limitRequests(mux)
+	h = s.secureHeaders(h)
+	return s.metrics.instrument(s.logRequests(h))
 }
 
 // Serve listens on cfg.Listen and serves until ctx ends, then shuts down
@@ -113,6 +123,9 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
+	// No ReadTimeout or WriteTimeout: they would cut WebSockets, whose
+	// subscriptions live for hours. limitRequests bounds reading a body
+	// instead (30s).
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
