@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb test bench fuzz lint docs screenshots generate serve demo clean
+.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb cognito test bench fuzz lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -46,7 +46,10 @@ browser: ## install Debian's chromium for the dashboard's headless-browser test 
 dynamodb: ## install dynalite, the DynamoDB-compatible server the sync tests run against, into .tools
 	tools/install/dynamodb-local.sh
 
-test: pulumi providers browser dynamodb build ## run the whole test suite against the real Pulumi engine
+cognito: ## install cognito-local, the Cognito-compatible server the authentication tests run against, into .tools
+	tools/install/cognito-local.sh
+
+test: pulumi providers browser dynamodb cognito build ## run the whole test suite against the real Pulumi engine
 	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
 
 bench: pulumi build ## run every benchmark 3 times
@@ -57,6 +60,7 @@ fuzz: ## fuzz the manifest and placeholder parsers, GraphQL queries and REST req
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/placeholder
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime 20s ./graph
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestParsing$$' -fuzztime 20s ./server/rest
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 20s ./auth
 
 lint: ## gofmt, go vet and staticcheck
 	@files=$$( (git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*') \

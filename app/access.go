@@ -30,6 +30,9 @@ type AWSIdentity struct {
 // roles) and asks STS who they belong to. It gives up after timeout, so a
 // machine with no network answers quickly.
 func CheckAWSAccess(ctx context.Context, profile string, timeout time.Duration) (*AWSIdentity, error) {
+	if err := authorize(ctx, accessPreview, "check AWS access", nil); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRetryMaxAttempts(1)}
@@ -76,6 +79,9 @@ type PulumiAccess struct {
 // the state backend of deployment id (the home's file backend when id is
 // empty) is reachable and writable.
 func (a *App) CheckPulumiAccess(ctx context.Context, id string) (*PulumiAccess, error) {
+	if err := authorize(ctx, accessPreview, "check Pulumi access", nil); err != nil {
+		return nil, err
+	}
 	path, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...)
 	if err != nil {
 		return nil, err

@@ -82,6 +82,9 @@ func (a *App) StartRollback(ctx context.Context, req RollbackRequest) (*store.Op
 // StartDisable is Start for disable-environment with Destroy: the destroy
 // runs in the background and the environment is disabled when it succeeds.
 func (a *App) StartDisable(ctx context.Context, req SetEnvironmentRequest) (*store.Operation, error) {
+	if err := authorize(ctx, accessAdmin, "enable or disable environments of "+req.DeploymentID, nil); err != nil {
+		return nil, err
+	}
 	return a.background(ctx, &req.Run, func(bg context.Context) error {
 		_, _, err := a.SetEnvironment(bg, req)
 		return err
@@ -116,7 +119,9 @@ func (a *App) background(ctx context.Context, run *RunRequest, do func(bg contex
 	done := make(chan error, 1)
 	go func() {
 		defer b.wg.Done()
-		err := do(b.ctx)
+		// The caller goes with the operation: it is recorded, and its
+		// role is checked, as if it ran in the request.
+		err := do(WithCaller(b.ctx, CallerFrom(ctx)))
 		if err != nil && !errors.Is(err, ErrFailed) && !errors.Is(err, ErrCancelled) {
 			a.log().Warn("background operation", "deployment", run.DeploymentID, "environment", run.Environment, "error", err)
 		}

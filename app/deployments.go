@@ -35,6 +35,9 @@ type InitRequest struct {
 
 // Init creates a deployment and stores its first manifest revision.
 func (a *App) Init(ctx context.Context, req InitRequest) (*store.Deployment, error) {
+	if err := authorize(ctx, accessAdmin, "create deployments", nil); err != nil {
+		return nil, err
+	}
 	data, file := req.Data, req.File
 	if data == nil {
 		var err error
@@ -167,6 +170,9 @@ func (a *App) templateNames(ctx context.Context) ([]string, error) {
 // revision. The deployment ID in the file must match id. Nothing is stored
 // when anything is wrong.
 func (a *App) ApplyManifest(ctx context.Context, id, file string, data []byte) (rev int, changed bool, err error) {
+	if err := authorize(ctx, accessAdmin, "change the manifest of "+id, nil); err != nil {
+		return 0, false, err
+	}
 	m, err := manifest.Parse(file, data)
 	if err != nil {
 		return 0, false, err
@@ -207,7 +213,7 @@ func (a *App) save(ctx context.Context, m *manifest.Manifest, data []byte) (int,
 	if cur, err := a.db.Deployment(ctx, d.ID); err == nil {
 		prev = cur.CurrentRevision
 	}
-	rev, _, err := a.db.SaveManifest(ctx, d, string(data), a.cfg.Actor, envs, stacks)
+	rev, _, err := a.db.SaveManifest(ctx, d, string(data), a.actor(ctx), envs, stacks)
 	if err != nil {
 		return 0, false, err
 	}
@@ -238,6 +244,9 @@ func (a *App) manifestAt(ctx context.Context, id string, rev int) (*manifest.Man
 // or stacks.STACK.environments.ENV.config.KEY. value is read as YAML, so
 // 3 is a number, true a boolean and [a, b] a list.
 func (a *App) SetConfig(ctx context.Context, id, key, value string) (int, error) {
+	if err := authorize(ctx, accessAdmin, "change the configuration of "+id, nil); err != nil {
+		return 0, err
+	}
 	var v yaml.Node
 	if err := yaml.Unmarshal([]byte(value), &v); err != nil {
 		return 0, usagef("value %q: %v", value, err)
@@ -328,6 +337,9 @@ func (a *App) notFound(err error, id string) error {
 // is deployed or may hold resources, unless force: the resources would be
 // orphaned, so destroy first.
 func (a *App) DeleteDeployment(ctx context.Context, id string, force bool) (*store.Deployment, error) {
+	if err := authorize(ctx, accessAdmin, "delete deployment "+id, nil); err != nil {
+		return nil, err
+	}
 	d, err := a.db.Deployment(ctx, id)
 	if err != nil {
 		return nil, a.notFound(err, id)

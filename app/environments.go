@@ -27,6 +27,9 @@ type SetEnvironmentRequest struct {
 // — the flag deploy checks. Disabling with Destroy first destroys what is
 // deployed there; if that fails, nothing is disabled.
 func (a *App) SetEnvironment(ctx context.Context, req SetEnvironmentRequest) (*Report, int, error) {
+	if err := authorize(ctx, accessAdmin, "enable or disable environments of "+req.DeploymentID, nil); err != nil {
+		return nil, 0, err
+	}
 	m, _, err := a.Manifest(ctx, req.DeploymentID)
 	if err != nil {
 		return nil, 0, err

@@ -27,6 +27,9 @@ func (a *App) LockStatus(ctx context.Context, id, env string) (*store.Operation,
 // destroys and other operations there are refused, naming it, until
 // Unlock. It fails with a *store.BusyError when the environment is held.
 func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operation, error) {
+	if err := a.authorizeEnv(ctx, accessOperate, "lock", id, env); err != nil {
+		return nil, err
+	}
 	m, _, err := a.Manifest(ctx, id)
 	if err != nil {
 		return nil, err
@@ -36,7 +39,7 @@ func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operatio
 	}
 	_, _, host := store.ProcessIdentity()
 	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindLock, Command: "lock",
-		Flags: map[string]any{"reason": reason}, Actor: a.cfg.Actor, Host: host,
+		Flags: callerFlags(ctx, map[string]any{"reason": reason}), Actor: a.actor(ctx), Host: host,
 		// No owner process: the reaper leaves a lock with no pid alone.
 		PID: -1}
 	if err := a.db.BeginOperation(ctx, op); err != nil {
@@ -51,6 +54,13 @@ func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operatio
 // when that machine is gone for good. An operation of a live process on
 // this machine is never broken: cancel it.
 func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Operation, error) {
+	need := accessOperate
+	if force {
+		need = accessAdmin
+	}
+	if err := a.authorizeEnv(ctx, need, "unlock", id, env); err != nil {
+		return nil, err
+	}
 	holder, err := a.LockStatus(ctx, id, env)
 	if err != nil {
 		return nil, err
@@ -59,7 +69,7 @@ func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Op
 		return nil, usagef("%s of %s is not locked", env, id)
 	}
 	if holder.Kind == KindLock {
-		err := a.db.FinishOperation(ctx, holder.ID, OpSucceeded, "", map[string]any{"unlockedBy": a.cfg.Actor})
+		err := a.db.FinishOperation(ctx, holder.ID, OpSucceeded, "", map[string]any{"unlockedBy": a.actor(ctx)})
 		return holder, err
 	}
 	_, _, host := store.ProcessIdentity()
@@ -72,6 +82,6 @@ func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Op
 		return holder, usagef("%s of %s is held by %s %s of %s on %s since %s; if that machine is gone, break the lock with --force",
 			env, id, holder.Kind, holder.ID, holder.Actor, holder.Host, holder.StartedAt.Format("2006-01-02 15:04:05"))
 	}
-	err = a.db.FinishOperation(ctx, holder.ID, OpInterrupted, fmt.Sprintf("lock broken by %s with unlock --force", a.cfg.Actor), nil)
+	err = a.db.FinishOperation(ctx, holder.ID, OpInterrupted, fmt.Sprintf("lock broken by %s with unlock --force", a.actor(ctx)), nil)
 	return holder, err
 }

@@ -164,6 +164,13 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if env == nil {
 		return nil, usagef("deployment %s has no environment %q (have: %s)", d.ID, req.Environment, envNames(m))
 	}
+	need := accessOperate
+	if req.Kind == KindPreview {
+		need = accessPreview
+	}
+	if err := authorize(ctx, need, fmt.Sprintf("%s %s of %s", req.Kind, env.Name, d.ID), env); err != nil {
+		return nil, err
+	}
 	if !env.Enabled && (deploys(req.Kind) || req.Kind == KindPreview) {
 		return nil, fmt.Errorf("%w: environment %s of deployment %s is disabled; enable it with `cloud enable-environment %s %s`",
 			ErrDisabled, env.Name, d.ID, d.ID, env.Name)
@@ -535,8 +542,8 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 	pid, pidStart, host := store.ProcessIdentity()
 	op := &store.Operation{
 		DeploymentID: r.dep.ID, Environment: r.env.Name,
-		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: flags,
-		Actor: r.app.cfg.Actor, Host: host, PID: pid, PIDStart: pidStart, StartedAt: r.app.cfg.Now().UTC(),
+		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: callerFlags(ctx, flags),
+		Actor: r.app.actor(ctx), Host: host, PID: pid, PIDStart: pidStart, StartedAt: r.app.cfg.Now().UTC(),
 	}
 	if err := r.app.db.BeginOperation(ctx, op); err != nil {
 		return nil, err

@@ -216,6 +216,11 @@ func OverallStatus(counts map[string]int) string {
 // Outputs returns the outputs of one stack (or all when stack is empty) in
 // env. Secret values are replaced by nil unless showSecrets is set.
 func (a *App) Outputs(ctx context.Context, id, env, stack string, showSecrets bool) (map[string]map[string]store.Output, error) {
+	if showSecrets {
+		if err := authorize(ctx, accessSecrets, "read the secret outputs of "+id, nil); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := a.db.Deployment(ctx, id); err != nil {
 		return nil, a.notFound(err, id)
 	}
@@ -299,6 +304,9 @@ func (a *App) Plan(ctx context.Context, id, env string) (*plan.Plan, error) {
 func (a *App) Cancel(ctx context.Context, opID string) (*store.Operation, error) {
 	op, _, err := a.Operation(ctx, opID)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.authorizeEnv(ctx, accessOperate, "cancel "+op.Kind+" "+op.ID+" in", op.DeploymentID, op.Environment); err != nil {
 		return nil, err
 	}
 	if op.Status != OpRunning && op.Status != OpQueued {

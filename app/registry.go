@@ -67,6 +67,9 @@ func (v *StackValidation) OK() bool { return len(v.Errors) == 0 }
 // template's default dependencies when depsSet (an empty deps then means
 // none). The priority of an earlier registration is kept.
 func (a *App) RegisterStack(ctx context.Context, nameOrPath string, deps []string, depsSet bool) (*store.StackTemplate, error) {
+	if err := authorize(ctx, accessAdmin, "register stacks", nil); err != nil {
+		return nil, err
+	}
 	if nameOrPath == "" {
 		return nil, usagef("register-stack: a stack name or program path is required")
 	}
@@ -103,6 +106,9 @@ func (a *App) RegisterStack(ctx context.Context, nameOrPath string, deps []strin
 // description, default dependencies or priority (nil leaves a field as it
 // is). The change is a new version in the stack's history.
 func (a *App) UpdateStack(ctx context.Context, name string, description *string, deps *[]string, priority *int) error {
+	if err := authorize(ctx, accessAdmin, "update stack "+name, nil); err != nil {
+		return err
+	}
 	if description == nil && deps == nil && priority == nil {
 		return usagef("update-stack %s: nothing to change (give --description, --dependencies or --priority)", name)
 	}
@@ -131,6 +137,9 @@ func (a *App) UpdateStack(ctx context.Context, name string, description *string,
 // that program, naming the deployments, unless force: the next deploy of
 // those would otherwise describe the program again or fail to find it.
 func (a *App) UnregisterStack(ctx context.Context, name string, force bool) error {
+	if err := authorize(ctx, accessAdmin, "unregister stack "+name, nil); err != nil {
+		return err
+	}
 	if _, err := a.db.StackTemplate(ctx, name); err != nil {
 		return stackNotFound(err, name)
 	}
@@ -204,6 +213,9 @@ func (a *App) StackHistory(ctx context.Context, name string) ([]StackInfo, error
 // stacks echo inputs), an output whose type or secret flag differs from the
 // declaration. strict makes every warning an error.
 func (a *App) ValidateStack(ctx context.Context, name string, strict bool) (*StackValidation, error) {
+	if err := authorize(ctx, accessPreview, "validate stack "+name+" (it runs the program)", nil); err != nil {
+		return nil, err
+	}
 	st, err := a.db.StackTemplate(ctx, name)
 	if err != nil {
 		return nil, stackNotFound(err, name)
@@ -232,6 +244,9 @@ func (a *App) ValidateStack(ctx context.Context, name string, strict bool) (*Sta
 // stack whose program cannot be run is reported as an error of that stack,
 // so one missing binary does not hide the others' findings.
 func (a *App) ValidateAllStacks(ctx context.Context, strict bool) ([]StackValidation, error) {
+	if err := authorize(ctx, accessPreview, "validate stacks (it runs their programs)", nil); err != nil {
+		return nil, err
+	}
 	ts, err := a.db.StackTemplates(ctx)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,9 @@ type RollbackRequest struct {
 // resolving the revision's config again.) Stacks whose config is the same as
 // now are unchanged (smart skip).
 func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error) {
+	if err := a.authorizeEnv(ctx, accessOperate, "roll back", req.DeploymentID, req.Environment); err != nil {
+		return nil, err
+	}
 	target, _, err := a.Operation(ctx, req.To)
 	if err != nil {
 		return nil, err

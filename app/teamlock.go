@@ -55,9 +55,9 @@ func takesTeamLock(kind string) bool {
 
 // teamLockHolder names this process for the team lock: the replica (which
 // home), the user and the machine.
-func (a *App) teamLockHolder() string {
+func (a *App) teamLockHolder(ctx context.Context) string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%s@%s", a.db.ReplicaID(), a.cfg.Actor, host)
+	return fmt.Sprintf("%s/%s@%s", a.db.ReplicaID(), a.actor(ctx), host)
 }
 
 // acquireTeamLock takes the team lock for the run, when there is one and
@@ -77,7 +77,7 @@ func (r *run) acquireTeamLock(ctx context.Context) (held HeldTeamLock, warning s
 		return nil, "", nil
 	}
 	info := fmt.Sprintf("%s %s/%s", r.req.Kind, r.dep.ID, r.env.Name)
-	held, err = tl.Acquire(ctx, r.dep.ID, r.env.Name, r.app.teamLockHolder(), info)
+	held, err = tl.Acquire(ctx, r.dep.ID, r.env.Name, r.app.teamLockHolder(ctx), info)
 	switch {
 	case err == nil:
 		return held, "", nil

@@ -110,6 +110,9 @@ var templateName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // dependencies, config, per-environment overrides) of a deployment or of
 // another template. It refuses a name that exists.
 func (a *App) CreateTemplate(ctx context.Context, req CreateTemplateRequest) (*store.DeploymentTemplate, error) {
+	if err := authorize(ctx, accessAdmin, "create templates", nil); err != nil {
+		return nil, err
+	}
 	if !templateName.MatchString(req.Name) {
 		return nil, usagef("template name %q: use lower-case letters, digits and '-'", req.Name)
 	}
@@ -163,6 +166,9 @@ func (a *App) CreateTemplate(ctx context.Context, req CreateTemplateRequest) (*s
 // merge key by key, other values replace). Built-in templates are
 // read-only: copy one with create-template first.
 func (a *App) UpdateTemplate(ctx context.Context, name, file string, data []byte) (*store.DeploymentTemplate, error) {
+	if err := authorize(ctx, accessAdmin, "update template "+name, nil); err != nil {
+		return nil, err
+	}
 	t, err := a.Template(ctx, name)
 	if err != nil {
 		return nil, err
@@ -271,6 +277,9 @@ func (a *App) checkTemplateBody(ctx context.Context, t store.DeploymentTemplate)
 // program's template (unknown programs, config keys the program does not
 // declare, type mismatches, placeholders naming undeclared outputs).
 func (a *App) ValidateTemplate(ctx context.Context, name string) (*Validation, error) {
+	if err := authorize(ctx, accessPreview, "validate template "+name+" (it runs stack programs)", nil); err != nil {
+		return nil, err
+	}
 	t, err := a.Template(ctx, name)
 	if err != nil {
 		return nil, err
@@ -298,6 +307,9 @@ func (a *App) ValidateTemplate(ctx context.Context, name string) (*Validation, e
 // DeleteTemplate deletes a deployment template; built-in templates stay
 // (ErrConflict).
 func (a *App) DeleteTemplate(ctx context.Context, name string) error {
+	if err := authorize(ctx, accessAdmin, "delete template "+name, nil); err != nil {
+		return err
+	}
 	t, err := a.Template(ctx, name)
 	if err != nil {
 		return err

@@ -82,6 +82,9 @@ func (e *ValidationError) Error() string {
 // literal and placeholder values of the declared type, placeholders naming
 // outputs the upstream program declares — and that the Pulumi CLI is there.
 func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validation, error) {
+	if err := authorize(ctx, accessPreview, "validate "+id+" (it runs stack programs)", nil); err != nil {
+		return nil, err
+	}
 	m, _, err := a.Manifest(ctx, id)
 	if err != nil {
 		return nil, err

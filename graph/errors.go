@@ -21,6 +21,7 @@ import (
 const (
 	CodeBadInput         = "BAD_USER_INPUT"        // 400: a malformed or contradictory request
 	CodeNotFound         = "NOT_FOUND"             // 404
+	CodeForbidden        = "FORBIDDEN"             // 403: the caller's role does not allow it
 	CodeOperationRunning = "OPERATION_IN_PROGRESS" // 409: the environment is busy or locked
 	CodeConflict         = "CONFLICT"              // 409: the state forbids it
 	CodeDisabled         = "ENVIRONMENT_DISABLED"  // 409
@@ -48,6 +49,8 @@ func Classify(err error) (code string, status int) {
 	switch {
 	case errors.As(err, &inputErr), errors.As(err, &usage):
 		return CodeBadInput, http.StatusBadRequest
+	case errors.Is(err, app.ErrForbidden):
+		return CodeForbidden, http.StatusForbidden
 	case errors.Is(err, app.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return CodeNotFound, http.StatusNotFound
 	case errors.As(err, &busy), errors.Is(err, store.ErrBusy):

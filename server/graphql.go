@@ -24,6 +24,7 @@ func (s *Server) graphqlHandler() http.Handler {
 		PingPongInterval:      s.cfg.KeepAlive,
 		KeepAlivePingInterval: s.cfg.KeepAlive,
 		InitTimeout:           10 * time.Second,
+		InitFunc:              s.wsInit,
 		ErrorFunc: func(ctx context.Context, err error) {
 			s.log.Debug("websocket", "error", err)
 		},

@@ -75,10 +75,10 @@ const (
 // GraphQL error extensions). Like graph's codes, they never change
 // meaning.
 const (
-	CodeRateLimited          = "RATE_LIMITED"           // 429: the client's request rate is over its limit
-	CodeTooManyWebSockets    = "TOO_MANY_WEBSOCKETS"    // 429: the client has MaxWebSockets open
-	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS" // the client has MaxSubscriptions running
-	CodeQueryTooDeep         = "QUERY_TOO_DEEP"         // the operation nests deeper than MaxQueryDepth
+	CodeRateLimited          = rest.CodeRateLimited       // 429: the client's request rate is over its limit
+	CodeTooManyWebSockets    = rest.CodeTooManyWebSockets // 429: the client has MaxWebSockets open
+	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"   // the client has MaxSubscriptions running
+	CodeQueryTooDeep         = "QUERY_TOO_DEEP"           // the operation nests deeper than MaxQueryDepth
 )
 
 // bodyReadTimeout bounds reading a request body: a client trickling its

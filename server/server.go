@@ -40,6 +40,8 @@ type Config struct {
 	// Limits bound what one client can make the server do (zero values
 	// take the defaults).
 	Limits Limits
+	// Auth is who may call (zero: no authentication, the local user).
+	Auth Auth
 }
 
 // SyncState is what the server reports of team sync (the sync engine's
@@ -108,7 +110,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", web.Handler()) // the dashboard: "/" and "/assets/", 404 for anything else
 	// Limits key on the client, so authentication (which names it) goes
 	// outside them; headers go outside both, so refusals carry them.
+	s.authRoutes(mux)
 	h := s.limitRequests(mux)
+	h = s.authenticate(h)
 	h = s.secureHeaders(h)
 	return s.metrics.instrument(s.logRequests(h))
 }

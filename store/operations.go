@@ -220,7 +220,12 @@ func (db *DB) BeginOperation(ctx context.Context, op *Operation) error {
 		if err := w.putOperation(ctx, &o); err != nil {
 			return err
 		}
-		payload := map[string]any{"status": o.Status, "kind": o.Kind}
+		payload := map[string]any{"status": o.Status, "kind": o.Kind, "actor": o.Actor}
+		if c, ok := o.Flags["caller"]; ok {
+			// Who asked, as the authenticating door knew them (subject
+			// and username): the first event of the stream says it.
+			payload["caller"] = c
+		}
 		if err := w.appendEvent(ctx, &Event{OperationID: o.ID, Kind: EventOperationStatus, Payload: mustJSON(payload)}); err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ const (
 func topFields() []string {
 	return []string{"version", "deployment_id", "organization", "project", "domain", "pulumiOrg", "backend", "template", "created_at", "metadata", "environments", "stacks"}
 }
-func envFields() []string { return []string{"enabled", "region", "account_id"} }
+func envFields() []string { return []string{"enabled", "region", "account_id", "protected"} }
 func stackFields() []string {
 	return []string{"program", "enabled", "dependencies", "layer", "config", "environments"}
 }
@@ -250,6 +250,10 @@ func (d *decoder) environment(name string, k, n *yaml.Node) *Environment {
 			e.Region = d.str(v, field)
 		case "account_id":
 			e.AccountID = d.str(v, field)
+		case "protected":
+			if b, ok := d.boolean(v, field); ok {
+				e.Protected = &b
+			}
 		}
 	})
 	return e

@@ -44,7 +44,24 @@ type Environment struct {
 	Enabled   bool // defaults to true when the file does not say
 	Region    string
 	AccountID string // 12 digits, or "" when not given
+	// Protected, when set, says whether only admins may deploy, destroy,
+	// roll back or cancel here; nil follows the default (see IsProtected).
+	Protected *bool
 	Pos       Pos
+}
+
+// DefaultProtected names the environment protected when its manifest does
+// not say: production is where a deployer's mistake costs most.
+const DefaultProtected = "prod"
+
+// IsProtected reports whether the environment is protected: its
+// `protected` flag, or, when the manifest does not say, whether it is
+// named DefaultProtected.
+func (e *Environment) IsProtected() bool {
+	if e.Protected != nil {
+		return *e.Protected
+	}
+	return e.Name == DefaultProtected
 }
 
 // Stack is one stack of the deployment.

@@ -47,6 +47,9 @@ func Marshal(m *Manifest) ([]byte, error) {
 			if e.AccountID != "" {
 				addPair(n, "account_id", strNode(e.AccountID))
 			}
+			if e.Protected != nil {
+				addPair(n, "protected", boolNode(*e.Protected))
+			}
 			addPair(envs, e.Name, n)
 		}
 		addPair(root, "environments", envs)

@@ -20,6 +20,11 @@ const (
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"     // 405: the path exists, the method does not
 	CodePayloadTooLarge      = "PAYLOAD_TOO_LARGE"      // 413: the body exceeds MaxBodyBytes
 	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" // 415: a body in a format the route does not read
+	// The server's authentication and limits answer these before REST
+	// sees the request (package server).
+	CodeUnauthenticated   = "UNAUTHENTICATED"     // 401: no valid token (cloud serve --auth cognito)
+	CodeRateLimited       = "RATE_LIMITED"        // 429: the client's request rate is over its limit
+	CodeTooManyWebSockets = "TOO_MANY_WEBSOCKETS" // 429: the client has too many WebSocket connections open
 )
 
 // ProblemContentType is the media type of every error response (RFC 9457).
@@ -67,6 +72,7 @@ type ProblemDetail struct {
 var titles = map[string]string{
 	graph.CodeBadInput:         "Bad request",
 	graph.CodeNotFound:         "Not found",
+	graph.CodeForbidden:        "Forbidden",
 	graph.CodeOperationRunning: "An operation is in progress",
 	graph.CodeConflict:         "Conflict with the current state",
 	graph.CodeDisabled:         "Environment disabled",
@@ -76,6 +82,9 @@ var titles = map[string]string{
 	CodeMethodNotAllowed:       "Method not allowed",
 	CodePayloadTooLarge:        "Request body too large",
 	CodeUnsupportedMediaType:   "Unsupported media type",
+	CodeUnauthenticated:        "Unauthenticated",
+	CodeRateLimited:            "Too many requests",
+	CodeTooManyWebSockets:      "Too many WebSocket connections",
 }
 
 // problemError is an error found by the HTTP layer itself, with its status
