@@ -43,17 +43,29 @@ when the table is unreachable; /readyz reports it under "sync" and
 /metrics as cloud_sync_*. The global --offline turns it off (and the team
 lock of the server's operations).
 
+Authentication (docs/security.md, docs/cognito.md): --auth none (the
+default) serves everyone who reaches the address as the local user, so it
+binds to loopback; another address needs --allow-unauthenticated. --auth
+cognito checks a Cognito token on every request (REST and GraphQL:
+Authorization: Bearer; subscriptions: the connection_init payload) and
+applies the caller's role (groups admin, deployer, viewer). The pool comes
+from $CLOUD_HOME/auth.json, CLOUD_COGNITO_* variables, the flags, or the
+outputs of a deployed platform stack (--cognito-from ID/ENV). Every client
+is rate limited (--rate-limit, --burst); CORS is off unless --cors-origin.
+
 Examples:
    cloud serve
    cloud serve --listen 127.0.0.1:9090 --log-format json
+   cloud serve --listen :8443 --auth cognito --cognito-user-pool-id eu-west-1_AbC123 --cognito-client-id 4f…
+   cloud serve --listen :8443 --cognito-from D1BRV40/prod
    curl -s localhost:8080/api/v1/deployments`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address to listen on", EnvVars: []string{"CLOUD_LISTEN"}},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long running operations may finish after a shutdown signal before they are cancelled"},
 			&cli.DurationFlag{Name: "ping-interval", Value: 15 * time.Second, Usage: "how often WebSocket clients are pinged; one silent for two intervals is disconnected"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
-		},
+		}, serveAuthFlags()...),
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c.String("log-format"), c.String("log-level"))
 			if err != nil {
@@ -73,8 +85,13 @@ Examples:
 			if err != nil {
 				return err
 			}
+			authn, err := e.serveAuth(c, a, log)
+			if err != nil {
+				return err
+			}
 			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
-				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval")}
+				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval"),
+				Auth: authn, Limits: serveLimits(c)}
 			if eng, sc, err := e.serveSync(c.Context, a, e.offline); err != nil {
 				return err
 			} else if eng != nil {
