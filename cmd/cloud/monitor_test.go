@@ -40,10 +40,10 @@ type monitorServer struct {
 
 var servingRE = regexp.MustCompile(`serving on http://(\S+)`)
 
-func startMonitorServer(t *testing.T, home, addr string) *monitorServer {
+func startMonitorServer(t *testing.T, home, addr string, extra ...string) *monitorServer {
 	t.Helper()
 	s := &monitorServer{done: make(chan struct{})}
-	s.cmd = exec.Command(cloudBin, "--home", home, "--no-color", "serve", "--listen", addr)
+	s.cmd = exec.Command(cloudBin, append([]string{"--home", home, "--no-color", "serve", "--listen", addr}, extra...)...)
 	s.cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
