@@ -181,6 +181,9 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, exp)
 		go func() { <-ctx.Done(); cancel() }()
+		// Sent as a connection_error before the close when the deadline
+		// ends the connection, so clients can tell expiry from a restart.
+		ctx = transport.AppendCloseReason(ctx, "token expired")
 	}
 	return ctx, nil, nil
 }
@@ -256,22 +259,44 @@ func (s *Server) signInClient(w http.ResponseWriter, r *http.Request, in any) (c
 	return cognito.Client{Region: c.Region, ClientID: c.ClientID, Endpoint: c.Endpoint}, true
 }
 
-// answerTokens answers a sign-in: the tokens, or 401 with why (never the
-// password, never Cognito's internals beyond its message).
+// answerTokens answers a sign-in: the tokens, or why not. Wrong
+// credentials get one message whatever Cognito said, so the answer does
+// not tell whether the user exists; the password is never in it. A user
+// in none of the role groups is refused here rather than handed tokens
+// that every call would refuse.
 func (s *Server) answerTokens(w http.ResponseWriter, r *http.Request, t *cognito.Tokens, err error) {
+	var ch *cognito.ChallengeError
+	switch {
+	case errors.Is(err, cognito.ErrBadCredentials):
+		refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, 0, "wrong username or password")
+		return
+	case errors.Is(err, cognito.ErrSessionExpired):
+		refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, 0, "the session expired: sign in again")
+		return
+	case errors.As(err, &ch):
+		refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, 0, ch.Error())
+		return
+	case err != nil:
+		s.log.Warn("sign-in: Cognito did not answer", "error", err)
+		refuse(w, r, http.StatusBadGateway, graph.CodeUnavailable, 0, "the user pool did not answer; try again")
+		return
+	}
+	// The tokens come straight from Cognito, but the server trusts only
+	// what it verifies: the same check as every request, which also
+	// gives the username a refresh does not return.
+	caller, _, err := s.verify(r.Context(), t.IDToken)
 	if err != nil {
-		status := http.StatusUnauthorized
-		if !errors.Is(err, cognito.ErrBadCredentials) && !errors.Is(err, cognito.ErrSessionExpired) {
-			var ch *cognito.ChallengeError
-			if !errors.As(err, &ch) {
-				status = http.StatusBadGateway
-				s.log.Warn("sign-in: Cognito did not answer", "error", err)
-			}
+		var nr *noRoleError
+		if errors.As(err, &nr) {
+			refuse(w, r, http.StatusForbidden, graph.CodeForbidden, 0, nr.Error())
+			return
 		}
-		refuse(w, r, status, CodeUnauthenticated, 0, err.Error())
+		s.log.Warn("sign-in: the pool's token does not pass this server's check (is --cognito-client-id the client users sign in with?)", "error", err)
+		refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, 0, err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store") // tokens
 	writeJSON(w, http.StatusOK, map[string]any{"idToken": t.IDToken, "accessToken": t.AccessToken,
-		"refreshToken": t.RefreshToken, "expiresAt": t.ExpiresAt.UTC().Format(time.RFC3339), "username": t.Username})
+		"refreshToken": t.RefreshToken, "expiresAt": t.ExpiresAt.UTC().Format(time.RFC3339),
+		"username": caller.Username, "role": caller.Role})
 }

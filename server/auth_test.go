@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/auth/authtest"
+	"github.com/cloudplatform/cloud/auth/cognitolocal"
 	"github.com/cloudplatform/cloud/server/gqlws"
 	"github.com/cloudplatform/cloud/server/servertest"
 	"github.com/coder/websocket"
@@ -396,4 +397,50 @@ func putYAML(t *testing.T, url, token string, yaml []byte) (int, map[string]any)
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// TestAuth_SignIn: the dashboard's sign-in through the server against a
+// real Cognito-compatible server: one answer for a wrong password and an
+// unknown user, no tokens for a user without a role, tokens that work on
+// the API for the others, and a refresh that keeps the username.
+func TestAuth_SignIn(t *testing.T) {
+	cog := cognitolocal.Start(t)
+	pool := cog.CreatePool(t, "signin")
+	cog.CreateUser(t, pool, "ada", "Passw0rd!ada", "admin")
+	cog.CreateUser(t, pool, "nobody", "Passw0rd!nobody")
+	home := t.TempDir()
+	srv := servertest.Start(t, home, "--auth", "cognito", "--cognito-issuer", pool.Issuer, "--cognito-client-id", pool.ClientID,
+		"--cognito-endpoint", cog.Endpoint, "--cognito-region", pool.Region)
+
+	_, cfg, _ := call(t, "GET", srv.URL+"/auth/config", "", nil)
+	c, _ := cfg["cognito"].(map[string]any)
+	if cfg["mode"] != "cognito" || c["clientId"] != pool.ClientID || c["endpoint"] != cog.Endpoint || c["issuer"] != pool.Issuer {
+		t.Errorf("/auth/config: %v", cfg)
+	}
+	for _, bad := range []map[string]string{{"username": "ada", "password": "wrong"}, {"username": "ghost", "password": "Passw0rd!x"}} {
+		status, body, _ := call(t, "POST", srv.URL+"/auth/login", "", bad)
+		if status != http.StatusUnauthorized || body["detail"] != "wrong username or password" {
+			t.Errorf("login %s: %d %v", bad["username"], status, body)
+		}
+	}
+	status, body, _ := call(t, "POST", srv.URL+"/auth/login", "", map[string]string{"username": "nobody", "password": "Passw0rd!nobody"})
+	if status != http.StatusForbidden || body["code"] != "FORBIDDEN" || body["idToken"] != nil {
+		t.Errorf("login of a user without a role: %d %v", status, body)
+	}
+	status, body, _ = call(t, "POST", srv.URL+"/auth/login", "", map[string]string{"username": "ada", "password": "Passw0rd!ada"})
+	id, _ := body["idToken"].(string)
+	if status != 200 || id == "" || body["username"] != "ada" || body["role"] != "admin" {
+		t.Fatalf("login: %d %v", status, body)
+	}
+	if status, body, _ := call(t, "GET", srv.URL+"/api/v1/deployments", id, nil); status != 200 {
+		t.Errorf("the signed-in token on REST: %d %v", status, body)
+	}
+	status, body, _ = call(t, "POST", srv.URL+"/auth/refresh", "", map[string]string{"refreshToken": body["refreshToken"].(string)})
+	if status != 200 || body["idToken"] == "" || body["username"] != "ada" {
+		t.Errorf("refresh: %d %v", status, body)
+	}
+	status, body, _ = call(t, "POST", srv.URL+"/auth/refresh", "", map[string]string{"refreshToken": "not-a-token"})
+	if status != http.StatusUnauthorized {
+		t.Errorf("refresh with a bad token: %d %v", status, body)
+	}
 }

@@ -6,11 +6,12 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fetched
 
 // The state of the current view; window.__dashboard exposes it to tests
-// (ws, lastSeq, reconnects, listEvents).
+// (ws, lastSeq, reconnects, lastClose, listEvents, auth).
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
   selected: null, events: [], outputs: [], ops: [], listEvents: 0,
+  retry: null, handover: false, refused: 0, lastClose: 0,
 };
 window.__dashboard = state;
 
@@ -31,13 +32,284 @@ function svg(tag, attrs = {}) {
 }
 
 async function gql(query, variables = {}) {
-  const r = await fetch('/graphql', {
+  const r = await authFetch('/graphql', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ query, variables }),
   });
-  const j = await r.json();
+  let j;
+  try { j = await r.json(); } catch { throw new Error(`the server answered ${r.status} ${r.statusText}`); }
   if (j.errors && j.errors.length) throw new Error(j.errors.map((e) => e.message).join('; '));
   return j.data;
+}
+
+// ---- sign-in ---------------------------------------------------------------
+
+// With `cloud serve --auth cognito` (GET /auth/config says so) every
+// GraphQL request and WebSocket needs a Cognito ID token. The page signs in
+// through the server (POST /auth/login, /auth/refresh) and keeps the tokens
+// in sessionStorage only: they live as long as the tab, never in
+// localStorage or a cookie. With --auth none nothing of this shows.
+
+const SESSION_KEY = 'cloud.session';
+const auth = { mode: 'none', timer: null, refreshing: null };
+state.auth = auth;
+
+// SessionEnded is thrown by a request whose session could not be renewed:
+// the page has gone back to the sign-in form.
+class SessionEnded extends Error {}
+
+function loadSession() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    return s && s.idToken && s.refreshToken ? s : null;
+  } catch { return null; }
+}
+
+function saveSession(tokens, previous) {
+  const s = {
+    idToken: tokens.idToken, accessToken: tokens.accessToken,
+    // Cognito keeps the refresh token unless it rotates it; /auth/refresh
+    // does not repeat the username.
+    refreshToken: tokens.refreshToken || (previous && previous.refreshToken),
+    expiresAt: tokens.expiresAt, username: tokens.username || (previous && previous.username) || '',
+  };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  scheduleTokenRefresh(s);
+  showUser(s);
+  return s;
+}
+
+function clearSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+  clearTimeout(auth.timer);
+  auth.timer = null;
+  showUser(null);
+}
+
+function showUser(s) {
+  const box = $('#user');
+  if (!box) return;
+  box.hidden = !s;
+  $('#username').textContent = s ? s.username || 'signed in' : '';
+}
+
+function msUntilExpiry(s) {
+  const t = Date.parse(s.expiresAt);
+  return isNaN(t) ? 0 : t - Date.now();
+}
+
+// scheduleTokenRefresh renews the tokens a minute (at most a quarter of
+// their life) before they expire.
+function scheduleTokenRefresh(s) {
+  clearTimeout(auth.timer);
+  const left = msUntilExpiry(s);
+  auth.timer = setTimeout(() => {
+    auth.timer = null;
+    refreshSession().catch(() => {});
+  }, Math.max(1000, left - Math.min(60000, left / 4)));
+}
+
+// refreshSession gets new tokens with the refresh token; one refresh at a
+// time. A refused refresh ends the session (SessionEnded); an unreachable
+// server or Cognito is an ordinary error and keeps it. An open WebSocket
+// then moves over to the new token (it reconnects at once and resumes), so
+// the server never has to cut it off at the old one's expiry.
+function refreshSession() {
+  if (auth.refreshing) return auth.refreshing;
+  auth.refreshing = (async () => {
+    const old = loadSession();
+    if (!old) throw endSession('');
+    let r;
+    try {
+      r = await fetch('/auth/refresh', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refreshToken: old.refreshToken }),
+      });
+    } catch (e) {
+      scheduleRetry(old);
+      throw new Error('cannot reach the server to renew the session: ' + e.message);
+    }
+    const j = await r.json().catch(() => ({}));
+    if (r.ok && j.idToken) {
+      const s = saveSession(j, old);
+      if (state.ws) {
+        state.handover = true;
+        state.ws.close(1000, 'new token');
+      }
+      return s;
+    }
+    if (r.status >= 500 || r.status === 429) {
+      scheduleRetry(old);
+      throw new Error('cannot renew the session now: ' + (j.detail || r.status));
+    }
+    throw endSession(j.detail || '');
+  })().finally(() => { auth.refreshing = null; });
+  return auth.refreshing;
+}
+
+// scheduleRetry tries a failed refresh again in half a minute while the
+// tokens last.
+function scheduleRetry(s) {
+  clearTimeout(auth.timer);
+  if (msUntilExpiry(s) > 0) auth.timer = setTimeout(() => refreshSession().catch(() => {}), 30000);
+}
+
+// ensureFresh renews tokens that expire within ten seconds (a timer of a
+// background tab may have run late).
+async function ensureFresh() {
+  const s = loadSession();
+  if (!s) throw endSession('');
+  if (msUntilExpiry(s) < 10000) return refreshSession();
+  return s;
+}
+
+// endSession drops the session and shows the sign-in form; it returns the
+// error for the caller to throw.
+function endSession(detail) {
+  const had = !!loadSession();
+  // Already on the form (another request ended the session first): keep
+  // its message and what has been typed.
+  if (!had && $('#signin')) return new SessionEnded('signed out');
+  clearSession();
+  stopFollowing();
+  setConn('signed out', '');
+  showSignIn(had ? 'Your session ended; sign in again.' + (detail ? ' (' + detail + ')' : '') : '');
+  return new SessionEnded('signed out');
+}
+
+function withToken(init, s) {
+  return { ...init, headers: { ...(init.headers || {}), Authorization: 'Bearer ' + s.idToken } };
+}
+
+// authFetch is fetch with the session's token; a 401 renews the tokens
+// once and retries once.
+async function authFetch(url, init = {}) {
+  if (auth.mode !== 'cognito') return fetch(url, init);
+  let s = await ensureFresh();
+  let r = await fetch(url, withToken(init, s));
+  if (r.status !== 401) return r;
+  s = await refreshSession();
+  r = await fetch(url, withToken(init, s));
+  if (r.status !== 401) return r;
+  const j = await r.json().catch(() => ({}));
+  throw endSession(((j.errors || [])[0] || {}).message || j.detail || '');
+}
+
+// initPayload is the graphql-transport-ws connection_init payload.
+function initPayload() {
+  const s = auth.mode === 'cognito' && loadSession();
+  return s ? { Authorization: 'Bearer ' + s.idToken } : {};
+}
+
+// socketReady renews the tokens before a WebSocket is opened, if they are
+// about to expire; false when the session ended or the view changed.
+async function socketReady(gen) {
+  if (auth.mode !== 'cognito') return true;
+  try { await ensureFresh(); } catch (e) {
+    if (e instanceof SessionEnded) return false;
+  }
+  return gen === state.gen;
+}
+
+// afterClose decides what a closed WebSocket does next: 4403 (the server
+// refused the token) renews the tokens first — right away the first time,
+// with backoff if the server refuses the new one too.
+function afterClose(ev, gen, reconnect) {
+  const planned = state.handover;
+  state.handover = false;
+  state.lastClose = ev.code;
+  let wait = state.backoff;
+  if (planned) {
+    wait = 0;
+  } else {
+    state.backoff = Math.min(state.backoff * 2, 10000);
+  }
+  if (ev.code === 4403 && auth.mode === 'cognito') {
+    if (state.refused++ === 0) wait = 0;
+    setConn('signing in again…', 'bad');
+    state.retry = setTimeout(async () => {
+      try { await refreshSession(); } catch (e) {
+        if (e instanceof SessionEnded) return;
+      }
+      if (gen === state.gen) reconnect();
+    }, wait);
+    return;
+  }
+  if (!planned) {
+    setConn(`reconnecting in ${(wait / 1000).toFixed(1)} s`, 'bad');
+    announce('Connection lost; reconnecting');
+  }
+  state.retry = setTimeout(reconnect, wait);
+}
+
+function showSignIn(message) {
+  document.title = 'Sign in · cloud';
+  const err = el('p', { id: 'signin-error', class: 'signin-error', role: 'alert', 'aria-live': 'assertive' });
+  const user = el('input', { id: 'signin-username', name: 'username', type: 'text', autocomplete: 'username', required: true,
+    autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': 'signin-error' });
+  const pass = el('input', { id: 'signin-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true,
+    'aria-describedby': 'signin-error' });
+  const button = el('button', { type: 'submit', class: 'primary', text: 'Sign in' });
+  const form = el('form', { id: 'signin', class: 'signin', 'aria-labelledby': 'h-signin' },
+    el('h1', { id: 'h-signin', text: 'Sign in' }),
+    el('p', { class: 'muted', text: 'Sign in with your account of this server\u2019s user pool.' }),
+    el('p', {}, el('label', { for: 'signin-username', text: 'Username' }), user),
+    el('p', {}, el('label', { for: 'signin-password', text: 'Password' }), pass),
+    el('p', {}, button), err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (form.getAttribute('aria-busy') === 'true') return;
+    form.setAttribute('aria-busy', 'true');
+    button.disabled = true;
+    err.textContent = '';
+    try {
+      const r = await fetch('/auth/login', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: user.value.trim(), password: pass.value }),
+      });
+      const j = await r.json().catch(() => ({}));
+      if (!r.ok || !j.idToken) throw new Error(j.detail || `sign-in failed (${r.status})`);
+      saveSession(j, null);
+      route();
+    } catch (e) {
+      pass.value = '';
+      err.textContent = String(e.message || e);
+      (user.value ? pass : user).focus();
+    } finally {
+      form.removeAttribute('aria-busy');
+      button.disabled = false;
+    }
+  });
+  $('#main').replaceChildren(form);
+  if (message) err.textContent = message;
+  user.focus();
+}
+
+function signOut() {
+  clearSession();
+  stopFollowing();
+  setConn('signed out', '');
+  showSignIn('');
+  announce('Signed out');
+}
+
+// start reads how the server authenticates, then shows the dashboard or
+// the sign-in form.
+async function start() {
+  $('#signout').addEventListener('click', signOut);
+  try {
+    const r = await fetch('/auth/config');
+    if (r.ok) auth.mode = (await r.json()).mode || 'none';
+  } catch {
+    // An older server without /auth/config: no authentication.
+  }
+  if (auth.mode === 'cognito') {
+    const s = loadSession();
+    if (!s) { setConn('signed out', ''); showSignIn(''); return; }
+    showUser(s);
+    scheduleTokenRefresh(s);
+  }
+  route();
 }
 
 function announce(text) {
@@ -72,7 +344,8 @@ function fmtTime(t) {
 function stopFollowing() {
   state.gen++;
   clearTimeout(state.timer);
-  state.timer = null;
+  clearTimeout(state.retry);
+  state.timer = state.retry = null;
   if (state.ws) {
     const ws = state.ws;
     state.ws = null;
@@ -83,6 +356,7 @@ function stopFollowing() {
 // ---- routing ---------------------------------------------------------------
 
 function route() {
+  if (auth.mode === 'cognito' && !loadSession()) { endSession(''); return; }
   const m0 = (location.hash || '').match(/^#\/d\/([^?]+)\?(.*)$/);
   if (m0 && state.view && $('#stackgraph')) {
     const p = new URLSearchParams(m0[2]);
@@ -158,8 +432,8 @@ async function showList() {
 // followAll subscribes to the events of every deployment (of the given
 // kinds, from now on) and calls onChange for each batch; it reconnects with
 // backoff, calling onChange again on reconnect for what it missed.
-function followAll(gen, kinds, onChange) {
-  if (gen !== state.gen) return;
+async function followAll(gen, kinds, onChange, again = false) {
+  if (gen !== state.gen || !await socketReady(gen)) return;
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
   const ws = new WebSocket(url, 'graphql-transport-ws');
   state.ws = ws;
@@ -169,15 +443,16 @@ function followAll(gen, kinds, onChange) {
     query: 'subscription($kinds: [String!]) { events(kinds: $kinds) { events { globalSeq } overflow { resumeAfter } } }',
     variables: { kinds },
   } });
-  ws.onopen = () => send({ type: 'connection_init', payload: {} });
+  ws.onopen = () => send({ type: 'connection_init', payload: initPayload() });
   ws.onmessage = (m) => {
     if (state.ws !== ws) return;
     let msg;
     try { msg = JSON.parse(m.data); } catch { return; }
     switch (msg.type) {
       case 'connection_ack':
-        if (state.backoff !== 500) onChange(); // back after a loss: catch up
+        if (again) onChange(); // back after a loss: catch up
         state.backoff = 500;
+        state.refused = 0;
         setConn('live', 'ok');
         subscribe();
         break;
@@ -194,14 +469,11 @@ function followAll(gen, kinds, onChange) {
         break;
     }
   };
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     if (state.ws !== ws || gen !== state.gen) return;
     state.ws = null;
     state.reconnects++;
-    const wait = state.backoff;
-    state.backoff = Math.min(state.backoff * 2, 10000);
-    setConn(`reconnecting in ${(wait / 1000).toFixed(1)} s`, 'bad');
-    setTimeout(() => followAll(gen, kinds, onChange), wait);
+    afterClose(ev, gen, () => followAll(gen, kinds, onChange, true));
   };
 }
 
@@ -674,8 +946,8 @@ function scheduleRefresh() {
   }, 250);
 }
 
-function connect(gen) {
-  if (gen !== state.gen) return;
+async function connect(gen) {
+  if (gen !== state.gen || !await socketReady(gen)) return;
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
   const ws = new WebSocket(url, 'graphql-transport-ws');
   state.ws = ws;
@@ -692,7 +964,7 @@ function connect(gen) {
       },
     });
   };
-  ws.onopen = () => send({ type: 'connection_init', payload: {} });
+  ws.onopen = () => send({ type: 'connection_init', payload: initPayload() });
   ws.onmessage = (m) => {
     if (state.ws !== ws) return;
     let msg;
@@ -700,6 +972,7 @@ function connect(gen) {
     switch (msg.type) {
       case 'connection_ack':
         state.backoff = 500;
+        state.refused = 0;
         setConn('live', 'ok');
         subscribe(state.lastSeq);
         break;
@@ -726,17 +999,13 @@ function connect(gen) {
         break;
     }
   };
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     if (state.ws !== ws || gen !== state.gen) return;
     state.ws = null;
     state.reconnects++;
-    const wait = state.backoff;
-    state.backoff = Math.min(state.backoff * 2, 10000);
-    setConn(`reconnecting in ${(wait / 1000).toFixed(1)} s`, 'bad');
-    announce('Connection lost; reconnecting');
-    state.timer = setTimeout(() => connect(gen), wait);
+    afterClose(ev, gen, () => connect(gen));
   };
 }
 
 window.addEventListener('hashchange', route);
-route();
+start();
