@@ -80,8 +80,8 @@ serve: cli pulumi ## run `cloud serve` on 127.0.0.1:8080 with DEMO_HOME (default
 docs: ## regenerate docs/cli.md from the command definitions
 	$(GO) test ./cmd/cloud -run '^TestCLIDocs$$' -update
 
-screenshots: pulumi browser ## refresh the pictures in docs/images from the monitor and dashboard tests
-	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^TestDashboardFollowsADeploy$$' ./server/web
+screenshots: pulumi browser cognito ## refresh the pictures in docs/images from the monitor and dashboard tests
+	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^(TestDashboardFollowsADeploy|TestDashboardSignIn)$$' ./server/web
 	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^TestMonitorTUIFollowsRealDeploys$$' ./cmd/cloud
 
 demo: cli pulumi ## deploy the 6-stack demo into DEMO_HOME (default .demo) and show its status
