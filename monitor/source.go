@@ -105,6 +105,11 @@ type Remote struct {
 	URL string
 	// Header is sent with every request (e.g. Authorization).
 	Header http.Header
+	// Authorize, if set, updates the headers of each request and
+	// connection just before it is made: a token that expired while the
+	// stream ran (the server closes a subscription when its token ends)
+	// is renewed for the reconnection.
+	Authorize func(ctx context.Context, h http.Header)
 	// MinBackoff and MaxBackoff bound the wait between attempts (defaults
 	// 250ms and 10s).
 	MinBackoff, MaxBackoff time.Duration
@@ -201,7 +206,7 @@ func (e *permanentError) Error() string { return e.err.Error() }
 func (r Remote) once(ctx context.Context, f Filter, after *int, emit func(Update)) (done bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn, err := gqlws.Dial(ctx, r.Endpoint(), gqlws.Options{Header: r.Header})
+	conn, err := gqlws.Dial(ctx, r.Endpoint(), gqlws.Options{Header: r.header(ctx)})
 	if err != nil {
 		return false, err
 	}
@@ -294,6 +299,19 @@ func (r Remote) once(ctx context.Context, f Filter, after *int, emit func(Update
 	return true, nil
 }
 
+// header is what a request or connection carries: Header, brought up to
+// date by Authorize.
+func (r Remote) header(ctx context.Context) http.Header {
+	h := r.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if r.Authorize != nil {
+		r.Authorize(ctx, h)
+	}
+	return h
+}
+
 // Query runs one GraphQL query against the server and decodes its data
 // into out.
 func (r Remote) Query(ctx context.Context, query string, vars map[string]any, out any) error {
@@ -302,7 +320,7 @@ func (r Remote) Query(ctx context.Context, query string, vars map[string]any, ou
 	if err != nil {
 		return err
 	}
-	for k, v := range r.Header {
+	for k, v := range r.header(ctx) {
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")

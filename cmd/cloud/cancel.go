@@ -16,6 +16,13 @@ Examples:
    cloud cancel op-01a2146547e0-781f0d`,
 		ArgsUsage: "OPERATION_ID",
 		Action: func(c *cli.Context) error {
+			if srv := e.server(c); srv != "" {
+				as, err := args(c, "OPERATION_ID")
+				if err != nil {
+					return err
+				}
+				return e.remoteCancel(c, srv, as[0])
+			}
 			a, as, err := e.start(c, "OPERATION_ID")
 			if err != nil {
 				return err

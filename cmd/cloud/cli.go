@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -43,7 +44,13 @@ type env struct {
 	offline bool
 	// noAutoSync: the command syncs by itself (cloud sync …).
 	noAutoSync bool
-	app        *app.App
+	// serverURL is the global --server (CLOUD_SERVER): the commands that
+	// can run against a `cloud serve` do (remote.go); "" is local.
+	serverURL string
+	// monitorAuth sets the Authorization of monitor --server's requests
+	// and connections (the login kept for the server, renewed when due).
+	monitorAuth func(context.Context, http.Header)
+	app         *app.App
 }
 
 func (e *env) open(ctx context.Context) (*app.App, error) {
@@ -161,6 +168,7 @@ func newApp(e *env) *cli.App {
 			&cli.StringFlag{Name: "pulumi", Usage: "path of the Pulumi CLI", EnvVars: []string{"CLOUD_PULUMI"}},
 			&cli.StringSliceFlag{Name: "stacks-dir", Usage: "directory of stack binaries (repeatable; default bin/stacks and $CLOUD_HOME/stacks)", EnvVars: []string{"CLOUD_STACKS_DIR"}},
 			&cli.BoolFlag{Name: "offline", Usage: "work on the local store only: no sync after the command, no team lock", EnvVars: []string{"CLOUD_OFFLINE"}},
+			&cli.StringFlag{Name: "server", Usage: "run against the cloud serve at `URL` instead of the local store (list, status, outputs, history, deploy, preview, refresh, destroy, rollback, cancel, monitor; sign in with cloud login)", EnvVars: []string{"CLOUD_SERVER"}},
 		},
 		Before: func(c *cli.Context) error {
 			e.home = c.String("home")
@@ -179,7 +187,8 @@ func newApp(e *env) *cli.App {
 			if len(e.stacks) == 0 {
 				e.stacks = defaultStacksDirs(self, e.home)
 			}
-			return nil
+			e.serverURL = c.String("server")
+			return checkServerFlag(c, e.serverURL)
 		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError("%v", err)
@@ -222,6 +231,8 @@ func newApp(e *env) *cli.App {
 			validateStackCommand(e),
 			serveCommand(e),
 			monitorCommand(e),
+			loginCommand(e),
+			logoutCommand(e),
 			stackRunnerCommand(),
 		},
 	}

@@ -52,6 +52,9 @@ Examples:
 			if c.Bool("preview") {
 				kind = app.KindPreview
 			}
+			if srv := e.server(c); srv != "" {
+				return e.remoteOperate(c, srv, app.RunRequest{DeploymentID: as[0], Kind: kind})
+			}
 			if f := c.String("file"); f != "" {
 				a, err := e.open(c.Context)
 				if err != nil {
@@ -222,6 +225,9 @@ func (e *env) confirm(question string) error {
 
 // operate runs an operation with live progress and prints its summary.
 func (e *env) operate(c *cli.Context, req app.RunRequest) error {
+	if srv := e.server(c); srv != "" {
+		return e.remoteOperate(c, srv, req)
+	}
 	a, err := e.open(c.Context)
 	if err != nil {
 		return err

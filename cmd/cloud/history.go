@@ -23,6 +23,13 @@ Examples:
 			&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Usage: "most operations shown", Value: 20},
 		},
 		Action: func(c *cli.Context) error {
+			if srv := e.server(c); srv != "" {
+				as, err := args(c, "ID")
+				if err != nil {
+					return err
+				}
+				return e.remoteHistory(c, srv, as[0], c.String("env"), c.Int("limit"))
+			}
 			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err

@@ -55,7 +55,7 @@ Examples:
 		ArgsUsage: "[DEPLOYMENT_ID]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "only this environment"},
-			&cli.StringFlag{Name: "server", Usage: "URL of a `cloud serve` server (default: the local store)"},
+			&cli.StringFlag{Name: "server", Usage: "`URL` of a cloud serve server (default: the global --server, else the local store)"},
 			&cli.StringFlag{Name: "operation", Usage: "follow this operation and exit with its result"},
 			&cli.BoolFlag{Name: "plain", Usage: "print one line per event (for CI logs and pipes)"},
 			&cli.DurationFlag{Name: "give-up", Value: 10 * time.Minute, Usage: "with --server, fail after being unable to connect for this long (0: never)"},
@@ -64,8 +64,14 @@ Examples:
 			if c.NArg() > 1 {
 				return usageError("monitor takes at most one argument, DEPLOYMENT_ID")
 			}
+			srv := e.server(c)
+			if srv != "" {
+				if err := e.remoteMonitor(c, srv); err != nil {
+					return err
+				}
+			}
 			plain := c.Bool("plain") || e.output == "json" || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
-			return e.monitor(c.Context, c.Args().First(), c.String("env"), c.String("operation"), c.String("server"), c.Duration("give-up"), plain)
+			return e.monitor(c.Context, c.Args().First(), c.String("env"), c.String("operation"), srv, c.Duration("give-up"), plain)
 		},
 	}
 }
@@ -78,7 +84,7 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 	var remote *monitor.Remote
 	var a *app.App
 	if server != "" {
-		remote = &monitor.Remote{URL: server, GiveUp: giveUp}
+		remote = &monitor.Remote{URL: server, GiveUp: giveUp, Authorize: e.monitorAuth}
 		src = remote
 	} else {
 		var err error

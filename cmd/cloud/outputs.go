@@ -31,6 +31,9 @@ Examples:
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usageError("outputs: want ID [STACK]")
 			}
+			if srv := e.server(c); srv != "" {
+				return e.remoteOutputs(c, srv, c.Args().Get(0), c.String("env"), c.Args().Get(1), c.Bool("show-secrets"))
+			}
 			a, err := e.open(c.Context)
 			if err != nil {
 				return err

@@ -26,6 +26,13 @@ Examples:
 			requireLockFlag(),
 		),
 		Action: func(c *cli.Context) error {
+			if srv := e.server(c); srv != "" {
+				as, err := args(c, "ID")
+				if err != nil {
+					return err
+				}
+				return e.remoteRollback(c, srv, as[0])
+			}
 			a, as, err := e.start(c, "ID")
 			if err != nil {
 				return err

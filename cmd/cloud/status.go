@@ -38,6 +38,9 @@ Examples:
 			} else if env == "" {
 				env = "dev"
 			}
+			if srv := e.server(c); srv != "" {
+				return e.remoteStatus(c, srv, as[0], env)
+			}
 			a, err := e.open(c.Context)
 			if err != nil {
 				return err
@@ -94,6 +97,9 @@ Examples:
 			&cli.BoolFlag{Name: "all", Usage: "include destroyed deployments"},
 		},
 		Action: func(c *cli.Context) error {
+			if srv := e.server(c); srv != "" {
+				return e.remoteList(c, srv)
+			}
 			a, err := e.open(c.Context)
 			if err != nil {
 				return err
