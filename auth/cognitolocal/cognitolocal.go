@@ -36,9 +36,7 @@ package cognitolocal
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,6 +52,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/cloudplatform/cloud/internal/testtools"
 )
 
 // EnvPath names the environment variable that overrides where cognito-local
@@ -111,31 +110,7 @@ type Pool struct {
 // directory (found by walking up to the directory with go.mod). It returns
 // an error telling how to install it when it is missing.
 func Path() (string, error) {
-	if p := os.Getenv(EnvPath); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("cognito-local not installed: %s=%s: %v", EnvPath, p, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".tools", "bin", "cognito-local")
-			if _, err := os.Stat(p); err != nil {
-				break
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", errors.New("cognito-local not installed: run tools/install/cognito-local.sh (make cognito)")
+	return testtools.Path(EnvPath, "cognito-local", "tools/install/cognito-local.sh (make cognito)")
 }
 
 // Start runs a fresh cognito-local on 127.0.0.1 and a free port, with its
@@ -154,7 +129,7 @@ func Start(t testing.TB) *Server {
 	// A free port found by listening on :0 may be taken by someone else
 	// before cognito-local binds it; try a few.
 	for range 3 {
-		s.port, err = freePort()
+		s.port, err = testtools.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,15 +141,6 @@ func Start(t testing.TB) *Server {
 	}
 	t.Fatalf("start cognito-local: %v", lastErr)
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // config is the part of cognito-local's .cognito/config.json Start sets;

@@ -236,6 +236,13 @@ func (e *env) printReport(r *app.Report) error {
 	if e.output != "table" {
 		return e.emit(out, nil)
 	}
+	e.printReportTable(r)
+	return nil
+}
+
+// printReportTable writes an operation's stacks and result as a table, on
+// stderr (stdout with --quiet), for local and remote operations alike.
+func (e *env) printReportTable(r *app.Report) {
 	w := e.io.Err
 	if e.quiet {
 		w = e.io.Out
@@ -259,7 +266,7 @@ func (e *env) printReport(r *app.Report) error {
 		}
 	}
 	var parts []string
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled"} {
+	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled", "interrupted"} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
@@ -271,5 +278,4 @@ func (e *env) printReport(r *app.Report) error {
 	}
 	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status),
 		duration(elapsed), strings.Join(parts, ", "))
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/auth/cognito"
 	"github.com/cloudplatform/cloud/monitor"
+	"github.com/cloudplatform/cloud/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -435,28 +436,27 @@ func (e *env) remoteStatus(c *cli.Context, server, id, envName string) error {
 		}
 		raw, _ = json.Marshal(body)
 	}
-	return e.emitRaw(raw, func(w io.Writer) {
-		fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), d.Revision)
-		for _, es := range d.Environments {
-			enabled := "enabled"
-			if !es.Enabled {
-				enabled = "disabled"
-			}
-			fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(es.Status), es.Status),
-				enabled, orDash(es.Region), orDash(es.AccountID))
-			if op := es.LastOperation; op != nil {
-				fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status), ts(op.StartedAt), op.Actor)
-			}
-			row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
-			for _, s := range es.Stacks {
-				status := s.Status
-				if !s.Enabled {
-					status = "disabled"
-				}
-				row(w, s.Layer, s.Name, e.cell(statusColor(status), status), s.ResourceCount, orDash(strings.Join(s.Dependencies, ",")), s.Reason)
-			}
+	return e.emitRaw(raw, func(w io.Writer) { e.printStatus(w, d.status()) })
+}
+
+// status is the deployment as the local status command holds it, so both
+// print alike.
+func (d restDeployment) status() *app.DeploymentStatus {
+	st := &app.DeploymentStatus{Revision: d.Revision, Deployment: store.Deployment{ID: d.ID,
+		Organization: d.Organization, Project: d.Project, Domain: d.Domain}}
+	for _, env := range d.Environments {
+		es := app.EnvironmentStatus{Name: env.Name, Enabled: env.Enabled, Region: env.Region,
+			AccountID: env.AccountID, Status: env.Status}
+		if op := env.LastOperation; op != nil {
+			es.LastOperation = &store.Operation{ID: op.ID, Kind: op.Kind, Status: op.Status, StartedAt: op.StartedAt, Actor: op.Actor}
 		}
-	})
+		for _, s := range env.Stacks {
+			es.Stacks = append(es.Stacks, app.StackStatus{Name: s.Name, Layer: s.Layer, Enabled: s.Enabled,
+				Dependencies: s.Dependencies, Status: s.Status, Reason: s.Reason, ResourceCount: s.ResourceCount})
+		}
+		st.Environments = append(st.Environments, es)
+	}
+	return st
 }
 
 // remoteOutputs is `cloud outputs` against a server. Secret values come
@@ -731,38 +731,24 @@ func (e *env) printRemoteReport(raw json.RawMessage, op restOperation) error {
 	if e.output != "table" {
 		return e.emit(raw, nil)
 	}
-	w := e.io.Err
-	if e.quiet {
-		w = e.io.Out
-	}
-	counts := map[string]int{}
-	fmt.Fprintln(w)
-	tw := newTable(w)
-	row(tw, "STACK", "STATUS", "DURATION", "CHANGES", "RESOURCES", "NOTE")
+	r := &app.Report{Operation: &store.Operation{ID: op.ID, Kind: op.Kind, Status: op.Status,
+		StartedAt: op.StartedAt, FinishedAt: op.FinishedAt}}
 	for _, s := range op.Stacks {
-		counts[s.Status]++
-		note := s.Reason
-		if s.Error != "" {
-			note = firstLine(s.Error)
-		}
-		d := time.Duration(0)
+		res := app.StackResult{Stack: s.Stack, Status: s.Status, Reason: s.Reason, Error: s.Error,
+			Changes: s.Changes, ResourceCount: s.ResourceCount}
 		if s.StartedAt != nil && s.FinishedAt != nil {
-			d = s.FinishedAt.Sub(*s.StartedAt)
+			res.Duration = s.FinishedAt.Sub(*s.StartedAt)
 		}
-		row(tw, s.Stack, e.cell(statusColor(s.Status), s.Status), duration(d), changes(s.Changes), s.ResourceCount, note)
+		r.Stacks = append(r.Stacks, res)
 	}
-	tw.Flush()
-	var parts []string
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled", "interrupted"} {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
-		}
-	}
-	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status),
-		duration(time.Duration(op.Duration*float64(time.Second))), strings.Join(parts, ", "))
+	e.printReportTable(r)
 	// An operation that ended before its stacks could (e.g. invalid
 	// config) says why only here.
 	if op.Error != "" && op.Error != op.Status && op.Status != app.OpSucceeded {
+		w := e.io.Err
+		if e.quiet {
+			w = e.io.Out
+		}
 		fmt.Fprintf(w, "%s\n", op.Error)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
 )
 
@@ -49,29 +50,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			return e.emit(st, func(w io.Writer) {
-				d := st.Deployment
-				fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), st.Revision)
-				for _, es := range st.Environments {
-					enabled := "enabled"
-					if !es.Enabled {
-						enabled = "disabled"
-					}
-					fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(es.Status), es.Status),
-						enabled, orDash(es.Region), orDash(es.AccountID))
-					if op := es.LastOperation; op != nil {
-						fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status), ts(op.StartedAt), op.Actor)
-					}
-					row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
-					for _, s := range es.Stacks {
-						status := s.Status
-						if !s.Enabled {
-							status = "disabled"
-						}
-						row(w, s.Layer, s.Name, e.cell(statusColor(status), status), s.ResourceCount, orDash(strings.Join(s.Dependencies, ",")), s.Reason)
-					}
-				}
-			})
+			return e.emit(st, func(w io.Writer) { e.printStatus(w, st) })
 		},
 	}
 }
@@ -121,5 +100,31 @@ Examples:
 				}
 			})
 		},
+	}
+}
+
+// printStatus writes a deployment's status as `cloud status` shows it, for
+// the local store and (converted) for a server's answer alike.
+func (e *env) printStatus(w io.Writer, st *app.DeploymentStatus) {
+	d := st.Deployment
+	fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), st.Revision)
+	for _, es := range st.Environments {
+		enabled := "enabled"
+		if !es.Enabled {
+			enabled = "disabled"
+		}
+		fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(es.Status), es.Status),
+			enabled, orDash(es.Region), orDash(es.AccountID))
+		if op := es.LastOperation; op != nil {
+			fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status), ts(op.StartedAt), op.Actor)
+		}
+		row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
+		for _, s := range es.Stacks {
+			status := s.Status
+			if !s.Enabled {
+				status = "disabled"
+			}
+			row(w, s.Layer, s.Name, e.cell(statusColor(status), status), s.ResourceCount, orDash(strings.Join(s.Dependencies, ",")), s.Reason)
+		}
 	}
 }

@@ -14,13 +14,9 @@ package dynamotest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudplatform/cloud/internal/testtools"
 	"github.com/cloudplatform/cloud/sync/remote"
 )
 
@@ -60,31 +57,7 @@ type Server struct {
 // (found by walking up to the directory with go.mod). It returns an error
 // telling how to install it when it is missing.
 func Path() (string, error) {
-	if p := os.Getenv(EnvPath); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("dynalite not installed: %s=%s: %v", EnvPath, p, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, ".tools", "bin", "dynalite")
-			if _, err := os.Stat(p); err != nil {
-				break
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", errors.New("dynalite not installed: run tools/install/dynamodb-local.sh (make dynamodb)")
+	return testtools.Path(EnvPath, "dynalite", "tools/install/dynamodb-local.sh (make dynamodb)")
 }
 
 // Start runs a fresh in-memory dynalite on 127.0.0.1 and a free port, waits
@@ -102,7 +75,7 @@ func Start(t testing.TB) *Server {
 	// A free port found by listening on :0 may be taken by someone else
 	// before dynalite binds it; try a few.
 	for range 3 {
-		s.port, err = freePort()
+		s.port, err = testtools.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,15 +87,6 @@ func Start(t testing.TB) *Server {
 	}
 	t.Fatalf("start dynalite: %v", lastErr)
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) start() error {

@@ -16,32 +16,9 @@
 # package, so its tokens prove nothing outside tests.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/npm-tool.sh"
 version="${COGNITO_LOCAL_VERSION:-5.3.0}"
-dir="$root/.tools/cognito-local"
-bin="$root/.tools/bin"
-
-installed() {
-  [ -f "$dir/node_modules/cognito-local/package.json" ] &&
-    grep -q "\"version\": \"$version\"" "$dir/node_modules/cognito-local/package.json"
-}
-
-if ! command -v npm >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" != 0 ] && sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ||
-    { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update &&
-      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
-fi
-
-if ! installed; then
-  mkdir -p "$dir"
-  [ -f "$dir/package.json" ] || printf '{"name":"cloud-tools-cognito-local","private":true}\n' > "$dir/package.json"
-  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "cognito-local@$version")
-fi
-
-mkdir -p "$bin"
-ln -sf "../cognito-local/node_modules/.bin/cognito-local" "$bin/cognito-local"
+npm_tool cognito-local cognito-local "$version"
 
 # It has no --help or --version: start it on a free port in a scratch
 # directory (it writes .cognito/ there) and wait for it to say it listens.

@@ -15,31 +15,8 @@
 # Amazon's DynamoDB Local is not used: its licence does not allow it here.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/npm-tool.sh"
 version="${DYNALITE_VERSION:-4.0.0}"
-dir="$root/.tools/dynalite"
-bin="$root/.tools/bin"
-
-installed() {
-  [ -f "$dir/node_modules/dynalite/package.json" ] &&
-    grep -q "\"version\": \"$version\"" "$dir/node_modules/dynalite/package.json"
-}
-
-if ! command -v npm >/dev/null 2>&1; then
-  sudo=""
-  [ "$(id -u)" != 0 ] && sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ||
-    { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update &&
-      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
-fi
-
-if ! installed; then
-  mkdir -p "$dir"
-  [ -f "$dir/package.json" ] || printf '{"name":"cloud-tools-dynalite","private":true}\n' > "$dir/package.json"
-  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "dynalite@$version")
-fi
-
-mkdir -p "$bin"
-ln -sf "../dynalite/node_modules/.bin/dynalite" "$bin/dynalite"
+npm_tool dynalite dynalite "$version"
 "$bin/dynalite" --help >/dev/null 2>&1 || { echo "dynalite $version installed but does not run" >&2; exit 1; }
 echo "dynalite $version: $bin/dynalite"
