@@ -129,12 +129,19 @@ func (h *Held) Lease() remote.Lease {
 	return h.lease
 }
 
-// Lost is closed when a renewal finds the lease broken or taken over.
+// Lost is closed when a renewal finds the lease broken or taken over, or
+// when renewals failed until the lease would lapse before the next one.
 func (h *Held) Lost() <-chan struct{} { return h.lost }
 
-// heartbeat renews the lease every third of its TTL, so two renewals may
-// fail (a network blip) before it lapses. Only ErrLeaseLost ends it early:
-// any other failure is retried at the next beat.
+// heartbeat renews the lease every third of its TTL, so one renewal may
+// fail (a network blip) and the next still keep it. A renewal that finds
+// the lease broken or taken over (ErrLeaseLost) ends it at once. So does a
+// failed renewal after which the lease would lapse before the next beat:
+// a holder cut off from the table (a partition) cannot know whether
+// another machine takes the lease at its end, so it gives the lease up
+// itself, a beat before anyone else may take it, rather than go on
+// changing infrastructure another holder may be changing too. Expires is
+// this machine's own clock's reading, so no skew enters that decision.
 func (h *Held) heartbeat() {
 	defer close(h.done)
 	tick := time.NewTicker(h.ttl / 3)
@@ -156,6 +163,9 @@ func (h *Held) heartbeat() {
 			h.mu.Lock()
 			h.lease = nl
 			h.mu.Unlock()
+		case !time.Now().Add(h.ttl / 3).Before(h.Lease().Expires):
+			h.lostOnce.Do(func() { close(h.lost) })
+			return
 		}
 	}
 }

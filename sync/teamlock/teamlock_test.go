@@ -81,6 +81,30 @@ func TestLock_HeartbeatAndTakeover(t *testing.T) {
 	}
 }
 
+// TestLock_PartitionGivesUp: a holder cut off from the table gives the
+// lease up itself before it could lapse, so it never goes on while
+// another machine may have taken the lease at its end.
+func TestLock_PartitionGivesUp(t *testing.T) {
+	srv := dynamotest.Start(t)
+	tbl := srv.NewTable(t)
+	const ttl = 900 * time.Millisecond
+	h, err := newLock(tbl, ttl).Acquire(context.Background(), "D1", "dev", "r1/alice@m1", "deploy D1/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(context.Background())
+	until := h.Until()
+	srv.Kill() // the partition: no renewal gets through from now on
+	select {
+	case <-h.Lost():
+		if now := time.Now(); !now.Before(until) {
+			t.Errorf("gave the lease up at %s, after it lapsed at %s", now.Format(time.StampMilli), until.Format(time.StampMilli))
+		}
+	case <-time.After(3 * ttl):
+		t.Fatal("a holder cut off from the table kept its lease past its end")
+	}
+}
+
 // TestLock_Unreachable: a table nobody answers for fails the acquisition
 // within the timeout, and not as a held lock.
 func TestLock_Unreachable(t *testing.T) {
