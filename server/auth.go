@@ -202,9 +202,10 @@ func initToken(p transport.InitPayload) string {
 }
 
 // authRoutes serves sign-in for clients that have only a username and a
-// password (the dashboard): where to sign in, and sign-in and refresh
-// through the server, which asks Cognito (USER_PASSWORD_AUTH) and hands
-// the tokens back. The server keeps nothing.
+// password (the dashboard): where to sign in, and sign-in, refresh and
+// sign-out (revoking the refresh token) through the server, which asks
+// Cognito (USER_PASSWORD_AUTH) and hands the tokens back. The server keeps
+// nothing.
 func (s *Server) authRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{"mode": "none"}
@@ -228,6 +229,19 @@ func (s *Server) authRoutes(mux *http.ServeMux) {
 		}
 		t, err := client.Login(r.Context(), in.Username, in.Password)
 		s.answerTokens(w, r, t, err)
+	})
+	mux.HandleFunc("POST /auth/logout", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ RefreshToken string }
+		client, ok := s.signInClient(w, r, &in)
+		if !ok {
+			return
+		}
+		if err := client.Revoke(r.Context(), in.RefreshToken); err != nil {
+			s.log.Warn("sign-out: the refresh token could not be revoked", "error", err)
+			refuse(w, r, http.StatusBadGateway, graph.CodeUnavailable, 0, "the user pool did not answer; try again")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /auth/refresh", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ RefreshToken string }

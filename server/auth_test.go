@@ -439,8 +439,16 @@ func TestAuth_SignIn(t *testing.T) {
 	if status != 200 || body["idToken"] == "" || body["username"] != "ada" {
 		t.Errorf("refresh: %d %v", status, body)
 	}
+	refresh, _ := body["refreshToken"].(string)
 	status, body, _ = call(t, "POST", srv.URL+"/auth/refresh", "", map[string]string{"refreshToken": "not-a-token"})
 	if status != http.StatusUnauthorized {
 		t.Errorf("refresh with a bad token: %d %v", status, body)
+	}
+	// Signing out revokes the refresh token in Cognito.
+	if status, body, _ := call(t, "POST", srv.URL+"/auth/logout", "", map[string]string{"refreshToken": refresh}); status != http.StatusNoContent {
+		t.Errorf("logout: %d %v", status, body)
+	}
+	if status, body, _ := call(t, "POST", srv.URL+"/auth/refresh", "", map[string]string{"refreshToken": refresh}); status != http.StatusUnauthorized {
+		t.Errorf("refresh after logout: %d %v", status, body)
 	}
 }

@@ -212,6 +212,30 @@ func (c Client) Refresh(ctx context.Context, t *Tokens) (*Tokens, error) {
 	return n, nil
 }
 
+// Revoke revokes a refresh token (RevokeToken), so it can get no more
+// tokens: signing out ends the session in Cognito, not only on this
+// machine. ID and access tokens already issued stay valid until they
+// expire. A token Cognito no longer knows (revoked before, or expired) is
+// no error: the session is over either way.
+func (c Client) Revoke(ctx context.Context, refreshToken string) error {
+	if refreshToken == "" {
+		return nil
+	}
+	api, err := c.api()
+	if err != nil {
+		return err
+	}
+	_, err = api.RevokeToken(ctx, &cip.RevokeTokenInput{ClientId: aws.String(c.ClientID), Token: aws.String(refreshToken)})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "NotAuthorizedException" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("revoke the refresh token: %w", err)
+	}
+	return nil
+}
+
 func newTokens(r *types.AuthenticationResultType, start time.Time, username string) *Tokens {
 	t := &Tokens{
 		IDToken:      aws.ToString(r.IdToken),

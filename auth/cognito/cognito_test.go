@@ -144,6 +144,19 @@ func TestClient_Refresh(t *testing.T) {
 			t.Fatalf("err = %v, want ErrSessionExpired", err)
 		}
 	})
+	// Last: a revoked refresh token gets no more tokens, and revoking it
+	// again is no error.
+	t.Run("Revoked", func(t *testing.T) {
+		if err := c.Revoke(ctx, tok.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Refresh(ctx, tok); !errors.Is(err, cognito.ErrSessionExpired) {
+			t.Fatalf("refresh after revoke: err = %v, want ErrSessionExpired", err)
+		}
+		if err := c.Revoke(ctx, tok.RefreshToken); err != nil {
+			t.Errorf("second revoke: %v", err)
+		}
+	})
 }
 
 func TestServerKey(t *testing.T) {

@@ -87,8 +87,11 @@ func logoutCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "logout",
 		Usage: "forget the tokens kept for a server",
-		Description: `Deletes the tokens cloud login kept for the server from this home. Logging
-out of a server you are not logged in to is not an error.
+		Description: `Revokes the refresh token cloud login kept for the server in Cognito (so it
+can get no new tokens, here or wherever it was copied) and deletes the
+tokens from this home. When Cognito cannot be reached the tokens are
+deleted anyway, with a warning. Logging out of a server you are not logged
+in to is not an error.
 
 Examples:
    cloud logout --server https://cloud.example.com`,
@@ -106,9 +109,17 @@ Examples:
 				return usageError("%v", err)
 			}
 			st := e.tokenStore()
-			if _, err := st.Load(key); errors.Is(err, cognito.ErrNotLoggedIn) {
+			ent, err := st.Load(key)
+			if errors.Is(err, cognito.ErrNotLoggedIn) {
 				e.status("not logged in to %s", key)
 				return nil
+			}
+			if err == nil {
+				ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+				defer cancel()
+				if err := ent.Client.Revoke(ctx, ent.Tokens.RefreshToken); err != nil {
+					e.status("warning: %v; the tokens are deleted here, and the refresh token lapses on its own", err)
+				}
 			}
 			if err := st.Delete(key); err != nil {
 				return err

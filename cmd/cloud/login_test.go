@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/cloudplatform/cloud/auth/cognito"
 	"github.com/cloudplatform/cloud/auth/cognitolocal"
 	"github.com/cloudplatform/cloud/server/gqlws"
 )
@@ -275,8 +276,16 @@ func TestLoginAndRemote(t *testing.T) {
 		t.Errorf("GraphQL query without a token: %v, want 401", err)
 	}
 
-	// logout forgets the tokens: the server refuses again.
+	// logout revokes the refresh token in Cognito and forgets the tokens:
+	// the server refuses again.
+	kept, err := (cognito.Store{Path: tokens}).Load(url)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustCloud(t, admin, "logout", "--server", url)
+	if _, err := kept.Client.Refresh(ctx, &kept.Tokens); !errors.Is(err, cognito.ErrSessionExpired) {
+		t.Errorf("the refresh token still works after logout: %v", err)
+	}
 	if r := cloud(t, admin, "--server", url, "list"); r.code == 0 || !strings.Contains(r.stderr, "run cloud login") {
 		t.Errorf("list after logout: exit %d\n%s", r.code, r.stderr)
 	}

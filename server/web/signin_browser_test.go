@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -255,6 +256,7 @@ func TestDashboardSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#deployments tr[data-id="DSIGN01"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#signout`)),
 	)
+	refresh := eval[string](t, ctx, `JSON.parse(sessionStorage.getItem('cloud.session')).refreshToken`)
 	do(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`form#signin`)))
 	st = eval[signInState](t, ctx, readSignIn)
 	if !st.Form || st.Session != "" || st.UserShown || st.Error != "" || st.Focused != "signin-username" {
@@ -262,6 +264,25 @@ func TestDashboardSignIn(t *testing.T) {
 	}
 	if ws := eval[bool](t, ctx, `!!window.__dashboard.ws`); ws {
 		t.Errorf("a WebSocket is still open after signing out")
+	}
+	// Signing out revoked the refresh token in Cognito (the page does
+	// not wait for it, so allow it a moment).
+	revoked := false
+	for range 50 {
+		body, _ := json.Marshal(map[string]string{"refreshToken": refresh})
+		resp, err := http.Post(s.URL+"/auth/refresh", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			revoked = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !revoked {
+		t.Errorf("the refresh token still works after signing out")
 	}
 	// Signed out, an address of the dashboard shows the form too.
 	do(t, ctx, "open a deployment signed out", chromedp.Navigate(s.URL+"/#/d/DSIGN01?env=dev"), chromedp.Reload(),

@@ -286,6 +286,13 @@ function showSignIn(message) {
 }
 
 function signOut() {
+  // Revoke the refresh token in Cognito, so the session ends there too;
+  // the page does not wait for it (and forgets the tokens regardless).
+  const s = loadSession();
+  if (s && s.refreshToken) {
+    fetch('/auth/logout', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({refreshToken: s.refreshToken})}).catch(() => {});
+  }
   clearSession();
   stopFollowing();
   setConn('signed out', '');
