@@ -36,15 +36,12 @@ package cognitolocal
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,8 +81,8 @@ type Server struct {
 	dir  string // working directory: .cognito/config.json and .cognito/db
 	port int
 
-	mu  sync.Mutex // guards cmd
-	cmd *exec.Cmd
+	mu   sync.Mutex // guards proc (Restart replaces it)
+	proc *testtools.Process
 }
 
 // Pool is a user pool on the server with one app client, and what a token
@@ -190,34 +187,14 @@ func (s *Server) start() error {
 		// The Lambda and KMS clients it builds use the v2 JS SDK, which
 		// prints an end-of-support notice on every start.
 		"AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1")
-	// Its own process group, so Kill also stops node's children.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &lockedWriter{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	proc, err := testtools.StartProcess("cognito-local on "+s.Endpoint, cmd, func() bool { return answers(s.Endpoint) }, startTimeout)
+	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if answers(s.Endpoint) {
-			s.mu.Lock()
-			s.cmd = cmd
-			s.mu.Unlock()
-			return nil
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("cognito-local exited: %v: %s", err, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			return fmt.Errorf("cognito-local did not answer on %s within %s: %s", s.Endpoint, startTimeout, out.String())
-		}
-	}
+	s.mu.Lock()
+	s.proc = proc
+	s.mu.Unlock()
+	return nil
 }
 
 // answers reports whether cognito-local answers its health check at
@@ -239,19 +216,10 @@ func answers(endpoint string) bool {
 // Cognito unreachable.
 func (s *Server) Kill() {
 	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
+	proc := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	for range 100 {
-		if !answers(s.Endpoint) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proc.Kill()
 }
 
 // Client returns an admin client of the server: static dummy credentials
@@ -350,26 +318,4 @@ func (s *Server) CreateUser(t testing.TB, p Pool, username, password string, gro
 			t.Fatalf("add %s to group %s in %s: %v", username, g, p.ID, err)
 		}
 	}
-}
-
-// lockedWriter keeps the first 64 KiB of the process's output, for error
-// messages; stdout and stderr are written from two goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  strings.Builder
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return l.w.Write(p)
 }

@@ -1,5 +1,5 @@
-// Package testtools finds the development servers the project's scripts
-// install under .tools (dynalite, cognito-local) and gives them free
+// Package testtools finds, starts and stops the development servers the
+// project's scripts install under .tools (dynalite, cognito-local), on free
 // loopback ports, for the packages that run them in tests
 // (sync/dynamotest, auth/cognitolocal).
 package testtools

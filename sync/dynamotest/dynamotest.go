@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,8 +47,8 @@ type Server struct {
 	bin  string
 	port int
 
-	mu  sync.Mutex // guards cmd
-	cmd *exec.Cmd
+	mu   sync.Mutex // guards proc (Restart replaces it)
+	proc *testtools.Process
 }
 
 // Path returns the dynalite executable: $CLOUD_DYNALITE, else
@@ -92,34 +91,14 @@ func Start(t testing.TB) *Server {
 func (s *Server) start() error {
 	cmd := exec.Command(s.bin, "--host", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	// Its own process group, so Kill also stops node's children.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &lockedWriter{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	proc, err := testtools.StartProcess("dynalite on "+s.Endpoint, cmd, func() bool { return answers(s.Endpoint) }, startTimeout)
+	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if answers(s.Endpoint) {
-			s.mu.Lock()
-			s.cmd = cmd
-			s.mu.Unlock()
-			return nil
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("dynalite exited: %v: %s", err, out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			return fmt.Errorf("dynalite did not answer on %s within %s: %s", s.Endpoint, startTimeout, out.String())
-		}
-	}
+	s.mu.Lock()
+	s.proc = proc
+	s.mu.Unlock()
+	return nil
 }
 
 // answers reports whether a DynamoDB server answers at endpoint: any HTTP
@@ -141,19 +120,10 @@ func answers(endpoint string) bool {
 // it to make the remote unreachable.
 func (s *Server) Kill() {
 	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
+	proc := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	for range 100 {
-		if !answers(s.Endpoint) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proc.Kill()
 }
 
 // Restart kills the server and starts a new, empty one on the same port,
@@ -208,26 +178,4 @@ func CreateTable(t testing.TB, cfg remote.Config, opts ...remote.Option) *remote
 		t.Fatal(err)
 	}
 	return tbl
-}
-
-// lockedWriter keeps the first 64 KiB of the process's output, for error
-// messages; stdout and stderr are written from two goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  strings.Builder
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return l.w.Write(p)
 }
