@@ -210,6 +210,9 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err := r.loadPrograms(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.checkLanguageHosts(); err != nil {
+		return nil, err
+	}
 	if deploys(req.Kind) || req.Kind == KindPreview {
 		if err := r.checkReferences(ctx); err != nil {
 			return nil, err
@@ -375,7 +378,7 @@ type run struct {
 func (r *run) loadPrograms(ctx context.Context) error {
 	for _, name := range r.graph.Nodes() {
 		s := r.man.Stack(name)
-		prog, err := r.app.locator.Find(s.Program)
+		prog, err := r.app.findProgram(ctx, s.Program)
 		if err != nil {
 			return fmt.Errorf("stack %s: %w", name, err)
 		}
@@ -401,16 +404,29 @@ func (a *App) programTemplate(ctx context.Context, c *runner.Client, prog runner
 			return t, nil
 		}
 	}
-	t, err := c.Describe(ctx, prog)
+	t, err := a.describe(ctx, c, prog)
 	if err != nil {
 		return t, err
 	}
-	// A rebuilt program keeps what the registry added to it.
+	// A rebuilt program keeps what the registry added to it; an edited
+	// project keeps the outputs its deploys recorded.
 	reg := registration{Template: t}
 	if old, err := a.registration(ctx, prog.Name); err == nil {
 		reg.Priority = old.Priority
+		if t.Project != nil {
+			for k, o := range old.Outputs {
+				if _, ok := reg.Outputs[k]; !ok {
+					if reg.Outputs == nil {
+						reg.Outputs = map[string]protocol.Output{}
+					}
+					reg.Outputs[k] = o
+					reg.AnyOutputs = false
+				}
+			}
+			t = reg.Template
+		}
 	}
-	return t, a.putRegistration(ctx, prog.Name, reg, prog.Path, prog.Identity)
+	return t, a.putRegistration(ctx, prog.Name, reg, prog.Source(), prog.Identity)
 }
 
 // template returns the template of a stack's program (known or not).
@@ -492,10 +508,10 @@ func (r *run) mock(stack, output string) (placeholder.Value, bool) {
 // template, or, for programs that echo their inputs (the probe), given as
 // an input.
 func declares(t protocol.Template, config map[string]any, output string) bool {
-	if _, ok := t.Outputs[output]; ok {
+	if _, ok := t.Outputs[output]; ok || t.AnyOutputs {
 		return true
 	}
-	if t.AnyInputs {
+	if t.AnyInputs && t.Project == nil {
 		_, ok := config[output]
 		return ok
 	}
@@ -761,6 +777,11 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	}
 	if err := r.app.db.SetOutputs(bg, r.dep.ID, r.env.Name, name, outputs); err != nil {
 		return r.fail(bg, name, err)
+	}
+	if r.programs[name].Project != "" {
+		if err := r.app.recordOutputs(bg, r.man.Stack(name).Program, res.Outputs); err != nil {
+			r.eventAt(bg, name, EventLog, time.Now(), &protocol.Log{Level: "warning", Text: "record the outputs of project " + r.programs[name].Project + ": " + err.Error()})
+		}
 	}
 	// The hash is of what this run deployed; recompute nothing.
 	r.finish(bg, name, StackDeployed, "", res, hash)

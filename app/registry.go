@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/cloudplatform/cloud/engine/runner"
+	"github.com/cloudplatform/cloud/stacks/project"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
 )
@@ -60,47 +62,78 @@ type StackValidation struct {
 // OK reports whether the stack has no errors.
 func (v *StackValidation) OK() bool { return len(v.Errors) == 0 }
 
-// RegisterStack registers the program called nameOrPath (a name looked up
-// in the stacks directories and the built-in programs, or a path to an
-// executable) under its program name: it asks the program for its template
-// and stores it as a new version when it changed. deps replaces the
-// template's default dependencies when depsSet (an empty deps then means
-// none). The priority of an earlier registration is kept.
-func (a *App) RegisterStack(ctx context.Context, nameOrPath string, deps []string, depsSet bool) (*store.StackTemplate, error) {
+// RegisterStack registers a stack program or a Pulumi project. nameOrPath
+// is a program name (looked up in the stacks directories and the built-in
+// programs), a path to an executable, or a directory holding a Pulumi.yaml:
+// a project stack, which cloud runs with the project's own runtime. It is
+// registered under name, or else the program's (a project's `name`): the
+// template is read from the program and stored as a new version when it
+// changed. deps replaces the template's default dependencies when depsSet
+// (an empty deps then means none). The priority of an earlier registration
+// is kept. A path that is neither a project nor a stack program is a usage
+// error that says so, never carrying what the program printed.
+func (a *App) RegisterStack(ctx context.Context, nameOrPath, name string, deps []string, depsSet bool) (*store.StackTemplate, error) {
 	if err := authorize(ctx, accessAdmin, "register stacks", nil); err != nil {
 		return nil, err
 	}
 	if nameOrPath == "" {
-		return nil, usagef("register-stack: a stack name or program path is required")
+		return nil, usagef("register-stack: a stack name, program path or project directory is required")
+	}
+	if name != "" && !stackName.MatchString(name) {
+		return nil, usagef("register-stack: name %q is not a program name (letters, digits, '.', '-' and '_')", name)
 	}
 	var prog runner.Program
 	var err error
-	if strings.ContainsAny(nameOrPath, `/\`) {
+	isPath := strings.ContainsAny(nameOrPath, `/\`) || nameOrPath == "." || nameOrPath == ".."
+	switch fi, statErr := os.Stat(nameOrPath); {
+	case isPath && statErr == nil && fi.IsDir():
+		if !project.IsProject(nameOrPath) {
+			return nil, usagef("register-stack: %s is a directory with no Pulumi.yaml or Pulumi.yml: not a Pulumi project", nameOrPath)
+		}
+		prog, err = a.locator.FindProject(nameOrPath)
+	case isPath:
 		prog, err = a.locator.FindPath(nameOrPath)
-	} else {
+	default:
 		prog, err = a.locator.Find(nameOrPath)
 	}
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	t, err := a.describeClient().Describe(ctx, prog)
+	t, err := a.describe(ctx, a.describeClient(), prog)
 	if err != nil {
+		var uerr *UsageError
+		if isPath && !errors.As(err, &uerr) {
+			// The program's output stays out of the answer: the caller of
+			// the API may not see what an arbitrary executable printed.
+			return nil, usagef("register-stack: %s is not a stack program: it did not answer the describe request of the runner protocol", nameOrPath)
+		}
 		return nil, err
 	}
+	if name == "" {
+		name = t.Name
+	}
+	if !stackName.MatchString(name) {
+		return nil, usagef("register-stack: the program's name %q is not a program name (letters, digits, '.', '-' and '_'); register it with --name", name)
+	}
+	prog.Name, t.Name = name, name
 	reg := registration{Template: t}
 	if depsSet {
 		reg.Dependencies = cleanNames(deps)
 	}
-	if old, err := a.registration(ctx, prog.Name); err == nil {
+	if old, err := a.registration(ctx, name); err == nil {
 		reg.Priority = old.Priority
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	if err := a.putRegistration(ctx, prog.Name, reg, prog.Path, prog.Identity); err != nil {
+	if err := a.putRegistration(ctx, name, reg, prog.Source(), prog.Identity); err != nil {
 		return nil, err
 	}
-	return a.db.StackTemplate(ctx, prog.Name)
+	return a.db.StackTemplate(ctx, name)
 }
+
+// stackName is what a registered program may be called: a Pulumi project
+// name, never a path.
+var stackName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // UpdateStack changes what registration adds to a stack's template: its
 // description, default dependencies or priority (nil leaves a field as it
@@ -233,6 +266,9 @@ func (a *App) ValidateStack(ctx context.Context, name string, strict bool) (*Sta
 		return nil, err
 	}
 	v := compareValidation(name, reg.Template, got)
+	if got.Note != "" {
+		v.Warnings = append(v.Warnings, StackFinding{Kind: "program", Name: name, Message: got.Note})
+	}
 	if strict {
 		v.Errors = append(v.Errors, v.Warnings...)
 		v.Warnings = []StackFinding{}
@@ -272,7 +308,11 @@ func (a *App) ValidateAllStacks(ctx context.Context, strict bool) ([]StackValida
 // say which program to run).
 func (a *App) registeredProgram(name, source string) (runner.Program, error) {
 	if source != "" && source != a.cfg.Self {
-		if prog, err := a.locator.FindPath(source); err == nil {
+		find := a.locator.FindPath
+		if project.IsProject(source) {
+			find = a.locator.FindProject
+		}
+		if prog, err := find(source); err == nil {
 			prog.Name = name
 			return prog, nil
 		}

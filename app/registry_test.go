@@ -79,7 +79,7 @@ func TestValidateStackReportsBrokenStacks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := a.RegisterStack(ctx, c.name, nil, false); err != nil {
+			if _, err := a.RegisterStack(ctx, c.name, "", nil, false); err != nil {
 				t.Fatal(err)
 			}
 			v, err := a.ValidateStack(ctx, c.name, false)
@@ -107,7 +107,7 @@ func TestValidateExampleStacksHaveNoErrors(t *testing.T) {
 	ctx := context.Background()
 	a := openRegistryApp(t)
 	for _, name := range []string{"demo-network", "demo-security", "demo-database", "demo-storage", "demo-app", "demo-monitoring", "probe"} {
-		if _, err := a.RegisterStack(ctx, name, nil, false); err != nil {
+		if _, err := a.RegisterStack(ctx, name, "", nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +129,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	a := openRegistryApp(t)
 	// By path, with a dependency override.
-	st, err := a.RegisterStack(ctx, filepath.Join(registryStacks(t), "demo-database"), []string{"network"}, true)
+	st, err := a.RegisterStack(ctx, filepath.Join(registryStacks(t), "demo-database"), "", []string{"network"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Errorf("listed %+v", got)
 	}
 	// Re-registering keeps the priority; the program's dependencies return.
-	if _, err := a.RegisterStack(ctx, "demo-database", nil, false); err != nil {
+	if _, err := a.RegisterStack(ctx, "demo-database", "", nil, false); err != nil {
 		t.Fatal(err)
 	}
 	hist, err := a.StackHistory(ctx, "demo-database")
@@ -181,7 +181,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 	if _, err := a.StackHistory(ctx, "demo-database"); err != nil {
 		t.Errorf("history gone after unregister: %v", err)
 	}
-	if _, err := a.RegisterStack(ctx, "nosuchstack", nil, false); err == nil {
+	if _, err := a.RegisterStack(ctx, "nosuchstack", "", nil, false); err == nil {
 		t.Error("registered a program that does not exist")
 	}
 }
@@ -189,7 +189,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 func TestRegistryUnregisterRefusedWhileUsed(t *testing.T) {
 	ctx := context.Background()
 	a := openRegistryApp(t)
-	if _, err := a.RegisterStack(ctx, "probe", nil, false); err != nil {
+	if _, err := a.RegisterStack(ctx, "probe", "", nil, false); err != nil {
 		t.Fatal(err)
 	}
 	const m = `version: 1

@@ -122,7 +122,7 @@ func (a *App) templateLookup(ctx context.Context) func(program string) (protocol
 		if t, ok := templates[program]; ok {
 			return t, nil
 		}
-		prog, err := a.locator.Find(program)
+		prog, err := a.findProgram(ctx, program)
 		if err != nil {
 			return protocol.Template{}, err
 		}
@@ -152,6 +152,10 @@ func checkPlan(p *plan.Plan, template func(program string) (protocol.Template, e
 			continue
 		}
 		cfg := p.Config[name]
+		if t.Project != nil && t.AnyInputs && len(cfg) > 0 {
+			out = append(out, Finding{Severity: SeverityWarning, Environment: env, Stack: name, Field: "stacks." + name + ".config",
+				Message: fmt.Sprintf("project %s (%s) declares no config schema in its Pulumi.yaml: its keys are passed as they are, unchecked", s.Program, t.Project.Dir)})
+		}
 		keys := make([]string, 0, len(cfg))
 		for k := range cfg {
 			keys = append(keys, k)
@@ -247,7 +251,7 @@ func valueType(p *plan.Plan, v any, template func(string) (protocol.Template, er
 	if o, ok := t.Outputs[r.Output]; ok {
 		return o.Type, " " + r.Raw
 	}
-	if t.AnyInputs {
+	if t.AnyInputs && t.Project == nil {
 		if echoed, ok := p.Config[r.Stack][r.Output]; ok {
 			if _, isText := echoed.(string); !isText {
 				return typeOf(echoed), " " + r.Raw

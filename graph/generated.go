@@ -183,7 +183,7 @@ type ComplexityRoot struct {
 		LockEnvironment    func(childComplexity int, deploymentID string, environment string, reason string) int
 		Preview            func(childComplexity int, input model.OperationInput) int
 		Refresh            func(childComplexity int, input model.OperationInput) int
-		RegisterStack      func(childComplexity int, nameOrPath string, dependencies []string) int
+		RegisterStack      func(childComplexity int, nameOrPath string, name *string, dependencies []string) int
 		Rollback           func(childComplexity int, input model.RollbackInput) int
 		SetConfig          func(childComplexity int, deploymentID string, key string, value string) int
 		UnlockEnvironment  func(childComplexity int, deploymentID string, environment string, force *bool) int
@@ -317,6 +317,12 @@ type ComplexityRoot struct {
 		Type        func(childComplexity int) int
 	}
 
+	StackProject struct {
+		Dir     func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Runtime func(childComplexity int) int
+	}
+
 	StackState struct {
 		Dependencies    func(childComplexity int) int
 		Enabled         func(childComplexity int) int
@@ -331,13 +337,16 @@ type ComplexityRoot struct {
 
 	StackTemplate struct {
 		AnyInputs    func(childComplexity int) int
+		AnyOutputs   func(childComplexity int) int
 		Dependencies func(childComplexity int) int
 		Description  func(childComplexity int) int
 		Inputs       func(childComplexity int) int
+		Kind         func(childComplexity int) int
 		Name         func(childComplexity int) int
 		Outputs      func(childComplexity int) int
 		Priority     func(childComplexity int) int
 		ProgramHash  func(childComplexity int) int
+		Project      func(childComplexity int) int
 		RegisteredAt func(childComplexity int) int
 		Source       func(childComplexity int) int
 		Version      func(childComplexity int) int
@@ -402,7 +411,7 @@ type MutationResolver interface {
 	DisableEnvironment(ctx context.Context, deploymentID string, environment string, stacks []string, destroy *bool) (*model.EnvironmentChange, error)
 	LockEnvironment(ctx context.Context, deploymentID string, environment string, reason string) (*model.Operation, error)
 	UnlockEnvironment(ctx context.Context, deploymentID string, environment string, force *bool) (*model.Operation, error)
-	RegisterStack(ctx context.Context, nameOrPath string, dependencies []string) (*model.StackTemplate, error)
+	RegisterStack(ctx context.Context, nameOrPath string, name *string, dependencies []string) (*model.StackTemplate, error)
 	UpdateStack(ctx context.Context, name string, description *string, dependencies []string, priority *int) (*model.StackTemplate, error)
 	UnregisterStack(ctx context.Context, name string, force *bool) (bool, error)
 	CreateTemplate(ctx context.Context, input model.CreateTemplateInput) (*model.DeploymentTemplate, error)
@@ -1154,7 +1163,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterStack(childComplexity, args["nameOrPath"].(string), args["dependencies"].([]string)), true
+		return e.ComplexityRoot.Mutation.RegisterStack(childComplexity, args["nameOrPath"].(string), args["name"].(*string), args["dependencies"].([]string)), true
 	case "Mutation.rollback":
 		if e.ComplexityRoot.Mutation.Rollback == nil {
 			break
@@ -1857,6 +1866,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StackOutput.Type(childComplexity), true
 
+	case "StackProject.dir":
+		if e.ComplexityRoot.StackProject.Dir == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackProject.Dir(childComplexity), true
+	case "StackProject.name":
+		if e.ComplexityRoot.StackProject.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackProject.Name(childComplexity), true
+	case "StackProject.runtime":
+		if e.ComplexityRoot.StackProject.Runtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackProject.Runtime(childComplexity), true
+
 	case "StackState.dependencies":
 		if e.ComplexityRoot.StackState.Dependencies == nil {
 			break
@@ -1918,6 +1946,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StackTemplate.AnyInputs(childComplexity), true
+	case "StackTemplate.anyOutputs":
+		if e.ComplexityRoot.StackTemplate.AnyOutputs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackTemplate.AnyOutputs(childComplexity), true
 	case "StackTemplate.dependencies":
 		if e.ComplexityRoot.StackTemplate.Dependencies == nil {
 			break
@@ -1936,6 +1970,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StackTemplate.Inputs(childComplexity), true
+	case "StackTemplate.kind":
+		if e.ComplexityRoot.StackTemplate.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackTemplate.Kind(childComplexity), true
 	case "StackTemplate.name":
 		if e.ComplexityRoot.StackTemplate.Name == nil {
 			break
@@ -1960,6 +2000,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StackTemplate.ProgramHash(childComplexity), true
+	case "StackTemplate.project":
+		if e.ComplexityRoot.StackTemplate.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackTemplate.Project(childComplexity), true
 	case "StackTemplate.registeredAt":
 		if e.ComplexityRoot.StackTemplate.RegisteredAt == nil {
 			break
@@ -2668,6 +2714,18 @@ func (ec *executionContext) childFields_StackOutput(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type StackOutput", field.Name)
 }
 
+func (ec *executionContext) childFields_StackProject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_StackProject_name(ctx, field)
+	case "runtime":
+		return ec.fieldContext_StackProject_runtime(ctx, field)
+	case "dir":
+		return ec.fieldContext_StackProject_dir(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StackProject", field.Name)
+}
+
 func (ec *executionContext) childFields_StackState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2706,6 +2764,12 @@ func (ec *executionContext) childFields_StackTemplate(ctx context.Context, field
 		return ec.fieldContext_StackTemplate_outputs(ctx, field)
 	case "anyInputs":
 		return ec.fieldContext_StackTemplate_anyInputs(ctx, field)
+	case "anyOutputs":
+		return ec.fieldContext_StackTemplate_anyOutputs(ctx, field)
+	case "kind":
+		return ec.fieldContext_StackTemplate_kind(ctx, field)
+	case "project":
+		return ec.fieldContext_StackTemplate_project(ctx, field)
 	case "priority":
 		return ec.fieldContext_StackTemplate_priority(ctx, field)
 	case "source":
@@ -3273,14 +3337,22 @@ func (ec *executionContext) field_Mutation_registerStack_args(ctx context.Contex
 		return nil, err
 	}
 	args["nameOrPath"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "dependencies",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "dependencies",
 		func(ctx context.Context, v any) ([]string, error) {
 			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["dependencies"] = arg1
+	args["dependencies"] = arg2
 	return args, nil
 }
 
@@ -6947,7 +7019,7 @@ func (ec *executionContext) _Mutation_registerStack(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterStack(ctx, fc.Args["nameOrPath"].(string), fc.Args["dependencies"].([]string))
+			return ec.Resolvers.Mutation().RegisterStack(ctx, fc.Args["nameOrPath"].(string), fc.Args["name"].(*string), fc.Args["dependencies"].([]string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.StackTemplate) graphql.Marshaler {
@@ -9732,6 +9804,75 @@ func (ec *executionContext) fieldContext_StackOutput_description(_ context.Conte
 	return graphql.NewScalarFieldContext("StackOutput", field, false, false, "String")
 }
 
+func (ec *executionContext) _StackProject_name(ctx context.Context, field graphql.CollectedField, obj *model.StackProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackProject_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackProject_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackProject_runtime(ctx context.Context, field graphql.CollectedField, obj *model.StackProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackProject_runtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runtime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackProject_runtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackProject", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackProject_dir(ctx context.Context, field graphql.CollectedField, obj *model.StackProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackProject_dir(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dir, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackProject_dir(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackProject", field, false, false, "String")
+}
+
 func (ec *executionContext) _StackState_name(ctx context.Context, field graphql.CollectedField, obj *model.StackState) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10093,6 +10234,84 @@ func (ec *executionContext) _StackTemplate_anyInputs(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_StackTemplate_anyInputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StackTemplate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StackTemplate_anyOutputs(ctx context.Context, field graphql.CollectedField, obj *model.StackTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackTemplate_anyOutputs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnyOutputs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackTemplate_anyOutputs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackTemplate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StackTemplate_kind(ctx context.Context, field graphql.CollectedField, obj *model.StackTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackTemplate_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackTemplate_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackTemplate_project(ctx context.Context, field graphql.CollectedField, obj *model.StackTemplate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackTemplate_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StackProject) graphql.Marshaler {
+			return ec.marshalOStackProject2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackProject(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StackTemplate_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StackTemplate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StackProject(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _StackTemplate_priority(ctx context.Context, field graphql.CollectedField, obj *model.StackTemplate) (ret graphql.Marshaler) {
@@ -13999,6 +14218,49 @@ func (ec *executionContext) _StackOutput(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var stackProjectImplementors = []string{"StackProject"}
+
+func (ec *executionContext) _StackProject(ctx context.Context, sel ast.SelectionSet, obj *model.StackProject) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stackProjectImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StackProject")
+		case "name":
+			out.Values[i] = ec._StackProject_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runtime":
+			out.Values[i] = ec._StackProject_runtime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dir":
+			out.Values[i] = ec._StackProject_dir(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var stackStateImplementors = []string{"StackState"}
 
 func (ec *executionContext) _StackState(ctx context.Context, sel ast.SelectionSet, obj *model.StackState) graphql.Marshaler {
@@ -14111,6 +14373,21 @@ func (ec *executionContext) _StackTemplate(ctx context.Context, sel ast.Selectio
 		case "anyInputs":
 			out.Values[i] = ec._StackTemplate_anyInputs(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "anyOutputs":
+			out.Values[i] = ec._StackTemplate_anyOutputs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._StackTemplate_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._StackTemplate_project(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "priority":
@@ -15672,6 +15949,13 @@ func (ec *executionContext) marshalOOverflow2ᚖgithubᚗcomᚋcloudplatformᚋc
 		return graphql.Null
 	}
 	return ec._Overflow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStackProject2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackProject(ctx context.Context, sel ast.SelectionSet, v *model.StackProject) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StackProject(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOStackTemplate2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackTemplate(ctx context.Context, sel ast.SelectionSet, v *model.StackTemplate) graphql.Marshaler {

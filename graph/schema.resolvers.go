@@ -245,8 +245,8 @@ func (r *mutationResolver) UnlockEnvironment(ctx context.Context, deploymentID s
 }
 
 // RegisterStack is the resolver for the registerStack field.
-func (r *mutationResolver) RegisterStack(ctx context.Context, nameOrPath string, dependencies []string) (*model.StackTemplate, error) {
-	t, err := r.App.RegisterStack(ctx, nameOrPath, dependencies, dependencies != nil)
+func (r *mutationResolver) RegisterStack(ctx context.Context, nameOrPath string, name *string, dependencies []string) (*model.StackTemplate, error) {
+	t, err := r.App.RegisterStack(ctx, nameOrPath, deref(name), dependencies, dependencies != nil)
 	if err != nil {
 		return nil, err
 	}

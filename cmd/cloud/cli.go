@@ -234,6 +234,7 @@ func newApp(e *env) *cli.App {
 			loginCommand(e),
 			logoutCommand(e),
 			stackRunnerCommand(),
+			projectRunnerCommand(),
 		},
 	}
 }

@@ -13,25 +13,30 @@ import (
 func registerStackCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "register-stack",
-		Usage: "register a stack program: read its template (inputs, outputs, dependencies) from the program",
-		Description: `Asks a stack program for its template and registers it, as a new version
-when it changed. NAME is looked up in the stacks directories and the
-built-in examples; a PATH (anything with a slash) registers that binary.
+		Usage: "register a stack program or a Pulumi project directory: read its template (inputs, outputs, dependencies)",
+		Description: `Reads a stack's template and registers it, as a new version when it
+changed. NAME is looked up in the stacks directories and the built-in
+examples; a PATH (anything with a slash) registers that binary; a DIR
+holding a Pulumi.yaml registers the project as a project stack, run with
+its own runtime and never written to (docs/projects.md). The stack is
+registered under the program's name (a project's name) unless --name.
 --dependencies replaces the program's default dependencies.
 
 Examples:
    cloud register-stack network
-   cloud register-stack ./bin/stacks/cache --dependencies network,security`,
-		ArgsUsage: "NAME|PATH",
+   cloud register-stack ./bin/stacks/cache --dependencies network,security
+   cloud register-stack ./infra/web --name web`,
+		ArgsUsage: "NAME|PATH|DIR",
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "register under this name instead of the program's (a project's name)"},
 			&cli.StringFlag{Name: "dependencies", Usage: "comma-separated default dependencies, replacing the program's"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME|PATH")
+			a, as, err := e.start(c, "NAME|PATH|DIR")
 			if err != nil {
 				return err
 			}
-			st, err := a.RegisterStack(c.Context, as[0], splitList(c.String("dependencies")), c.IsSet("dependencies"))
+			st, err := a.RegisterStack(c.Context, as[0], c.String("name"), splitList(c.String("dependencies")), c.IsSet("dependencies"))
 			if err != nil {
 				return err
 			}

@@ -34,3 +34,24 @@ func stackRunnerCommand() *cli.Command {
 		},
 	}
 }
+
+// projectRunnerCommand runs an existing Pulumi project directory as a
+// runner (see kit.ServeProject): project stacks are run by cloud itself.
+func projectRunnerCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "project-runner",
+		Hidden:    true,
+		Usage:     "run a Pulumi project directory as a stack program (runner protocol)",
+		ArgsUsage: "DIR describe|validate|run",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageError("project-runner DIR describe|validate|run")
+			}
+			code := kit.ServeProject(c.Context, c.Args().Get(0), c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
+			if code != 0 {
+				return &exitError{code: code, err: errSilent}
+			}
+			return nil
+		},
+	}
+}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/cloudplatform/cloud/engine/placeholder"
 )
@@ -73,8 +74,13 @@ func (m *Manifest) Validate() error {
 		if !namePattern.MatchString(s.Name) {
 			add(path, "", "stack name %q must be lower-case letters, digits and '-', starting with a letter", s.Name)
 		}
-		if s.Program == "" {
+		switch {
+		case s.Program == "":
 			add(path+".program", "", "must not be empty")
+		case strings.ContainsAny(s.Program, `/\`):
+			// A manifest is stored and synced to machines whose checkouts
+			// live elsewhere: a path would name different things on each.
+			add(path+".program", "", "%q is a path, but program names a registered stack: register the directory with `cloud register-stack %s` and use the name it prints", s.Program, s.Program)
 		}
 		if s.Layer < 0 {
 			add(path+".layer", "", "must not be negative")

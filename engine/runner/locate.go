@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cloudplatform/cloud/stacks/project"
 )
 
 // Locator finds stack programs by name: first an executable of that name in
@@ -76,6 +78,29 @@ func (l *Locator) FindPath(path string) (Program, error) {
 		return Program{}, err
 	}
 	return Program{Name: filepath.Base(abs), Path: abs, Identity: id}, nil
+}
+
+// FindProject returns the project stack program of the Pulumi project in
+// dir, which cloud runs itself (Self project-runner DIR). Its identity is a
+// hash of the project's files (see project.Identity), so editing a source
+// file changes it; each file's hash is cached like an executable's.
+func (l *Locator) FindProject(dir string) (Program, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Program{}, err
+	}
+	if !project.IsProject(abs) {
+		return Program{}, fmt.Errorf("%s holds no Pulumi project (no Pulumi.yaml or Pulumi.yml)", abs)
+	}
+	if l.Self == "" {
+		return Program{}, fmt.Errorf("project %s: no cloud executable to run it with", abs)
+	}
+	id, err := project.Identity(abs, l.identity)
+	if err != nil {
+		return Program{}, err
+	}
+	return Program{Name: filepath.Base(abs), Path: l.Self, Args: []string{"project-runner", abs},
+		Identity: id, Project: abs}, nil
 }
 
 // identity hashes an executable's content, cached by size and modification

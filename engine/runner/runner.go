@@ -34,6 +34,19 @@ type Program struct {
 	Identity string
 	// Builtin is set for the example stacks compiled into cloud.
 	Builtin bool
+	// Project is the directory of a project stack (an existing Pulumi
+	// project cloud runs as `cloud project-runner DIR`); empty for a
+	// stack program.
+	Project string
+}
+
+// Source is where the program comes from: its project directory or its
+// executable.
+func (p Program) Source() string {
+	if p.Project != "" {
+		return p.Project
+	}
+	return p.Path
 }
 
 // Client runs stack programs.

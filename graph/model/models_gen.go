@@ -346,6 +346,12 @@ type StackOutput struct {
 	Description string `json:"description"`
 }
 
+type StackProject struct {
+	Name    string `json:"name"`
+	Runtime string `json:"runtime"`
+	Dir     string `json:"dir"`
+}
+
 // The state of one stack in one environment.
 type StackState struct {
 	Name        string `json:"name"`
@@ -367,13 +373,19 @@ type StackTemplate struct {
 	Dependencies []string       `json:"dependencies"`
 	Inputs       []*StackInput  `json:"inputs"`
 	Outputs      []*StackOutput `json:"outputs"`
-	// Accepts inputs it does not declare (generic stacks).
-	AnyInputs    bool      `json:"anyInputs"`
-	Priority     int       `json:"priority"`
-	Source       string    `json:"source"`
-	ProgramHash  string    `json:"programHash"`
-	Version      int       `json:"version"`
-	RegisteredAt time.Time `json:"registeredAt"`
+	// Accepts inputs it does not declare (generic stacks, projects without a config schema).
+	AnyInputs bool `json:"anyInputs"`
+	// A project stack whose outputs are not known until it deploys: any output name is accepted.
+	AnyOutputs bool `json:"anyOutputs"`
+	// program (a stack program: an executable or built into cloud) or project (a Pulumi project directory).
+	Kind string `json:"kind"`
+	// A project stack's Pulumi project: its name (the config namespace), runtime and directory.
+	Project      *StackProject `json:"project,omitempty"`
+	Priority     int           `json:"priority"`
+	Source       string        `json:"source"`
+	ProgramHash  string        `json:"programHash"`
+	Version      int           `json:"version"`
+	RegisteredAt time.Time     `json:"registeredAt"`
 }
 
 type StackTemplateConnection struct {

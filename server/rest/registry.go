@@ -23,13 +23,15 @@ func (a *api) listStacks(w http.ResponseWriter, r *http.Request) error {
 // registerBody names the program to register: a name looked up in the
 // stacks directories and the built-in programs, or a path.
 type registerBody struct {
-	NameOrPath   string   `json:"nameOrPath"`
+	NameOrPath string `json:"nameOrPath"`
+	// Name registers the stack under another name than the program's.
+	Name         string   `json:"name,omitempty"`
 	Dependencies []string `json:"dependencies,omitempty"`
 }
 
 func (b *registerBody) check() error {
 	if b.NameOrPath == "" {
-		return inputErrorf("nameOrPath", "required (a stack program's name or path)")
+		return inputErrorf("nameOrPath", "required (a stack program's name or path, or a Pulumi project directory)")
 	}
 	return nil
 }
@@ -42,7 +44,11 @@ func (a *api) registerStack(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in, true); err != nil {
 		return err
 	}
-	s, err := a.res.Mutation().RegisterStack(r.Context(), in.NameOrPath, in.Dependencies)
+	var name *string
+	if in.Name != "" {
+		name = &in.Name
+	}
+	s, err := a.res.Mutation().RegisterStack(r.Context(), in.NameOrPath, name, in.Dependencies)
 	if err != nil {
 		return err
 	}

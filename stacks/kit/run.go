@@ -55,16 +55,9 @@ func (w *writer) log(level, format string, args ...any) {
 // the result, never as a crash, so the orchestrator always gets one.
 func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protocol.Result {
 	res := &protocol.Result{}
-	if err := checkRequest(req); err != nil {
+	if err := prepare(req, w); err != nil {
 		res.Error = err.Error()
 		return res
-	}
-	if req.ClearLock {
-		if n, err := clearLocks(req); err != nil {
-			w.log("warning", "clear stale lock: %v", err)
-		} else if n > 0 {
-			w.log("info", "removed %d stale lock(s) left by an interrupted run", n)
-		}
 	}
 
 	var in *Inputs
@@ -88,7 +81,29 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 		res.Error = cleanError(ctx, err, req.PulumiHome)
 		return res
 	}
+	err = operate(ctx, stack, req, w, res)
+	if in != nil {
+		res.InputsRead = in.ReadNames()
+	}
+	if out != nil {
+		res.OutputsExported = out.Names()
+	}
+	if err != nil {
+		res.Error = cleanError(ctx, err, req.PulumiHome)
+		// The program's own error says more than the transcript, unless the
+		// engine lacked a provider plugin: a provider function the program
+		// called then fails with a bare "context canceled".
+		if programErr != nil && ctx.Err() == nil && !missingPlugin.MatchString(err.Error()) {
+			res.Error = explainPlugin(programErr.Error(), req.PulumiHome)
+		}
+	}
+	return res
+}
 
+// operate performs the request's operation on an opened stack, forwarding
+// engine events to w and filling res with outputs, changes and drift. The
+// error is the Automation API's; the caller turns it into res.Error.
+func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *writer, res *protocol.Result) error {
 	ch := make(chan events.EngineEvent, 64)
 	done := make(chan struct{})
 	var drift []protocol.Drift
@@ -98,6 +113,7 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	}()
 
 	var summary *auto.UpdateSummary
+	var err error
 	switch req.Operation {
 	case protocol.Up:
 		var r auto.UpResult
@@ -148,29 +164,28 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	if req.Operation == protocol.Refresh && streamed {
 		res.Drift = drift
 	}
-
 	if summary != nil && summary.ResourceChanges != nil {
 		res.Changes = *summary.ResourceChanges
 	}
 	if req.Operation == protocol.Up {
 		res.ResourceCount = resourceCount(res.Changes)
 	}
-	if in != nil {
-		res.InputsRead = in.ReadNames()
+	return err
+}
+
+// prepare checks a request and clears a stale lock it asks to clear.
+func prepare(req protocol.Request, w *writer) error {
+	if err := checkRequest(req); err != nil {
+		return err
 	}
-	if out != nil {
-		res.OutputsExported = out.Names()
-	}
-	if err != nil {
-		res.Error = cleanError(ctx, err, req.PulumiHome)
-		// The program's own error says more than the transcript, unless the
-		// engine lacked a provider plugin: a provider function the program
-		// called then fails with a bare "context canceled".
-		if programErr != nil && ctx.Err() == nil && !missingPlugin.MatchString(err.Error()) {
-			res.Error = explainPlugin(programErr.Error(), req.PulumiHome)
+	if req.ClearLock {
+		if n, err := clearLocks(req); err != nil {
+			w.log("warning", "clear stale lock: %v", err)
+		} else if n > 0 {
+			w.log("info", "removed %d stale lock(s) left by an interrupted run", n)
 		}
 	}
-	return res
+	return nil
 }
 
 func checkRequest(req protocol.Request) error {
@@ -198,12 +213,31 @@ const eventsGrace = 5 * time.Second
 // use (see providers/).
 var localProviders = []string{"localfile"}
 
-// openStack selects or creates the Pulumi stack in the request's own
-// workspace directory.
+// openStack selects or creates the Pulumi stack of an inline program in
+// the request's own workspace directory.
 func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc) (auto.Stack, error) {
 	if err := os.MkdirAll(req.WorkDir, 0o700); err != nil {
 		return auto.Stack{}, fmt.Errorf("create workspace: %w", err)
 	}
+	project := workspace.Project{
+		Name:    tokens.PackageName(req.Project),
+		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+	}
+	if plugins := localProviderPlugins(); len(plugins) > 0 {
+		project.Plugins = &workspace.Plugins{Providers: plugins}
+	}
+	opts := append(workspaceOptions(req), auto.Project(project))
+	stack, err := auto.UpsertStackInlineSource(ctx, req.Stack, req.Project, program, opts...)
+	if err != nil {
+		return auto.Stack{}, fmt.Errorf("select stack %s: %w", req.Stack, err)
+	}
+	return stack, nil
+}
+
+// workspaceOptions are the Automation API options every run shares: its
+// workspace directory, the backend, the passphrase secrets provider and
+// PULUMI_HOME. It also puts the request's Pulumi CLI first on PATH.
+func workspaceOptions(req protocol.Request) []auto.LocalWorkspaceOption {
 	env := map[string]string{
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -217,37 +251,30 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 		dir := filepath.Dir(req.PulumiCommand)
 		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	project := workspace.Project{
-		Name:    tokens.PackageName(req.Project),
-		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-	}
-	// Our own providers (built by tools/install/providers.sh next to the
-	// Pulumi CLI) are named in the project, so the engine uses them without
-	// warning that it found a plugin on PATH.
-	for _, name := range localProviders {
-		if path, err := exec.LookPath("pulumi-resource-" + name); err == nil {
-			if project.Plugins == nil {
-				project.Plugins = &workspace.Plugins{}
-			}
-			project.Plugins.Providers = append(project.Plugins.Providers,
-				workspace.PluginOptions{Name: name, Path: filepath.Dir(path)})
-		}
-	}
+	os.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
 	opts := []auto.LocalWorkspaceOption{
 		auto.WorkDir(req.WorkDir),
 		auto.EnvVars(env),
 		auto.SecretsProvider("passphrase"),
-		auto.Project(project),
 	}
 	if req.PulumiHome != "" {
 		opts = append(opts, auto.PulumiHome(req.PulumiHome))
 	}
-	os.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
-	stack, err := auto.UpsertStackInlineSource(ctx, req.Stack, req.Project, program, opts...)
-	if err != nil {
-		return auto.Stack{}, fmt.Errorf("select stack %s: %w", req.Stack, err)
+	return opts
+}
+
+// localProviderPlugins names our own providers (built by
+// tools/install/providers.sh next to the Pulumi CLI) that are on PATH, so a
+// project lists them and the engine uses them without warning that it found
+// a plugin on PATH.
+func localProviderPlugins() []workspace.PluginOptions {
+	var out []workspace.PluginOptions
+	for _, name := range localProviders {
+		if path, err := exec.LookPath("pulumi-resource-" + name); err == nil {
+			out = append(out, workspace.PluginOptions{Name: name, Path: filepath.Dir(path)})
+		}
 	}
-	return stack, nil
+	return out
 }
 
 // forward turns Pulumi engine events into protocol events, measuring how

@@ -43,6 +43,24 @@ type Template struct {
 	// AnyInputs is set by generic stacks (the probe) that accept inputs
 	// they do not declare.
 	AnyInputs bool `json:"anyInputs,omitempty"`
+	// AnyOutputs is set by a project stack whose outputs cannot be known
+	// before it deploys (no declaration, a runtime other than YAML): any
+	// output name is accepted until a deploy records what it exported.
+	AnyOutputs bool `json:"anyOutputs,omitempty"`
+	// Project is set for a project stack: an existing Pulumi project
+	// directory run with its own runtime (see package stacks/project).
+	Project *Project `json:"project,omitempty"`
+}
+
+// Project says which Pulumi project directory a project stack runs.
+type Project struct {
+	// Name is the Pulumi project's name, its config namespace.
+	Name string `json:"name"`
+	// Runtime is the project's language runtime: yaml, nodejs, python, go,
+	// dotnet, java.
+	Runtime string `json:"runtime"`
+	// Dir is the project's absolute directory.
+	Dir string `json:"dir"`
 }
 
 // Input describes one configuration value a stack reads.
@@ -207,6 +225,9 @@ type Validation struct {
 	InputsRead []string                    `json:"inputsRead"`
 	Outputs    map[string]ValidationOutput `json:"outputs"`
 	Error      string                      `json:"error,omitempty"`
+	// Note says what the validation could not check (a project stack whose
+	// program is not run by validation); it becomes a warning.
+	Note string `json:"note,omitempty"`
 }
 
 // ValidationOutput is the type (string, number, boolean, array, object) and

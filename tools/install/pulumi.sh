@@ -3,18 +3,37 @@
 # directory. The CLI cannot be downloaded on our machines, and `go install
 # pkg@version` refuses the pulumi/pkg module (it has replace directives), so a
 # throwaway module requires pkg and sdk at the same version and builds the
-# command. Idempotent: does nothing when the right version is already there.
+# command. Then the YAML language host (pulumi-yaml), which project stacks
+# with `runtime: yaml` need, goes next to it (the other language hosts cannot
+# be built here). Idempotent: does nothing when the right versions are there.
 set -euo pipefail
 
 version="${PULUMI_VERSION:-v3.274.1}"
+yaml_version="${PULUMI_YAML_VERSION:-v1.25.0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tools="${CLOUD_TOOLS:-$root/.tools}"
 dest="$tools/pulumi/$version"
 bin="$dest/pulumi"
+mkdir -p "$tools/bin"
+
+# The YAML language host: `go install` works for this module. Built after
+# the CLI, so Pulumi's modules are already in the module cache.
+yaml_host() {
+  local ydest="$tools/pulumi-yaml/$yaml_version"
+  local ybin="$ydest/pulumi-language-yaml"
+  if [ ! -x "$ybin" ]; then
+    echo "building pulumi-language-yaml $yaml_version..."
+    mkdir -p "$ydest"
+    GOBIN="$ydest" GOFLAGS="-trimpath" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$yaml_version"
+  fi
+  ln -sfn "$ybin" "$tools/bin/pulumi-language-yaml"
+  echo "pulumi-language-yaml $yaml_version: $ybin"
+}
 
 if [ -x "$bin" ] && [ "$("$bin" version 2>/dev/null)" = "$version" ]; then
-  ln -sfn "$bin" "$tools/bin/pulumi" 2>/dev/null || { mkdir -p "$tools/bin"; ln -sfn "$bin" "$tools/bin/pulumi"; }
+  ln -sfn "$bin" "$tools/bin/pulumi"
   echo "pulumi $version already built: $bin"
+  yaml_host
   exit 0
 fi
 
@@ -43,3 +62,4 @@ go build -trimpath -o "$bin.tmp" \
 mv "$bin.tmp" "$bin"
 ln -sfn "$bin" "$tools/bin/pulumi"
 echo "pulumi $("$bin" version) built: $bin"
+yaml_host
