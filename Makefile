@@ -84,7 +84,7 @@ screenshots: pulumi browser cognito ## refresh the pictures in docs/images from 
 	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^(TestDashboardFollowsADeploy|TestDashboardSignIn)$$' ./server/web
 	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^TestMonitorTUIFollowsRealDeploys$$' ./cmd/cloud
 
-demo: cli pulumi ## deploy the 6-stack demo into DEMO_HOME (default .demo) and show its status
+demo: cli pulumi providers ## deploy the 6-stack demo and the mixed kit + Pulumi-project demo into DEMO_HOME (default .demo)
 	@set -e; \
 	export CLOUD_HOME="$(DEMO_HOME)" PATH="$(TOOLS_BIN):$$PATH"; \
 	echo "CLOUD_HOME=$$CLOUD_HOME"; \
@@ -94,6 +94,14 @@ demo: cli pulumi ## deploy the 6-stack demo into DEMO_HOME (default .demo) and s
 	echo "deployment $$id"; \
 	bin/cloud deploy -e dev "$$id"; \
 	bin/cloud status -e dev "$$id"; \
+	echo; \
+	echo "Pulumi projects as stacks: two Pulumi YAML projects between two kit stacks"; \
+	bin/cloud register-stack stacks/projects/site; \
+	bin/cloud register-stack stacks/projects/cdn; \
+	out=$$(bin/cloud init --template projects --org acme --project web --domain web.example.com); \
+	pid=$$(printf '%s\n' "$$out" | grep -oE '\bD[A-Z0-9]{6}\b' | tail -n 1); \
+	bin/cloud deploy -e dev "$$pid"; \
+	bin/cloud outputs -e dev "$$pid" site; \
 	echo; \
 	echo "next: CLOUD_HOME=$(DEMO_HOME) bin/cloud outputs -e dev $$id"
 
