@@ -55,12 +55,13 @@ test: pulumi providers browser dynamodb cognito build ## run the whole test suit
 bench: pulumi build ## run every benchmark 3 times
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-fuzz: ## fuzz the manifest and placeholder parsers, GraphQL queries and REST requests, 20 s each
+fuzz: ## fuzz the manifest and placeholder parsers, GraphQL queries, REST requests, token checks and project declarations, 20 s each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/placeholder
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime 20s ./graph
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestParsing$$' -fuzztime 20s ./server/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 20s ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 20s ./stacks/project
 
 lint: ## gofmt, go vet and staticcheck
 	@files=$$( (git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*') \

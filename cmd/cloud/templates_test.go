@@ -24,8 +24,8 @@ func TestTemplates(t *testing.T) {
 			builtin[tm.Name] = len(tm.Stacks)
 		}
 	}
-	if len(list) != 3 || builtin["demo"] != 6 || builtin["default"] != 16 || builtin["minimal"] != 4 {
-		t.Fatalf("list-templates = %+v, want the built-in demo (6 stacks), default (16) and minimal (4)", list)
+	if len(list) != 4 || builtin["demo"] != 6 || builtin["default"] != 16 || builtin["minimal"] != 4 || builtin["projects"] != 4 {
+		t.Fatalf("list-templates = %+v, want the built-in demo (6 stacks), default (16), minimal (4) and projects (4)", list)
 	}
 	if out := mustCloud(t, home, "show-template", "demo").stdout; !strings.Contains(out, "vpcId: ${network.vpcId}") {
 		t.Errorf("show-template demo:\n%s", out)
@@ -33,7 +33,7 @@ func TestTemplates(t *testing.T) {
 	if out := mustCloud(t, home, "validate-template", "demo").stdout; !strings.Contains(out, "template demo is valid") {
 		t.Errorf("validate-template demo:\n%s", out)
 	}
-	if r := cloud(t, home, "show-template", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, `template "nosuch": not found (have: default, demo, minimal)`) {
+	if r := cloud(t, home, "show-template", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, `template "nosuch": not found (have: default, demo, minimal, projects)`) {
 		t.Errorf("unknown template: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := cloud(t, home, "init", "--org", "a", "--project", "b", "--template", "nosuch"); r.code != 2 || !strings.Contains(r.stderr, `unknown template "nosuch"`) {
@@ -84,7 +84,7 @@ func TestTemplates(t *testing.T) {
 	}
 	mustCloud(t, home, "create-template", "from-dep", "--from-deployment", id)
 	list = decode[[]tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
-	if len(list) != 5 { // default, demo, minimal, shop, from-dep
+	if len(list) != 6 { // default, demo, minimal, projects, shop, from-dep
 		t.Errorf("list-templates after creating two: %+v", list)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"net/url"
 	"strings"
 	"testing"
@@ -553,6 +554,18 @@ func TestREST(t *testing.T) {
 		t.Fatalf("register: %+v %q", stack, r.header.Get("Content-Location"))
 	}
 	c.json("POST", api+"/stacks", map[string]any{"nameOrPath": "probe", "dependencies": []string{}}, http.StatusOK, nil)
+	// A Pulumi project directory is a stack too (registering reads it,
+	// and writes nothing into it).
+	siteDir, _ := filepath.Abs(filepath.Join("..", "..", "stacks", "projects", "site"))
+	var project struct {
+		Name, Kind string
+		Project    struct{ Name, Runtime, Dir string }
+	}
+	c.json("POST", api+"/stacks", map[string]any{"nameOrPath": siteDir, "name": "web-site"}, http.StatusOK, &project)
+	if project.Name != "web-site" || project.Kind != "project" || project.Project.Runtime != "yaml" || project.Project.Name != "site" || project.Project.Dir != siteDir {
+		t.Errorf("register a project directory: %+v", project)
+	}
+	c.json("DELETE", api+"/stacks/web-site", nil, http.StatusNoContent, nil)
 	var stacks page
 	c.json("GET", api+"/stacks?first=1", nil, http.StatusOK, &stacks)
 	if stacks.TotalCount < 2 || stacks.NextCursor == nil {
@@ -650,6 +663,8 @@ func TestProblems(t *testing.T) {
 		{"unknown environment", call{method: "POST", path: api + "/deployments/DPROB01/environments/qa/deploy"}, 404, "NOT_FOUND", "", `no environment "qa"`},
 		{"unknown operation", call{method: "GET", path: api + "/operations/OPNOPE/events"}, 404, "NOT_FOUND", "", "OPNOPE"},
 		{"unknown stack", call{method: "GET", path: api + "/stacks/nope"}, 404, "NOT_FOUND", "", "nope"},
+		{"register a directory that is no project", jsonBody("POST", api+"/stacks", `{"nameOrPath": "`+home+`"}`), 400, "BAD_USER_INPUT", "", "no Pulumi.yaml or Pulumi.yml"},
+		{"register an executable that is no stack program", jsonBody("POST", api+"/stacks", `{"nameOrPath": "/bin/sh"}`), 400, "BAD_USER_INPUT", "", "/bin/sh is not a stack program"},
 		{"unknown route", call{method: "GET", path: api + "/nothing/here", undocumented: true}, 404, "NOT_FOUND", "", "no route GET /api/v1/nothing/here"},
 		{"wrong method", call{method: "DELETE", path: api + "/openapi.json", undocumented: true}, 405, "METHOD_NOT_ALLOWED", "", "allowed: GET, HEAD"},
 		{"unsupported media type", call{method: "POST", path: dev + "/lock", body: []byte("reason=x"), ctype: "application/x-www-form-urlencoded", invalid: true}, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type", "application/json"},
