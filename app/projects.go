@@ -100,6 +100,9 @@ func (a *App) recordOutputs(ctx context.Context, program string, outputs map[str
 	for _, k := range names {
 		v := outputs[k]
 		typ := typeOf(v.Value)
+		if typ == "" {
+			continue
+		}
 		if old, ok := reg.Outputs[k]; ok && old.Type == typ && (old.Secret || !v.Secret) {
 			continue
 		}
@@ -107,10 +110,7 @@ func (a *App) recordOutputs(ctx context.Context, program string, outputs map[str
 			reg.Outputs = map[string]protocol.Output{}
 		}
 		o := reg.Outputs[k]
-		o.Type, o.Secret = typ, o.Secret || v.Secret
-		if o.Description == "" {
-			o.Description = "exported by a deploy"
-		}
+		o.Type, o.Secret, o.Recorded = typ, o.Secret || v.Secret, true
 		reg.Outputs[k] = o
 		changed = true
 	}

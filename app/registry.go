@@ -23,6 +23,9 @@ import (
 // template its program declares, with what registration adds to it.
 type StackInfo struct {
 	protocol.Template
+	// Kind is "program" (an executable, or built into cloud) or "project"
+	// (a Pulumi project directory).
+	Kind string `json:"kind"`
 	// Priority orders stacks that could run at the same time; set by
 	// update-stack, kept across re-registrations.
 	Priority int `json:"priority,omitempty"`
@@ -379,6 +382,11 @@ func compareValidation(stack string, t protocol.Template, got protocol.Validatio
 	}
 	for _, name := range sortedKeys(t.Outputs) {
 		decl := t.Outputs[name]
+		if decl.Recorded {
+			// What a deploy exported is the truth about it; a program not
+			// run here cannot be held to it.
+			continue
+		}
 		out, ok := got.Outputs[name]
 		if !ok {
 			// A failed program exports nothing after the failure: the
@@ -471,7 +479,11 @@ func stackInfo(t store.StackTemplate) (StackInfo, error) {
 	if reg.Name == "" {
 		reg.Name = t.Name
 	}
-	return StackInfo{Template: reg.Template, Priority: reg.Priority, Source: t.Source,
+	kind := "program"
+	if reg.Project != nil {
+		kind = "project"
+	}
+	return StackInfo{Template: reg.Template, Kind: kind, Priority: reg.Priority, Source: t.Source,
 		ProgramHash: t.ProgramHash, Version: t.Version, RegisteredAt: t.RegisteredAt}, nil
 }
 

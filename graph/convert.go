@@ -156,10 +156,9 @@ func toStackTemplate(s app.StackInfo) *model.StackTemplate {
 	t := &model.StackTemplate{
 		Name: s.Name, Description: s.Description, Dependencies: nonNil(s.Dependencies), AnyInputs: s.AnyInputs,
 		Priority: s.Priority, Source: s.Source, ProgramHash: s.ProgramHash, Version: s.Version, RegisteredAt: s.RegisteredAt,
-		Inputs: []*model.StackInput{}, Outputs: []*model.StackOutput{}, AnyOutputs: s.AnyOutputs, Kind: "program",
+		Inputs: []*model.StackInput{}, Outputs: []*model.StackOutput{}, AnyOutputs: s.AnyOutputs, Kind: s.Kind,
 	}
 	if p := s.Project; p != nil {
-		t.Kind = "project"
 		t.Project = &model.StackProject{Name: p.Name, Runtime: p.Runtime, Dir: p.Dir}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Inputs)) {

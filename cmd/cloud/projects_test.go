@@ -156,6 +156,7 @@ func TestProjectStacks(t *testing.T) {
 	mustCloud(t, home, "register-stack", cdn)
 	list := decode[[]struct {
 		Name    string
+		Kind    string
 		Project *struct{ Name, Runtime, Dir string }
 		Inputs  map[string]struct {
 			Type     string
@@ -173,7 +174,7 @@ func TestProjectStacks(t *testing.T) {
 		byName[s.Name] = i
 	}
 	s := list[byName["site"]]
-	if s.Project == nil || s.Project.Runtime != "yaml" || s.Project.Dir != site {
+	if s.Kind != "project" || s.Project == nil || s.Project.Runtime != "yaml" || s.Project.Dir != site {
 		t.Fatalf("site registered as %+v, want a yaml project from %s", s.Project, site)
 	}
 	if in := s.Inputs["replicas"]; in.Type != "number" || in.Required {
@@ -222,6 +223,14 @@ func TestProjectStacks(t *testing.T) {
 		return string(b)
 	}
 	firstConf := conf()
+
+	// What the deploy recorded (site.indexSha256's real type, say) does not
+	// make validation fail.
+	for _, name := range []string{"site", "cdn"} {
+		if r := cloud(t, home, "validate-stack", name, "--strict"); r.code != 0 {
+			t.Errorf("validate-stack %s --strict after a deploy: exit %d\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+	}
 
 	again := decode[reportJSON](t, mustCloud(t, home, "deploy", "DPROJ01", "-o", "json").stdout)
 	wantStatuses(t, "deploy with no change", again, map[string]string{"network": "unchanged", "site": "unchanged", "cdn": "unchanged", "monitoring": "unchanged"})

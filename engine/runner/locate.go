@@ -60,7 +60,7 @@ func (l *Locator) Find(name string) (Program, error) {
 				Identity: id + ":" + name, Builtin: true}, nil
 		}
 	}
-	return Program{}, fmt.Errorf("stack program %q not found in %s and not built in (built in: %s); build it with `make stack STACK=%s`",
+	return Program{}, fmt.Errorf("stack program %q not found in %s, not built in (built in: %s) and not registered: build it with `make stack STACK=%s`, or register a Pulumi project directory with `cloud register-stack DIR`",
 		name, strings.Join(l.Dirs, ", "), strings.Join(l.Builtin, ", "), name)
 }
 

@@ -24,7 +24,7 @@ var skippedDirs = map[string]bool{
 
 // stackSettings matches Pulumi.<stack>.yaml: a stack's own config, which
 // cloud never reads (the manifest gives the config).
-var stackSettings = regexp.MustCompile(`^Pulumi\.[^.]+\.ya?ml$`)
+var stackSettings = regexp.MustCompile(`^Pulumi\..+\.ya?ml$`)
 
 // Skipped reports whether a path of the project (relative, slash
 // separated) is left out of its identity. dir tells a directory.

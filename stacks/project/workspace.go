@@ -75,23 +75,22 @@ func LanguageHost(runtime, pulumiCLI, pulumiHome string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	homes := []string{pulumiHome}
-	if h, err := os.UserHomeDir(); err == nil {
-		homes = append(homes, filepath.Join(h, ".pulumi"))
-	}
-	for _, h := range homes {
-		if h == "" {
-			continue
-		}
-		found, _ := filepath.Glob(filepath.Join(h, "plugins", "language-"+runtime+"-v*", name))
+	// Only the PULUMI_HOME cloud runs the engine with: a plugin installed
+	// under another home (~/.pulumi) is not one the engine would find.
+	if pulumiHome != "" {
+		found, _ := filepath.Glob(filepath.Join(pulumiHome, "plugins", "language-"+runtime+"-v*", name))
 		sort.Strings(found)
 		if len(found) > 0 {
 			return found[len(found)-1], nil
 		}
 	}
-	hint := fmt.Sprintf("install it with `pulumi plugin install language %s`, or use an official Pulumi install, which ships the Node.js, Python, Go, .NET and YAML hosts", runtime)
+	install := "pulumi plugin install language " + runtime
+	if pulumiHome != "" {
+		install = "PULUMI_HOME=" + pulumiHome + " " + install
+	}
+	hint := fmt.Sprintf("put it next to the Pulumi CLI or on PATH (an official Pulumi install ships the Node.js, Python, Go and YAML hosts next to the CLI), or install it with `%s`", install)
 	if runtime == "yaml" {
-		hint = "build it with tools/install/pulumi.sh (it goes next to the Pulumi CLI in .tools/bin), or `pulumi plugin install language yaml`"
+		hint = fmt.Sprintf("build it with tools/install/pulumi.sh (it goes next to the Pulumi CLI in .tools/bin), or install it with `%s`", install)
 	}
 	return "", fmt.Errorf("the Pulumi %s language host (%s) is not installed, and this project's runtime needs it: %s", runtime, name, hint)
 }

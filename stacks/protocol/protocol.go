@@ -81,6 +81,9 @@ type Output struct {
 	Type        string `json:"type"`
 	Secret      bool   `json:"secret,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Recorded marks an output of a project stack that a deploy exported
+	// and no declaration named: its type is what the deploy produced.
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // Value is a typed configuration or output value with its secret flag.
