@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 
 	"github.com/cloudplatform/cloud/engine/runner"
 	"github.com/cloudplatform/cloud/stacks/project"
@@ -92,12 +91,7 @@ func (a *App) recordOutputs(ctx context.Context, program string, outputs map[str
 		return err
 	}
 	changed := false
-	names := make([]string, 0, len(outputs))
-	for k := range outputs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range sortedKeys(outputs) {
 		v := outputs[k]
 		typ := typeOf(v.Value)
 		if typ == "" {

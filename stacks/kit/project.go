@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"maps"
 	"os/exec"
-	"os/signal"
-	"sort"
+	"slices"
 	"strconv"
-	"syscall"
 
 	"github.com/cloudplatform/cloud/stacks/project"
 	"github.com/cloudplatform/cloud/stacks/protocol"
@@ -56,25 +54,12 @@ func ServeProject(parent context.Context, dir string, args []string, stdin io.Re
 		}
 		return 0
 	case "run":
-		var req protocol.Request
-		if err := json.NewDecoder(stdin).Decode(&req); err != nil {
-			fmt.Fprintf(stderr, "read run request: %v\n", err)
-			return 2
-		}
-		ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		w := newWriter(stdout)
-		var res *protocol.Result
-		if err != nil {
-			res = &protocol.Result{Error: err.Error()}
-		} else {
-			res = runProject(ctx, p, req, w)
-		}
-		w.send(protocol.Message{Kind: protocol.KindResult, Result: res})
-		if res.Error != "" {
-			return 1
-		}
-		return 0
+		return serveRun(parent, stdin, stdout, stderr, func(ctx context.Context, req protocol.Request, w *writer) *protocol.Result {
+			if err != nil {
+				return &protocol.Result{Error: err.Error()}
+			}
+			return runProject(ctx, p, req, w)
+		})
 	default:
 		fmt.Fprintf(stderr, "unknown request %q: want describe, validate or run\n", args[0])
 		return 2
@@ -119,12 +104,7 @@ func runProject(ctx context.Context, p *project.Project, req protocol.Request, w
 		res.Error = cleanError(ctx, err, req.PulumiHome)
 		return res
 	}
-	names := make([]string, 0, len(res.Outputs))
-	for k := range res.Outputs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	res.OutputsExported = names
+	res.OutputsExported = slices.Sorted(maps.Keys(res.Outputs))
 	return res
 }
 
