@@ -227,17 +227,31 @@ func (w *writer) stamp() string {
 // put inserts or updates one row of t (vals in t.cols order), bumping its
 // version and clearing its tombstone, and records it in the outbox.
 func (w *writer) put(ctx context.Context, t *table, vals ...any) error {
-	if len(vals) != len(t.cols) {
-		return fmt.Errorf("store: put %s: %d values for %d columns", t.name, len(vals), len(t.cols))
-	}
-	ts := w.stamp()
-	args := append(append([]any{}, vals...), ts, w.db.replicaID)
-	var version int64
-	var payload string
-	if err := w.queryRow(ctx, t.upsertSQL, args...).Scan(&version, &payload); err != nil {
-		return fmt.Errorf("store: write %s: %w", t.name, err)
+	ts, version, payload, err := w.upsertStamped(ctx, t, vals...)
+	if err != nil {
+		return err
 	}
 	return w.outbox(ctx, t, vals[:t.key], version, ts, "put", payload)
+}
+
+// upsert is put without the outbox entry, for rows that never leave this
+// database (built-in templates): it returns the row's new version and
+// payload.
+func (w *writer) upsert(ctx context.Context, t *table, vals ...any) (int64, string, error) {
+	_, version, payload, err := w.upsertStamped(ctx, t, vals...)
+	return version, payload, err
+}
+
+func (w *writer) upsertStamped(ctx context.Context, t *table, vals ...any) (ts string, version int64, payload string, err error) {
+	if len(vals) != len(t.cols) {
+		return "", 0, "", fmt.Errorf("store: put %s: %d values for %d columns", t.name, len(vals), len(t.cols))
+	}
+	ts = w.stamp()
+	args := append(append([]any{}, vals...), ts, w.db.replicaID)
+	if err := w.queryRow(ctx, t.upsertSQL, args...).Scan(&version, &payload); err != nil {
+		return "", 0, "", fmt.Errorf("store: write %s: %w", t.name, err)
+	}
+	return ts, version, payload, nil
 }
 
 // tombstone marks the row with the given key deleted and records it in the

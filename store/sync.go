@@ -73,6 +73,34 @@ func ConflictID(entity string, key json.RawMessage, loserHLC, loserReplica strin
 	return entity + "|" + string(key) + "|" + loserHLC + "|" + loserReplica
 }
 
+// localOnly reports whether a row of a synced table stays in this
+// database: a built-in deployment template. Built-ins come with the binary
+// and every machine installs its own, so syncing them would only make each
+// new machine's first pull a conflict per template (their HLCs and
+// replicas differ though their bodies are the same). They are not pushed
+// (no outbox entry; an entry left by an older binary is dropped unpushed),
+// not written by a reconciliation, and a pulled version (pushed by an
+// older binary) neither installs one nor replaces a local built-in: the
+// name belongs to the binary. User-made templates sync like any row.
+func localOnly(entity string, payload json.RawMessage) bool {
+	if entity != deploymentTemplatesTable.name || len(payload) == 0 {
+		return false
+	}
+	var row struct {
+		Builtin any `json:"builtin"`
+	}
+	if json.Unmarshal(payload, &row) != nil {
+		return false
+	}
+	switch v := row.Builtin.(type) {
+	case float64:
+		return v != 0
+	case bool:
+		return v
+	}
+	return false
+}
+
 // syncTable returns the synced table named entity.
 func syncTable(entity string) (*table, error) {
 	for _, t := range allTables {
@@ -183,8 +211,9 @@ func (db *DB) PendingChanges(ctx context.Context, limit int) ([]Pending, error) 
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			// Gone (a hard delete): nothing to push; drop the entries.
+		if !ok || localOnly(t.name, c.Payload) {
+			// Gone (a hard delete), or a row that never syncs: nothing
+			// to push; drop the entries.
 			p.Change = Change{Entity: t.name, Key: json.RawMessage(g.key)}
 			p.Base = ""
 			out = append(out, p)
@@ -280,6 +309,9 @@ func (db *DB) ApplyRemote(ctx context.Context, c Change) (Applied, *Conflict, er
 		local, base, ok, err := rowChange(ctx, w.tx, t, c.Key)
 		if err != nil {
 			return err
+		}
+		if localOnly(t.name, c.Payload) || (ok && localOnly(t.name, local.Payload)) {
+			return nil // a built-in template: this binary's own, never synced
 		}
 		replace := func() error {
 			if _, err := w.exec(ctx, fromJSONSQL(t, true), string(c.Payload), c.HLC); err != nil {
@@ -508,7 +540,8 @@ func (db *DB) SetSyncValue(ctx context.Context, name, value string) error {
 }
 
 // Rows calls fn with every row of every synced table, as Changes (for a
-// full reconciliation with the team's table).
+// full reconciliation with the team's table), except rows that never sync
+// (built-in templates, see localOnly).
 func (db *DB) Rows(ctx context.Context, fn func(c Change, base string) error) error {
 	for _, t := range allTables {
 		var query string
@@ -539,6 +572,9 @@ func (db *DB) Rows(ctx context.Context, fn func(c Change, base string) error) er
 				return fmt.Errorf("store: read %s: %w", t.name, err)
 			}
 			c.Key, c.Payload = json.RawMessage(key), json.RawMessage(payload)
+			if localOnly(c.Entity, c.Payload) {
+				continue
+			}
 			if t.appendOnly {
 				var m struct {
 					HLC     string `json:"hlc"`

@@ -156,13 +156,21 @@ func scanStackTemplates(rows interface {
 	return out, rows.Err()
 }
 
-// PutDeploymentTemplate creates or replaces a deployment template.
+// PutDeploymentTemplate creates or replaces a deployment template. A
+// built-in template (Builtin) is written without an outbox entry: it comes
+// with the binary, every machine installs its own, and it never syncs (see
+// localOnly).
 func (db *DB) PutDeploymentTemplate(ctx context.Context, t DeploymentTemplate) error {
 	if t.Name == "" {
 		return errors.New("store: put deployment template: empty name")
 	}
 	return db.write(ctx, func(w *writer) error {
-		return w.put(ctx, deploymentTemplatesTable, t.Name, t.Description, t.Body, boolInt(t.Builtin))
+		vals := []any{t.Name, t.Description, t.Body, boolInt(t.Builtin)}
+		if t.Builtin {
+			_, _, err := w.upsert(ctx, deploymentTemplatesTable, vals...)
+			return err
+		}
+		return w.put(ctx, deploymentTemplatesTable, vals...)
 	})
 }
 
