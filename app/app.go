@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/user"
@@ -37,6 +38,10 @@ type Config struct {
 	// Builtin names them.
 	Self    string
 	Builtin []string
+	// ServeProject, when set, runs project stacks inside this process (the
+	// Pulumi CLI they drive is a process of its own); otherwise they run
+	// as `Self project-runner DIR`.
+	ServeProject func(ctx context.Context, dir string, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int
 	// Actor is recorded on every operation (default: the OS user).
 	Actor string
 	// Now is the clock (default time.Now).
@@ -96,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, db: db}
 	a.bg.init()
-	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin}
+	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin, ServeProject: cfg.ServeProject}
 	if _, err := db.ReapInterrupted(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mark interrupted operations: %w", err)

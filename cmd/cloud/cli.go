@@ -12,6 +12,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/stacks/examples"
+	"github.com/cloudplatform/cloud/stacks/kit"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -65,7 +66,10 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 		ToolsDirs:  toolsDirs(self),
 		Self:       self,
 		Builtin:    examples.Names(),
-		TeamLock:   e.teamLock(),
+		// Project stacks run in this process: kit.ServeProject drives the
+		// Pulumi CLI, which is the process a project's program runs in.
+		ServeProject: kit.ServeProject,
+		TeamLock:     e.teamLock(),
 	})
 	if err != nil {
 		return nil, err

@@ -209,6 +209,10 @@ func TestProjectStacks(t *testing.T) {
 	if got := outs["cdn"]["token"]; got != "[secret]" {
 		t.Errorf("cdn.token printed as %v, want it redacted", got)
 	}
+	shown := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DPROJ01", "cdn", "--show-secrets", "-o", "json").stdout)
+	if got := shown["cdn"]["token"]; got != "s3cret-token" {
+		t.Errorf("cdn.token with --show-secrets = %v, want the secret's value s3cret-token", got)
+	}
 	if got, _ := outs["cdn"]["origin"].(string); !strings.HasPrefix(got, "file://"+url+"#") {
 		t.Errorf("cdn.origin = %q: the site's outputs did not reach the cdn's config", got)
 	}

@@ -47,7 +47,7 @@ func projectRunnerCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return usageError("project-runner DIR describe|validate|run")
 			}
-			code := kit.ServeProject(c.Context, c.Args().Get(0), c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
+			code := kit.ServeProject(c.Context, c.Args().Get(0), c.Args().Slice()[1:], nil, os.Stdin, os.Stdout, os.Stderr)
 			if code != 0 {
 				return &exitError{code: code, err: errSilent}
 			}

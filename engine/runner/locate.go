@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -24,6 +25,9 @@ type Locator struct {
 	Self string
 	// Builtin lists the programs compiled into Self.
 	Builtin []string
+	// ServeProject, when set, runs project stacks in this process (see
+	// Program.Serve) rather than as `Self project-runner DIR`.
+	ServeProject func(ctx context.Context, dir string, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 	mu     sync.Mutex
 	hashes map[string]fileHash
@@ -99,8 +103,14 @@ func (l *Locator) FindProject(dir string) (Program, error) {
 	if err != nil {
 		return Program{}, err
 	}
-	return Program{Name: filepath.Base(abs), Path: l.Self, Args: []string{"project-runner", abs},
-		Identity: id, Project: abs}, nil
+	p := Program{Name: filepath.Base(abs), Path: l.Self, Args: []string{"project-runner", abs},
+		Identity: id, Project: abs}
+	if serve := l.ServeProject; serve != nil {
+		p.Serve = func(ctx context.Context, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return serve(ctx, abs, args, env, stdin, stdout, stderr)
+		}
+	}
+	return p, nil
 }
 
 // identity hashes an executable's content, cached by size and modification

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -38,7 +39,19 @@ type Program struct {
 	// project cloud runs as `cloud project-runner DIR`); empty for a
 	// stack program.
 	Project string
+	// Serve, when set, answers the runner protocol in this process instead
+	// of starting Path: a project stack's program already runs in a
+	// process of its own (the Pulumi CLI and its language host), so a
+	// second process in front of it would only cost a start-up.
+	Serve Server
 }
+
+// Server answers one request of the runner protocol (args are "run",
+// "describe" or "validate") on the given streams and returns the exit code
+// a runner process would exit with; env is what a runner process would
+// have added to its environment (Client.Env). ctx ending stops a run
+// cleanly.
+type Server func(ctx context.Context, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 // Source is where the program comes from: its project directory or its
 // executable.
@@ -95,6 +108,9 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 	if err != nil {
 		return nil, err
 	}
+	if p.Serve != nil {
+		return c.serve(ctx, p, body, on)
+	}
 	cmd := exec.CommandContext(ctx, p.Path, append(append([]string{}, p.Args...), "run")...)
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stdin = bytes.NewReader(body)
@@ -113,9 +129,41 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.Name, err)
 	}
+	result, scanErr := readMessages(stdout, on)
+	waitErr := cmd.Wait()
+	return finish(ctx, p, result, scanErr, waitErr, stderr)
+}
 
+// serve runs a request with the program's in-process Server, over pipes
+// that carry the same JSON lines a runner process would print. A panic in
+// it is the death of a runner, not of cloud.
+func (c *Client) serve(ctx context.Context, p Program, body []byte, on func(protocol.Message)) (*protocol.Result, error) {
+	pr, pw := io.Pipe()
+	stderr := &tailBuffer{max: 64 << 10}
+	var exitErr error
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				exitErr = fmt.Errorf("panic: %v", r)
+				fmt.Fprintf(stderr, "panic: %v\n%s", r, debug.Stack())
+			}
+			pw.Close()
+		}()
+		if code := p.Serve(ctx, []string{"run"}, c.Env, bytes.NewReader(body), pw, stderr); code != 0 {
+			exitErr = fmt.Errorf("exit status %d", code)
+		}
+	}()
+	result, scanErr := readMessages(pr, on)
+	// pr is read to its end (or drained on a read error): the server has
+	// returned and closed pw, so exitErr and stderr are its last words.
+	return finish(ctx, p, result, scanErr, exitErr, stderr)
+}
+
+// readMessages reads a runner's JSON lines, passing events and logs to on
+// and returning the result. It reads r to its end.
+func readMessages(r io.Reader, on func(protocol.Message)) (*protocol.Result, error) {
 	var result *protocol.Result
-	sc := bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		var m protocol.Message
@@ -135,9 +183,13 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 	}
 	scanErr := sc.Err()
 	if scanErr != nil {
-		_, _ = io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, r)
 	}
-	waitErr := cmd.Wait()
+	return result, scanErr
+}
+
+// finish turns how a runner ended into Run's answer.
+func finish(ctx context.Context, p Program, result *protocol.Result, scanErr, exitErr error, stderr *tailBuffer) (*protocol.Result, error) {
 	if result != nil {
 		return result, nil
 	}
@@ -148,8 +200,8 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 	switch {
 	case scanErr != nil:
 		return nil, fmt.Errorf("runner %s: read output: %w", p.Name, scanErr)
-	case waitErr != nil:
-		return nil, fmt.Errorf("runner %s exited without a result: %w: %s", p.Name, waitErr, msg)
+	case exitErr != nil:
+		return nil, fmt.Errorf("runner %s exited without a result: %w: %s", p.Name, exitErr, msg)
 	default:
 		return nil, fmt.Errorf("runner %s exited without a result: %s", p.Name, msg)
 	}

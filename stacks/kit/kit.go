@@ -65,7 +65,11 @@ func ServeContext(parent context.Context, s Stack, args []string, stdin io.Reade
 		}
 		return 0
 	case "run":
-		return serveRun(parent, stdin, stdout, stderr, func(ctx context.Context, req protocol.Request, w *writer) *protocol.Result {
+		// A stack binary is a runner process of its own: SIGINT or
+		// SIGTERM must stop its Pulumi operation cleanly too.
+		ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serveRun(ctx, stdin, stdout, stderr, func(ctx context.Context, req protocol.Request, w *writer) *protocol.Result {
 			return run(ctx, s, req, w)
 		})
 	case "validate":
@@ -77,18 +81,16 @@ func ServeContext(parent context.Context, s Stack, args []string, stdin io.Reade
 }
 
 // serveRun answers a "run" request: it reads the request from stdin, runs
-// it within parent (ended by SIGINT or SIGTERM too, so the Pulumi operation
-// stops cleanly), and writes the events and the result to stdout. It
+// it within ctx (whose end stops the Pulumi operation cleanly), and writes
+// the events and the result to stdout. It
 // returns the exit code: 0, 1 when the run failed, 2 for a bad request.
-func serveRun(parent context.Context, stdin io.Reader, stdout, stderr io.Writer,
+func serveRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer,
 	do func(ctx context.Context, req protocol.Request, w *writer) *protocol.Result) int {
 	var req protocol.Request
 	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
 		fmt.Fprintf(stderr, "read run request: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	w := newWriter(stdout)
 	res := do(ctx, req, w)
 	w.send(protocol.Message{Kind: protocol.KindResult, Result: res})

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os/exec"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cloudplatform/cloud/stacks/project"
 	"github.com/cloudplatform/cloud/stacks/protocol"
@@ -23,8 +25,13 @@ import (
 // the request through the Automation API's local workspace with the
 // project's own runtime. The project directory is never written: the run
 // works from the request's workspace directory (see
-// project.WriteWorkspace). ctx ends the run cleanly, as a signal does.
-func ServeProject(parent context.Context, dir string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// project.WriteWorkspace). ctx ends the run cleanly; it handles no
+// signals itself, because cloud serves it in its own process (see
+// runner.Program.Serve), where signals are cloud's: `cloud project-runner`
+// passes a context its signal handler ends. env is added to the Pulumi
+// CLI's environment (KEY=value entries: the secrets passphrase, which a
+// runner process would have in its own environment).
+func ServeProject(parent context.Context, dir string, args, env []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: project-runner DIR describe|validate|run")
 		return 2
@@ -58,7 +65,7 @@ func ServeProject(parent context.Context, dir string, args []string, stdin io.Re
 			if err != nil {
 				return &protocol.Result{Error: err.Error()}
 			}
-			return runProject(ctx, p, req, w)
+			return runProject(ctx, p, req, env, w)
 		})
 	default:
 		fmt.Fprintf(stderr, "unknown request %q: want describe, validate or run\n", args[0])
@@ -75,7 +82,7 @@ func ProjectStackName(req protocol.Request) string { return req.Project + "-" + 
 // runProject performs a run request on a project: the Pulumi project is
 // the user's (its name is the config namespace the program reads), the
 // stack is named by ProjectStackName.
-func runProject(ctx context.Context, p *project.Project, req protocol.Request, w *writer) *protocol.Result {
+func runProject(ctx context.Context, p *project.Project, req protocol.Request, env []string, w *writer) *protocol.Result {
 	res := &protocol.Result{}
 	req.Stack = ProjectStackName(req)
 	req.Project = p.Name()
@@ -83,24 +90,20 @@ func runProject(ctx context.Context, p *project.Project, req protocol.Request, w
 		res.Error = err.Error()
 		return res
 	}
-	opts := workspaceOptions(req)
-	cli := req.PulumiCommand
-	if cli == "" {
-		cli, _ = exec.LookPath("pulumi")
-	}
-	if _, err := project.LanguageHost(p.Runtime(), cli, req.PulumiHome); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	if err := p.WriteWorkspace(req.WorkDir, localProviderPlugins()); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	stack, err := openProjectStack(ctx, p, req, opts)
-	if err == nil {
-		err = operate(ctx, stack, req, w, res)
-	}
+	opts, c, err := workspaceOptions(req, env)
 	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if _, err := project.LanguageHost(p.Runtime(), c.command, req.PulumiHome); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := p.WriteWorkspace(req.WorkDir, localProviderPlugins(c)); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := runProjectOperation(ctx, p, req, opts, c, w, res); err != nil {
 		res.Error = cleanError(ctx, err, req.PulumiHome)
 		return res
 	}
@@ -108,20 +111,47 @@ func runProject(ctx context.Context, p *project.Project, req protocol.Request, w
 	return res
 }
 
-// openProjectStack selects or creates the stack in the workspace and sets
-// its whole config: the manifest's values in the project's namespace
-// (secrets as secrets), where the stack runs under "cloud:", and the
-// environment's region as aws:region unless the project fixes one. Keys an
-// earlier run set and this one does not are gone.
-func openProjectStack(ctx context.Context, p *project.Project, req protocol.Request, opts []auto.LocalWorkspaceOption) (auto.Stack, error) {
+// runProjectOperation opens the project's stack in the workspace, sets its
+// config and performs the request's operation. An up is run by upProject;
+// when the workspace already holds the stack's settings (it ran before)
+// the up skips `pulumi stack select`, every command naming the stack.
+func runProjectOperation(ctx context.Context, p *project.Project, req protocol.Request, opts []auto.LocalWorkspaceOption,
+	c *cli, w *writer, res *protocol.Result) error {
 	ws, err := auto.NewLocalWorkspace(ctx, opts...)
 	if err != nil {
-		return auto.Stack{}, fmt.Errorf("open workspace: %w", err)
+		return fmt.Errorf("open workspace: %w", err)
+	}
+	settingsFile := filepath.Join(req.WorkDir, "Pulumi."+req.Stack+".yaml")
+	if _, err := os.Stat(settingsFile); req.Operation == protocol.Up && err == nil {
+		if err := setProjectConfig(ctx, p, req, ws); err != nil {
+			return err
+		}
+		err := upProject(ctx, ws, c, req, w, res)
+		if err == nil || !strings.Contains(err.Error(), "no stack named") {
+			return err
+		}
+		// The backend lost the stack the workspace remembers (a backend
+		// reset, or the workspace copied): create it again below.
+		*res = protocol.Result{}
 	}
 	stack, err := auto.UpsertStack(ctx, req.Stack, ws)
 	if err != nil {
-		return auto.Stack{}, fmt.Errorf("select stack %s: %w", req.Stack, err)
+		return fmt.Errorf("select stack %s: %w", req.Stack, err)
 	}
+	if err := setProjectConfig(ctx, p, req, ws); err != nil {
+		return err
+	}
+	if req.Operation == protocol.Up {
+		return upProject(ctx, ws, c, req, w, res)
+	}
+	return operate(ctx, stack, req, w, res)
+}
+
+// setProjectConfig sets the stack's whole config: the manifest's values in
+// the project's namespace (secrets as secrets), where the stack runs under
+// "cloud:", and the environment's region as aws:region unless the project
+// fixes one. Keys an earlier run set and this one does not are gone.
+func setProjectConfig(ctx context.Context, p *project.Project, req protocol.Request, ws auto.Workspace) error {
 	settings, err := ws.StackSettings(ctx, req.Stack)
 	if err != nil {
 		// A workspace deleted since the stack was created: the state
@@ -134,7 +164,7 @@ func openProjectStack(ctx context.Context, p *project.Project, req protocol.Requ
 		key := config.MustMakeKey(p.Name(), name)
 		text, object, err := configText(v.Value)
 		if err != nil {
-			return auto.Stack{}, fmt.Errorf("config %s: %w", name, err)
+			return fmt.Errorf("config %s: %w", name, err)
 		}
 		switch {
 		case v.Value == nil:
@@ -152,7 +182,7 @@ func openProjectStack(ctx context.Context, p *project.Project, req protocol.Requ
 		if _, given := req.Config[name]; !given && in.Secret && in.Default != nil {
 			text, _, err := configText(in.Default)
 			if err != nil {
-				return auto.Stack{}, fmt.Errorf("config %s: %w", name, err)
+				return fmt.Errorf("config %s: %w", name, err)
 			}
 			secrets[config.MustMakeKey(p.Name(), name).String()] = auto.ConfigValue{Value: text, Secret: true}
 		}
@@ -171,15 +201,15 @@ func openProjectStack(ctx context.Context, p *project.Project, req protocol.Requ
 	}
 	settings.Config = plain
 	if err := ws.SaveStackSettings(ctx, req.Stack, settings); err != nil {
-		return auto.Stack{}, err
+		return err
 	}
 	if len(secrets) > 0 {
 		// The CLI encrypts them with the stack's secrets provider.
 		if err := ws.SetAllConfig(ctx, req.Stack, secrets); err != nil {
-			return auto.Stack{}, fmt.Errorf("set secret config: %w", err)
+			return fmt.Errorf("set secret config: %w", err)
 		}
 	}
-	return stack, nil
+	return nil
 }
 
 // configText is how Pulumi config holds a value: text for scalars (whole

@@ -117,7 +117,9 @@ func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *wri
 	switch req.Operation {
 	case protocol.Up:
 		var r auto.UpResult
-		opts := []optup.Option{optup.EventStreams(ch), optup.SuppressProgress()}
+		// The history read after the up is used for its change counts
+		// only: not decrypting it saves the passphrase provider's cost.
+		opts := []optup.Option{optup.EventStreams(ch), optup.SuppressProgress(), optup.ShowSecrets(false)}
 		if req.RefreshFirst {
 			opts = append(opts, optup.Refresh())
 		}
@@ -137,7 +139,7 @@ func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *wri
 		}
 	case protocol.Destroy:
 		var r auto.DestroyResult
-		r, err = stack.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.SuppressProgress())
+		r, err = stack.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.SuppressProgress(), optdestroy.ShowSecrets(false))
 		if err == nil {
 			summary = &r.Summary
 		}
@@ -223,10 +225,14 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 		Name:    tokens.PackageName(req.Project),
 		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
 	}
-	if plugins := localProviderPlugins(); len(plugins) > 0 {
+	opts, c, err := workspaceOptions(req, nil)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	if plugins := localProviderPlugins(c); len(plugins) > 0 {
 		project.Plugins = &workspace.Plugins{Providers: plugins}
 	}
-	opts := append(workspaceOptions(req), auto.Project(project))
+	opts = append(opts, auto.Project(project))
 	stack, err := auto.UpsertStackInlineSource(ctx, req.Stack, req.Project, program, opts...)
 	if err != nil {
 		return auto.Stack{}, fmt.Errorf("select stack %s: %w", req.Stack, err)
@@ -235,46 +241,61 @@ func openStack(ctx context.Context, req protocol.Request, program pulumi.RunFunc
 }
 
 // workspaceOptions are the Automation API options every run shares: its
-// workspace directory, the backend, the passphrase secrets provider and
-// PULUMI_HOME. It also puts the request's Pulumi CLI first on PATH.
-func workspaceOptions(req protocol.Request) []auto.LocalWorkspaceOption {
+// workspace directory, the backend, the passphrase secrets provider,
+// PULUMI_HOME and the Pulumi CLI (returned too). It also puts the
+// request's Pulumi CLI first on PATH. extraEnv (KEY=value entries) is
+// added to every CLI command's environment.
+func workspaceOptions(req protocol.Request, extraEnv []string) ([]auto.LocalWorkspaceOption, *cli, error) {
 	env := map[string]string{
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 	}
+	for _, kv := range extraEnv {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
 	if req.Backend != "" {
 		env["PULUMI_BACKEND_URL"] = req.Backend
 	}
-	if req.PulumiCommand != "" {
-		// The Automation API runs "pulumi" from PATH; the runner is a
-		// process of its own, so changing its PATH affects nothing else.
-		dir := filepath.Dir(req.PulumiCommand)
-		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// Nothing here changes this process's environment: a project stack
+	// runs inside cloud itself, several at once.
+	c, err := newCLI(req.PulumiCommand, req.PulumiHome)
+	if err != nil {
+		return nil, nil, err
 	}
-	os.Setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
 	opts := []auto.LocalWorkspaceOption{
 		auto.WorkDir(req.WorkDir),
 		auto.EnvVars(env),
 		auto.SecretsProvider("passphrase"),
+		auto.Pulumi(c),
 	}
 	if req.PulumiHome != "" {
 		opts = append(opts, auto.PulumiHome(req.PulumiHome))
 	}
-	return opts
+	return opts, c, nil
 }
 
 // localProviderPlugins names our own providers (built by
-// tools/install/providers.sh next to the Pulumi CLI) that are on PATH, so a
-// project lists them and the engine uses them without warning that it found
-// a plugin on PATH.
-func localProviderPlugins() []workspace.PluginOptions {
+// tools/install/providers.sh next to the Pulumi CLI) found next to the CLI
+// or on PATH, so a project lists them and the engine uses them without
+// warning that it found a plugin on PATH.
+func localProviderPlugins(c *cli) []workspace.PluginOptions {
 	var out []workspace.PluginOptions
 	for _, name := range localProviders {
-		if path, err := exec.LookPath("pulumi-resource-" + name); err == nil {
+		bin := "pulumi-resource-" + name
+		if isExecutable(filepath.Join(c.dir(), bin)) {
+			out = append(out, workspace.PluginOptions{Name: name, Path: c.dir()})
+		} else if path, err := exec.LookPath(bin); err == nil {
 			out = append(out, workspace.PluginOptions{Name: name, Path: filepath.Dir(path)})
 		}
 	}
 	return out
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // forward turns Pulumi engine events into protocol events, measuring how
