@@ -12,6 +12,9 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/sync/dynamotest"
+	"github.com/cloudplatform/cloud/sync/remote"
+	"github.com/cloudplatform/cloud/sync/teamlock"
 )
 
 // fakeLock is an app.TeamLock whose answer the test decides.
@@ -150,27 +153,121 @@ func TestRun_TeamLock(t *testing.T) {
 				close(tl.held.lost)
 			}
 		}
-		start := time.Now()
 		rep, err := a.Run(ctx, req)
 		if !errors.Is(err, app.ErrCancelled) {
 			t.Fatalf("run whose lock was lost: %v", err)
 		}
-		if d := time.Since(start); d > 20*time.Second {
-			t.Errorf("took %s: not cancelled when the lock was lost", d)
-		}
 		if rep.Operation.Status != "cancelled" || tl.held.released != 1 {
 			t.Errorf("operation %s, released %d", rep.Operation.Status, tl.held.released)
 		}
+		assertCutShort(t, rep)
 		mu.Lock()
 		defer mu.Unlock()
-		var lost bool
-		for _, ev := range evs {
-			var p map[string]any
-			json.Unmarshal(ev.Payload, &p)
-			lost = lost || p["lost"] == true
-		}
-		if !lost {
-			t.Errorf("no team.lock lost event: %v", evs)
-		}
+		assertLostEvent(t, evs)
 	})
+}
+
+// assertCutShort checks that a chain run cancelled while b was deploying
+// (b sleeps 30 s) stopped there: b did not finish, c never ran.
+func assertCutShort(t *testing.T, rep *app.Report) {
+	t.Helper()
+	got := map[string]string{}
+	for _, s := range rep.Stacks {
+		got[s.Stack] = s.Status
+	}
+	if got["a"] != app.StackDeployed {
+		t.Errorf("stack a %q, want %s (it ran before the lock was lost)", got["a"], app.StackDeployed)
+	}
+	if b := got["b"]; b != app.StackCancelled && b != app.StackInterrupted {
+		t.Errorf("stack b %q, want it cancelled or interrupted: the run went on after the lock was lost", b)
+	}
+	if c := got["c"]; c == app.StackDeployed || c == app.StackDeploying {
+		t.Errorf("stack c %q: it ran after the lock was lost", c)
+	}
+}
+
+func assertLostEvent(t *testing.T, evs []store.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		var p map[string]any
+		json.Unmarshal(ev.Payload, &p)
+		if p["lost"] == true {
+			return
+		}
+	}
+	t.Errorf("no team.lock lost event: %v", evs)
+}
+
+// TestRun_TeamLockLostOnDynalite: the real team lock on a real table. While
+// b runs, another machine breaks the lease (unlock --force) and takes it;
+// the next heartbeat finds it taken over, and the operation is cancelled
+// with a team.lock lost event, leaving the lease to its new holder.
+func TestRun_TeamLockLostOnDynalite(t *testing.T) {
+	ctx := context.Background()
+	srv := dynamotest.Start(t)
+	tbl := srv.NewTable(t)
+	beats := make(chan time.Time)
+	beaten := make(chan error, 8)
+	lock := teamlock.New(func(context.Context) (*remote.Table, error) { return tbl, nil })
+	lock.Ticker = func(time.Duration) (<-chan time.Time, func()) { return beats, func() {} }
+	lock.AfterBeat = func(err error) { beaten <- err }
+	a := openLockedApp(t, chain("30"), lock)
+
+	deploying := make(chan struct{})
+	var once sync.Once
+	var evs []store.Event
+	var mu sync.Mutex
+	req := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 2}
+	req.Observer = func(ev store.Event) {
+		teamLockEvents(&evs, &mu)(ev)
+		if ev.Kind == app.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {
+			once.Do(func() { close(deploying) })
+		}
+	}
+	// The other machine: once b runs, it breaks the lease and takes it;
+	// then this machine's heartbeat beats.
+	takeover := make(chan error, 1)
+	go func() {
+		select {
+		case <-deploying:
+		case <-time.After(time.Minute):
+			takeover <- errors.New("b never started deploying")
+			return
+		}
+		key := teamlock.Key("DCHAIN1", "dev")
+		if _, err := tbl.BreakLease(ctx, key); err != nil {
+			takeover <- err
+			return
+		}
+		if _, err := tbl.AcquireLease(ctx, key, "r2/bob@m2", "deploy DCHAIN1/dev", time.Minute); err != nil {
+			takeover <- err
+			return
+		}
+		select {
+		case beats <- time.Now():
+		case <-time.After(time.Minute):
+			takeover <- errors.New("the heartbeat took no beat")
+			return
+		}
+		takeover <- <-beaten
+	}()
+
+	rep, err := a.Run(ctx, req)
+	if !errors.Is(err, app.ErrCancelled) {
+		t.Fatalf("run whose team lease was taken over: %v", err)
+	}
+	if err := <-takeover; !errors.Is(err, remote.ErrLeaseLost) {
+		t.Fatalf("the heartbeat after the takeover: %v, want ErrLeaseLost", err)
+	}
+	if rep.Operation.Status != app.OpCancelled {
+		t.Errorf("operation %s, want cancelled", rep.Operation.Status)
+	}
+	assertCutShort(t, rep)
+	mu.Lock()
+	assertLostEvent(t, evs)
+	mu.Unlock()
+	l, err := tbl.GetLease(ctx, teamlock.Key("DCHAIN1", "dev"))
+	if err != nil || l.Holder != "r2/bob@m2" {
+		t.Errorf("lease after the run: %+v, %v; want it still bob's", l, err)
+	}
 }

@@ -35,6 +35,17 @@ type Lock struct {
 	TTL time.Duration
 	// AcquireTimeout bounds opening the table and the acquisition.
 	AcquireTimeout time.Duration
+	// Now is the clock the heartbeat judges the lease's end by (default
+	// time.Now); a test pairs it with the table's (remote.WithClock).
+	Now func() time.Time
+	// Ticker starts the heartbeat's beats every d and returns them with
+	// the function that stops them (default a time.Ticker); a test beats
+	// by hand.
+	Ticker func(d time.Duration) (beats <-chan time.Time, stop func())
+	// AfterBeat, when set, is called after every renewal the heartbeat
+	// tried, with its error (nil: renewed), once Lost is closed if the
+	// beat lost the lease; a test waits on it.
+	AfterBeat func(err error)
 
 	mu  sync.Mutex // guards tbl
 	tbl *remote.Table
@@ -92,18 +103,32 @@ func (l *Lock) Acquire(ctx context.Context, deploymentID, env, holder, info stri
 	if err != nil {
 		return nil, err
 	}
-	h := &Held{tbl: t, ttl: l.TTL, lease: lease, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	go h.heartbeat()
+	now, ticker := l.Now, l.Ticker
+	if now == nil {
+		now = time.Now
+	}
+	if ticker == nil {
+		ticker = func(d time.Duration) (<-chan time.Time, func()) {
+			tk := time.NewTicker(d)
+			return tk.C, tk.Stop
+		}
+	}
+	h := &Held{tbl: t, ttl: l.TTL, now: now, afterBeat: l.AfterBeat, lease: lease, lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	beats, stop := ticker(l.TTL / 3)
+	go h.heartbeat(beats, stop)
 	return h, nil
 }
 
 // Held is an acquired lease with its heartbeat running.
 type Held struct {
-	tbl  *remote.Table
-	ttl  time.Duration
-	lost chan struct{}
-	stop chan struct{} // closed by Release: the heartbeat ends
-	done chan struct{} // closed when the heartbeat has ended
+	tbl *remote.Table
+	ttl time.Duration
+	now func() time.Time
+	// afterBeat is Lock.AfterBeat.
+	afterBeat func(error)
+	lost      chan struct{}
+	stop      chan struct{} // closed by Release: the heartbeat ends
+	done      chan struct{} // closed when the heartbeat has ended
 
 	mu       sync.Mutex // guards lease and stopped
 	lease    remote.Lease
@@ -142,29 +167,36 @@ func (h *Held) Lost() <-chan struct{} { return h.lost }
 // itself, a beat before anyone else may take it, rather than go on
 // changing infrastructure another holder may be changing too. Expires is
 // this machine's own clock's reading, so no skew enters that decision.
-func (h *Held) heartbeat() {
+func (h *Held) heartbeat(beats <-chan time.Time, stop func()) {
 	defer close(h.done)
-	tick := time.NewTicker(h.ttl / 3)
-	defer tick.Stop()
+	defer stop()
 	for {
 		select {
 		case <-h.stop:
 			return
-		case <-tick.C:
+		case <-beats:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
 		nl, err := h.tbl.RenewLease(ctx, h.Lease(), h.ttl)
 		cancel()
+		lost := false
 		switch {
 		case errors.Is(err, remote.ErrLeaseLost):
-			h.lostOnce.Do(func() { close(h.lost) })
-			return
+			lost = true
 		case err == nil:
 			h.mu.Lock()
 			h.lease = nl
 			h.mu.Unlock()
-		case !time.Now().Add(h.ttl / 3).Before(h.Lease().Expires):
+		case !h.now().Add(h.ttl / 3).Before(h.Lease().Expires):
+			lost = true
+		}
+		if lost {
 			h.lostOnce.Do(func() { close(h.lost) })
+		}
+		if h.afterBeat != nil {
+			h.afterBeat(err)
+		}
+		if lost {
 			return
 		}
 	}
