@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb cognito test bench fuzz lint docs screenshots generate serve demo clean
+.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb cognito wsclients test bench fuzz lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -49,7 +49,10 @@ dynamodb: ## install dynalite, the DynamoDB-compatible server the sync tests run
 cognito: ## install cognito-local, the Cognito-compatible server the authentication tests run against, into .tools
 	tools/install/cognito-local.sh
 
-test: pulumi providers browser dynamodb cognito build ## run the whole test suite against the real Pulumi engine
+wsclients: ## install the npm ws and graphql-ws clients the WebSocket protocol tests run against, into .tools
+	tools/install/graphql-ws-clients.sh
+
+test: pulumi providers browser dynamodb cognito wsclients build ## run the whole test suite against the real Pulumi engine
 	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
 
 bench: pulumi build ## run every benchmark 3 times

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -18,12 +17,14 @@ import (
 func (s *Server) graphqlHandler() http.Handler {
 	h := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: s.resolver}))
 	h.AddTransport(transport.Websocket{
+		// wsAcceptor holds graphql-transport-ws to its close codes and
+		// runs the init timeout (gqlgen's own would close with 1002).
+		Implementation: wsAcceptor{initTimeout: s.cfg.InitTimeout},
 		// graphql-transport-ws: the server pings, a client that stops
 		// answering is dropped after two intervals (a dead peer must not
 		// hold a subscription forever). graphql-ws (legacy): "ka".
 		PingPongInterval:      s.cfg.KeepAlive,
 		KeepAlivePingInterval: s.cfg.KeepAlive,
-		InitTimeout:           10 * time.Second,
 		InitFunc:              s.wsInit,
 		ErrorFunc: func(ctx context.Context, err error) {
 			s.log.Debug("websocket", "error", err)

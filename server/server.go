@@ -34,6 +34,10 @@ type Config struct {
 	// KeepAlive is the interval of graphql-transport-ws pings; a client
 	// that answers none for two intervals is disconnected (default 15s).
 	KeepAlive time.Duration
+	// InitTimeout is how long a WebSocket client has after the upgrade to
+	// send its connection_init; graphql-transport-ws closes a client that
+	// has not with 4408 (default DefaultInitTimeout, 10s).
+	InitTimeout time.Duration
 	// Sync is the team sync loop running beside the server, reported by
 	// /readyz and /metrics; nil when sync is not configured.
 	Sync SyncState
@@ -81,6 +85,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = 15 * time.Second
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}

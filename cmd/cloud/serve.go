@@ -63,6 +63,7 @@ Examples:
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address to listen on", EnvVars: []string{"CLOUD_LISTEN"}},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 30 * time.Second, Usage: "how long running operations may finish after a shutdown signal before they are cancelled"},
 			&cli.DurationFlag{Name: "ping-interval", Value: 15 * time.Second, Usage: "how often WebSocket clients are pinged; one silent for two intervals is disconnected"},
+			&cli.DurationFlag{Name: "ws-init-timeout", Value: server.DefaultInitTimeout, Usage: "how long a WebSocket client has to send connection_init; graphql-transport-ws closes it with 4408 after"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
 		}, serveAuthFlags()...),
@@ -91,7 +92,7 @@ Examples:
 			}
 			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
 				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval"),
-				Auth: authn, Limits: serveLimits(c)}
+				InitTimeout: c.Duration("ws-init-timeout"), Auth: authn, Limits: serveLimits(c)}
 			if eng, sc, err := e.serveSync(c.Context, a, e.offline); err != nil {
 				return err
 			} else if eng != nil {

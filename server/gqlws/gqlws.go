@@ -30,10 +30,32 @@ type message struct {
 type Conn struct {
 	ws     *websocket.Conn
 	mu     sync.Mutex
-	subs   map[string]chan Result
+	subs   map[string]*subscription
 	nextID int
 	done   chan struct{}
 	err    error // why the connection ended
+}
+
+// subscription is one running subscription. Its channel is closed once,
+// by whoever ends it first: the server (complete, error), the
+// connection's end, or the client's stop (the protocol has the server
+// send nothing after a client's complete, so stop cannot wait for one).
+type subscription struct {
+	ch      chan Result
+	stopped chan struct{} // closed by stop: a blocked send gives up
+
+	mu     sync.Mutex // held while sending on ch and when closing it
+	closed bool
+}
+
+// end closes the channel unless it is closed already.
+func (s *subscription) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
 }
 
 // Result is one message of a subscription: data, or the errors that ended
@@ -89,7 +111,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Conn, error) {
 		limit = 16 << 20
 	}
 	ws.SetReadLimit(limit)
-	c := &Conn{ws: ws, subs: map[string]chan Result{}, done: make(chan struct{})}
+	c := &Conn{ws: ws, subs: map[string]*subscription{}, done: make(chan struct{})}
 	init, _ := json.Marshal(opts.InitPayload)
 	if opts.InitPayload == nil {
 		init = []byte("{}")
@@ -165,12 +187,13 @@ loop:
 	}
 	c.mu.Lock()
 	c.err = err
-	for id, ch := range c.subs {
-		close(ch)
-		delete(c.subs, id)
-	}
+	subs := c.subs
+	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	close(c.done)
+	for _, sub := range subs {
+		sub.end()
+	}
 }
 
 // deliver hands r to subscription id; last ends it. The channel is
@@ -179,7 +202,7 @@ loop:
 // back-pressure the server's overflow handling is for.
 func (c *Conn) deliver(id string, r Result, last bool) {
 	c.mu.Lock()
-	ch, ok := c.subs[id]
+	sub, ok := c.subs[id]
 	if ok && last {
 		delete(c.subs, id)
 	}
@@ -188,25 +211,32 @@ func (c *Conn) deliver(id string, r Result, last bool) {
 		return
 	}
 	if r.Data != nil || r.Errors != nil {
-		select {
-		case ch <- r:
-		case <-c.done:
+		sub.mu.Lock()
+		if !sub.closed {
+			select {
+			case sub.ch <- r:
+			case <-c.done:
+			case <-sub.stopped:
+			}
 		}
+		sub.mu.Unlock()
 	}
 	if last {
-		close(ch)
+		sub.end()
 	}
 }
 
 // Subscribe starts a subscription. The channel yields its results and is
 // closed when the server completes it, on a subscription error (the last
-// Result carries Errors), or when the connection ends (see Err).
+// Result carries Errors), when the connection ends (see Err), or when
+// stop is called (which completes it on the server; results already
+// buffered may still be read before the channel closes).
 func (c *Conn) Subscribe(ctx context.Context, query string, variables map[string]any) (<-chan Result, func(), error) {
 	payload, err := json.Marshal(map[string]any{"query": query, "variables": variables})
 	if err != nil {
 		return nil, nil, err
 	}
-	ch := make(chan Result, 64)
+	sub := &subscription{ch: make(chan Result, 64), stopped: make(chan struct{})}
 	c.mu.Lock()
 	if c.err != nil || isClosed(c.done) {
 		c.mu.Unlock()
@@ -214,7 +244,7 @@ func (c *Conn) Subscribe(ctx context.Context, query string, variables map[string
 	}
 	c.nextID++
 	id := strconv.Itoa(c.nextID)
-	c.subs[id] = ch
+	c.subs[id] = sub
 	c.mu.Unlock()
 	if err := c.write(ctx, message{ID: id, Type: "subscribe", Payload: payload}); err != nil {
 		c.mu.Lock()
@@ -222,15 +252,23 @@ func (c *Conn) Subscribe(ctx context.Context, query string, variables map[string
 		c.mu.Unlock()
 		return nil, nil, err
 	}
+	var once sync.Once
 	stop := func() {
-		c.mu.Lock()
-		_, live := c.subs[id]
-		c.mu.Unlock()
-		if live {
-			_ = c.write(context.Background(), message{ID: id, Type: "complete"})
-		}
+		once.Do(func() {
+			close(sub.stopped)
+			c.mu.Lock()
+			live := c.subs[id] == sub
+			if live {
+				delete(c.subs, id)
+			}
+			c.mu.Unlock()
+			if live {
+				_ = c.write(context.Background(), message{ID: id, Type: "complete"})
+			}
+			sub.end()
+		})
 	}
-	return ch, stop, nil
+	return sub.ch, stop, nil
 }
 
 // Done is closed when the connection ends.
