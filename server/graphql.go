@@ -36,7 +36,7 @@ func (s *Server) graphqlHandler() http.Handler {
 	h.Use(extension.Introspection{})
 	s.useLimits(h)
 	h.SetErrorPresenter(graph.PresentError)
-	return h
+	return s.graphqlRequests(h)
 }
 
 func playgroundHandler() http.Handler {

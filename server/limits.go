@@ -49,6 +49,18 @@ type Limits struct {
 	// MaxComplexity bounds an operation's complexity as gqlgen computes it
 	// (default 500).
 	MaxComplexity int
+	// MaxQueryTokens, MaxSelections and MaxAliases bound a GraphQL
+	// document before gqlgen parses and validates it, so that refusing
+	// any document costs a lexer pass (validation grows with the square
+	// of repeated fields, complexity with the expansion of fragments):
+	// its tokens (default 10000); its selections — fields, fragment
+	// spreads and inline fragments, in the text and with fragments
+	// expanded per operation (default 500, the default complexity;
+	// GraphiQL's introspection query has 191); its aliases (default 100).
+	// A negative value turns that bound off.
+	MaxQueryTokens int
+	MaxSelections  int
+	MaxAliases     int
 	// CORSOrigins are the browser origins (scheme://host[:port], or "*")
 	// allowed to call /graphql and /api/v1 from other sites. Empty (the
 	// default): no CORS headers at all, so only the dashboard's own origin
@@ -69,6 +81,9 @@ const (
 	DefaultMaxSubscriptions = 32
 	DefaultMaxQueryDepth    = 12
 	DefaultMaxComplexity    = 500
+	DefaultMaxQueryTokens   = 10000
+	DefaultMaxSelections    = 500
+	DefaultMaxAliases       = 100
 )
 
 // Codes of the errors the limits answer with (in problem documents and
@@ -79,6 +94,7 @@ const (
 	CodeTooManyWebSockets    = rest.CodeTooManyWebSockets // 429: the client has MaxWebSockets open
 	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"   // the client has MaxSubscriptions running
 	CodeQueryTooDeep         = "QUERY_TOO_DEEP"           // the operation nests deeper than MaxQueryDepth
+	CodeQueryTooLarge        = "QUERY_TOO_LARGE"          // the document has more than MaxQueryTokens, MaxSelections or MaxAliases
 )
 
 // bodyReadTimeout bounds reading a request body: a client trickling its
@@ -118,6 +134,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxComplexity == 0 {
 		l.MaxComplexity = DefaultMaxComplexity
+	}
+	if l.MaxQueryTokens == 0 {
+		l.MaxQueryTokens = DefaultMaxQueryTokens
+	}
+	if l.MaxSelections == 0 {
+		l.MaxSelections = DefaultMaxSelections
+	}
+	if l.MaxAliases == 0 {
+		l.MaxAliases = DefaultMaxAliases
 	}
 	return l
 }
