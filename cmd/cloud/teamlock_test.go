@@ -167,13 +167,11 @@ func TestTeamLock_Unreachable(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "the team lock is required and could not be taken") {
 		t.Errorf("deploy --require-lock, table unreachable: exit %d\n%s", r.code, r.stderr)
 	}
-	start := time.Now()
+	// How long the lock may take is bounded by teamlock.AcquireTimeout
+	// (tested in sync/teamlock); here only that the deploy runs.
 	r = mustCloud(t, home, "deploy", id, "-e", "dev")
 	if !strings.Contains(r.stderr, "warning: team lock not taken:") {
 		t.Errorf("deploy, table unreachable:\n%s", r.stderr)
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("deploy with an unreachable table took %s", d)
 	}
 	if r := cloud(t, home, "lock", "status", id, "-e", "dev"); r.code != 1 {
 		t.Errorf("lock status, table unreachable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
