@@ -909,14 +909,26 @@ func (r *run) fail(bg context.Context, name string, err error) error {
 	if errors.As(err, &se) {
 		res = se.result
 	}
+	// A runner or engine that died did not fail: it was stopped part-way,
+	// and the next run clears the engine lock it left.
+	status := StackFailed
+	var died *runner.DiedError
+	if errors.As(err, &died) {
+		status = StackInterrupted
+		if died.Stderr != "" {
+			r.event(bg, name, EventLog, protocol.Log{Level: "error", Text: "the runner's stderr:\n" + died.Stderr})
+		}
+	} else if res != nil && res.Interrupted {
+		status = StackInterrupted
+	}
 	r.mu.Lock()
 	sr := r.result(name)
 	sr.Error = err.Error()
 	r.mu.Unlock()
 	if r.req.Kind == KindPreview {
-		r.transition(bg, name, StackFailed, "", res, false)
+		r.transition(bg, name, status, "", res, false)
 	} else {
-		r.finish(bg, name, StackFailed, "", res, "")
+		r.finish(bg, name, status, "", res, "")
 	}
 	return err
 }
@@ -1006,7 +1018,7 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	if reason != "" {
 		payload["reason"] = reason
 	}
-	if sr.Error != "" && status == StackFailed {
+	if sr.Error != "" && (status == StackFailed || status == StackInterrupted) {
 		payload["error"] = sr.Error
 	}
 	if res != nil && len(res.Changes) > 0 {

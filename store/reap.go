@@ -2,16 +2,13 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/cloudplatform/cloud/internal/proc"
 )
 
 // ProcessIdentity returns this process's pid, its start time (field 22 of
@@ -30,62 +27,16 @@ type identity struct {
 
 var processIdentity = sync.OnceValue(func() identity {
 	pid := os.Getpid()
-	start, _, _ := procStart(pid)
+	start, _, _ := proc.Start(pid)
 	host, _ := os.Hostname()
 	return identity{pid: pid, start: start, host: host}
 })
-
-// procStart reads the start time of process pid from /proc/<pid>/stat.
-// exists is false if the process is gone or is a zombie; err is set when
-// /proc cannot answer (e.g. not Linux).
-func procStart(pid int) (start string, exists bool, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, statErr := os.Stat("/proc/self/stat"); statErr == nil {
-			return "", false, nil // /proc works: the process is gone
-		}
-	}
-	if err != nil {
-		return "", false, err
-	}
-	// The command name (field 2) is in parentheses and may contain spaces.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(string(data[i+1:])) // fields[0] is field 3
-	if len(fields) < 20 {
-		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	if state := fields[0]; state == "Z" || state == "X" {
-		return "", false, nil
-	}
-	return fields[19], true, nil
-}
-
-// processGone reports whether the process that owned an operation has
-// exited: no process has that pid, or it is a zombie, or the pid now
-// belongs to a process started at another time (the pid was reused).
-func processGone(pid int, start string) bool {
-	if pid <= 0 {
-		return false // unknown owner: leave it alone
-	}
-	cur, exists, err := procStart(pid)
-	if err != nil {
-		// No /proc: fall back to signal 0, without PID-reuse detection.
-		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
-	}
-	if !exists {
-		return true
-	}
-	return start != "" && cur != start
-}
 
 // transient stack statuses: work that was in progress.
 var transient = map[string]bool{"pending": true, "deploying": true, "destroying": true}
 
 // ReapInterrupted finds queued or running operations owned by a process of
-// this host that is gone (see processGone) and marks them interrupted: the
+// this host that is gone (see proc.Gone) and marks them interrupted: the
 // operation gets status "interrupted", a finish time and an
 // "operation.status" event; its operation_stacks rows and the stack states
 // that were pending, deploying or destroying become "interrupted", each
@@ -104,7 +55,7 @@ func (db *DB) ReapInterrupted(ctx context.Context) ([]string, error) {
 		if c.PID == self.pid && c.PIDStart == self.start {
 			continue // ours, and we are alive
 		}
-		if !processGone(c.PID, c.PIDStart) {
+		if !proc.Gone(c.PID, c.PIDStart) {
 			continue
 		}
 		ok, err := db.reap(ctx, c.ID)

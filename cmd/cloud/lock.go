@@ -52,7 +52,7 @@ Examples:
 func unlockCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "unlock",
-		Usage:     "release a manual lock; --force breaks one held by an operation of another machine",
+		Usage:     "release a manual lock; --force breaks one held by an operation of another machine; --engine clears a stack's Pulumi lock",
 		ArgsUsage: "ID",
 		Description: `A running operation of this machine is never broken: cancel it instead.
 An operation recorded by another machine that is gone for good can be
@@ -60,12 +60,20 @@ broken with --force: it is marked interrupted. When sync is configured,
 --force also breaks the team lock (the lease in the sync table) whoever
 holds it, and says whose it was.
 
+--engine STACK clears the Pulumi engine's own lock on one stack (pulumi
+cancel), after confirmation. cloud clears by itself, before a stack runs,
+a lock whose engine was a process of this machine that is gone; --engine
+is for the rest: an engine of another machine, or a backend that is not a
+local directory. Be sure no engine still runs that stack.
+
 Examples:
    cloud unlock D1BRV40 -e prod
-   cloud unlock D1BRV40 -e prod --force`,
+   cloud unlock D1BRV40 -e prod --force
+   cloud unlock D1BRV40 -e prod --engine database`,
 		Flags: []cli.Flag{
 			envFlag(),
 			&cli.BoolFlag{Name: "force", Usage: "break a lock held by another machine's operation, and the team lock"},
+			&cli.StringFlag{Name: "engine", Usage: "clear the Pulumi engine's lock on `STACK` (pulumi cancel), after confirmation"},
 		},
 		Action: func(c *cli.Context) error {
 			a, as, err := e.start(c, "ID")
@@ -73,6 +81,17 @@ Examples:
 				return err
 			}
 			env := c.String("env")
+			if stack := c.String("engine"); stack != "" {
+				if err := e.confirm(fmt.Sprintf("Clear the Pulumi engine's lock on stack %s in %s of %s? An engine still running it would then race another.", stack, env, as[0])); err != nil {
+					return err
+				}
+				l, err := a.ClearEngineLock(c.Context, as[0], env, stack)
+				if err != nil {
+					return err
+				}
+				e.status("cleared the Pulumi engine's lock on %s (%s): %s", stack, l.PulumiStack, l.Output)
+				return nil
+			}
 			var broken *remote.Lease
 			if c.Bool("force") {
 				// The team lease first: a holder that died on another

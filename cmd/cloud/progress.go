@@ -174,7 +174,7 @@ func (p *progress) draw() {
 			icon = string(frame)
 		case app.StackDeployed, app.StackUnchanged, app.StackPreviewed, app.StackDestroyed, app.StackInSync:
 			icon, done = "✓", done+1
-		case app.StackFailed, app.StackDrifted:
+		case app.StackFailed, app.StackDrifted, app.StackInterrupted:
 			icon, done = "✗", done+1
 		case app.StackSkipped, app.StackCancelled:
 			icon, done = "-", done+1

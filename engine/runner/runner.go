@@ -120,7 +120,7 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 		cmd.WaitDelay = 2 * time.Minute
 	}
 	setDeathSignal(cmd)
-	stderr := &tailBuffer{max: 64 << 10}
+	stderr := &stderrBuffer{max: 56 << 10}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -139,7 +139,7 @@ func (c *Client) Run(ctx context.Context, p Program, req protocol.Request, on fu
 // it is the death of a runner, not of cloud.
 func (c *Client) serve(ctx context.Context, p Program, body []byte, on func(protocol.Message)) (*protocol.Result, error) {
 	pr, pw := io.Pipe()
-	stderr := &tailBuffer{max: 64 << 10}
+	stderr := &stderrBuffer{max: 56 << 10}
 	var exitErr error
 	go func() {
 		defer func() {
@@ -189,22 +189,78 @@ func readMessages(r io.Reader, on func(protocol.Message)) (*protocol.Result, err
 }
 
 // finish turns how a runner ended into Run's answer.
-func finish(ctx context.Context, p Program, result *protocol.Result, scanErr, exitErr error, stderr *tailBuffer) (*protocol.Result, error) {
+func finish(ctx context.Context, p Program, result *protocol.Result, scanErr, exitErr error, stderr *stderrBuffer) (*protocol.Result, error) {
 	if result != nil {
 		return result, nil
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	msg := strings.TrimSpace(stderr.String())
-	switch {
-	case scanErr != nil:
+	if scanErr != nil {
 		return nil, fmt.Errorf("runner %s: read output: %w", p.Name, scanErr)
-	case exitErr != nil:
-		return nil, fmt.Errorf("runner %s exited without a result: %w: %s", p.Name, exitErr, msg)
-	default:
-		return nil, fmt.Errorf("runner %s exited without a result: %s", p.Name, msg)
 	}
+	return nil, &DiedError{Program: p.Name, Exit: exitErr, Stderr: stderr.String()}
+}
+
+// DiedError is a runner that ended without a result: it crashed, was
+// killed, or exited early. The stack may hold part of an update.
+type DiedError struct {
+	Program string
+	// Exit is how it ended (an *exec.ExitError for a process); nil when it
+	// exited 0 without a result.
+	Exit error
+	// Stderr is what it wrote to stderr (a Go runtime's goroutine dump,
+	// say), its first 8 and last 56 KiB: kept in the stack's events, not
+	// in Error.
+	Stderr string
+}
+
+// Error says how the runner ended and the gist of its stderr: a crash's
+// headline (panic:, fatal error:, SIGSEGV:) or its last lines.
+func (e *DiedError) Error() string {
+	how := "exited without a result"
+	var exit *exec.ExitError
+	if errors.As(e.Exit, &exit) {
+		if st, ok := exit.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			how = fmt.Sprintf("exited with signal %d (%v) without a result", int(st.Signal()), st.Signal())
+		} else {
+			how += ": " + exit.Error()
+		}
+	} else if e.Exit != nil {
+		how += ": " + e.Exit.Error()
+	}
+	msg := fmt.Sprintf("runner %s %s", e.Program, how)
+	if gist := stderrGist(e.Stderr); gist != "" {
+		msg += ": " + gist
+	}
+	return msg
+}
+
+// stderrGist is what a dead runner's stderr says in a few lines.
+func stderrGist(stderr string) string {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		for _, p := range []string{"panic: ", "fatal error: ", "SIGSEGV: ", "SIGBUS: ", "SIGABRT: ", "SIGILL: ", "SIGFPE: ", "SIGQUIT: "} {
+			if strings.HasPrefix(l, p) {
+				return truncate(l, 300)
+			}
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return truncate(strings.Join(lines, "; "), 300)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // ErrNoPulumi is returned when the Pulumi CLI cannot be found.
@@ -237,19 +293,37 @@ func isExecutable(path string) bool {
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
-// tailBuffer keeps the last max bytes written to it: enough of a dying
-// runner's stderr to explain itself without holding a flood in memory.
-type tailBuffer struct {
-	max int
-	buf []byte
+// stderrBuffer keeps the first 8 KiB and the last max bytes written to
+// it: enough of a dying runner's stderr to explain itself (a crash's
+// headline is at the top of its dump, the last words at the end) without
+// holding a flood in memory.
+type stderrBuffer struct {
+	max     int
+	head    []byte
+	buf     []byte
+	dropped bool
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+const stderrHead = 8 << 10
+
+func (t *stderrBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := stderrHead - len(t.head); room > 0 {
+		k := min(room, len(p))
+		t.head = append(t.head, p[:k]...)
+		p = p[k:]
+	}
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > t.max {
 		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+		t.dropped = true
 	}
-	return len(p), nil
+	return n, nil
 }
 
-func (t *tailBuffer) String() string { return string(t.buf) }
+func (t *stderrBuffer) String() string {
+	if t.dropped {
+		return string(t.head) + "\n…\n" + string(t.buf)
+	}
+	return string(t.head) + string(t.buf)
+}

@@ -154,6 +154,25 @@ exit 3
 	if err == nil || !strings.Contains(err.Error(), "exited without a result") || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "panic: boom") {
 		t.Errorf("err = %v, want it to say the runner exited without a result, how, and its stderr", err)
 	}
+
+	// A crash: the signal is named, the headline of a long dump (longer
+	// than what is kept of it) is the gist, and its head and tail are kept
+	// apart.
+	p = runner.Program{Name: "segv", Path: script(t, dir, "segv", `echo 'SIGSEGV: segmentation violation' >&2
+i=0; while [ $i -lt 7000 ]; do echo "goroutine $i [running]:" >&2; i=$((i+1)); done
+kill -SEGV $$
+`)}
+	_, err = (&runner.Client{}).Run(context.Background(), p, request, nil)
+	var died *runner.DiedError
+	if !errors.As(err, &died) {
+		t.Fatalf("err = %v, want a *runner.DiedError", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "exited with signal 11 (segmentation fault)") || !strings.HasSuffix(msg, "SIGSEGV: segmentation violation") || strings.Contains(msg, "goroutine") {
+		t.Errorf("err = %q, want the signal and the dump's headline only", msg)
+	}
+	if !strings.Contains(died.Stderr, "goroutine 6999 [running]:") || !strings.HasPrefix(died.Stderr, "SIGSEGV:") {
+		t.Errorf("the dump is not kept: %d bytes", len(died.Stderr))
+	}
 }
 
 func TestRunServe(t *testing.T) {

@@ -105,6 +105,9 @@ func runProject(ctx context.Context, p *project.Project, req protocol.Request, e
 	}
 	if err := runProjectOperation(ctx, p, req, opts, c, w, res); err != nil {
 		res.Error = cleanError(ctx, err, req.PulumiHome)
+		if died, ok := engineDied(ctx, err); ok {
+			res.Error, res.Interrupted = died, true
+		}
 		return res
 	}
 	res.OutputsExported = slices.Sorted(maps.Keys(res.Outputs))

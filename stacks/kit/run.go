@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,8 +15,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/cloudplatform/cloud/internal/proc"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -90,14 +93,34 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	}
 	if err != nil {
 		res.Error = cleanError(ctx, err, req.PulumiHome)
-		// The program's own error says more than the transcript, unless the
-		// engine lacked a provider plugin: a provider function the program
-		// called then fails with a bare "context canceled".
-		if programErr != nil && ctx.Err() == nil && !missingPlugin.MatchString(err.Error()) {
+		if died, ok := engineDied(ctx, err); ok {
+			// The program saw its engine go away as "context canceled":
+			// the death is the cause.
+			res.Error, res.Interrupted = died, true
+		} else if programErr != nil && ctx.Err() == nil && !missingPlugin.MatchString(err.Error()) {
+			// The program's own error says more than the transcript, unless
+			// the engine lacked a provider plugin: a provider function the
+			// program called then fails with a bare "context canceled".
 			res.Error = explainPlugin(programErr.Error(), req.PulumiHome)
 		}
 	}
 	return res
+}
+
+// engineDied says whether err is the Pulumi CLI killed by a signal (not
+// by this runner, whose cancellation interrupts it and lets it exit), and
+// how.
+func engineDied(ctx context.Context, err error) (string, bool) {
+	var exit *exec.ExitError
+	if ctx.Err() != nil || !errors.As(err, &exit) {
+		return "", false
+	}
+	status, ok := exit.Sys().(syscall.WaitStatus)
+	if !ok || !status.Signaled() {
+		return "", false
+	}
+	return fmt.Sprintf("the Pulumi engine (pid %d) was killed by signal %d (%v) before it finished: the stack may hold part of the update; the next run clears its lock",
+		exit.Pid(), int(status.Signal()), status.Signal()), true
 }
 
 // operate performs the request's operation on an opened stack, forwarding
@@ -175,16 +198,21 @@ func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *wri
 	return err
 }
 
-// prepare checks a request and clears a stale lock it asks to clear.
+// prepare checks a request and clears the stack's stale locks.
 func prepare(req protocol.Request, w *writer) error {
 	if err := checkRequest(req); err != nil {
 		return err
 	}
-	if req.ClearLock {
-		if n, err := clearLocks(req); err != nil {
-			w.log("warning", "clear stale lock: %v", err)
-		} else if n > 0 {
-			w.log("info", "removed %d stale lock(s) left by an interrupted run", n)
+	// A lock whose engine is gone would refuse this run ("the stack is
+	// currently locked"); one held by a live engine is left to refuse it.
+	if n, kept, err := clearLocks(req); err != nil {
+		w.log("warning", "clear stale lock: %v", err)
+	} else {
+		if n > 0 {
+			w.log("info", "removed %d stale lock(s) of a Pulumi engine that is gone (an interrupted run)", n)
+		}
+		for _, k := range kept {
+			w.log("warning", "the stack is locked by a Pulumi engine of this machine that is still running (%s)", k)
 		}
 	}
 	return nil
@@ -439,33 +467,54 @@ func explainPlugin(msg, pulumiHome string) string {
 // not got (and, offline, cannot download).
 var missingPlugin = regexp.MustCompile(`no resource plugin 'pulumi-resource-([a-z0-9-]+)' found in the workspace at version (v[0-9][^ ]*)`)
 
+// lockOwner is what the Pulumi CLI writes into a file backend's lock.
+type lockOwner struct {
+	PID       int       `json:"pid"`
+	Hostname  string    `json:"hostname"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
 // clearLocks removes the lock files of the request's stack in a file
-// backend. A run killed mid-update (the orchestrator died with it) leaves
-// its lock behind; the orchestrator asks for this only when it knows the
-// previous run of the stack was interrupted.
-func clearLocks(req protocol.Request) (int, error) {
+// backend whose owner is provably gone: a Pulumi CLI of this host whose
+// process no longer runs (killed, or its runner was). With req.ClearLock
+// (the orchestrator knows the previous run of the stack was interrupted)
+// it removes every lock but one held by a live process of this host. It
+// returns how many it removed and what it left.
+func clearLocks(req protocol.Request) (removed int, kept []string, err error) {
 	backend := req.Backend
 	if !strings.HasPrefix(backend, "file://") {
-		return 0, nil
+		return 0, nil, nil
 	}
 	u, err := url.Parse(backend)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	root := filepath.Join(u.Host+u.Path, ".pulumi", "locks")
 	patterns := []string{
 		filepath.Join(root, "*", req.Project, req.Stack, "*.json"),
 		filepath.Join(root, req.Stack, "*.json"),
 	}
-	n := 0
+	host, _ := os.Hostname()
 	for _, p := range patterns {
 		files, _ := filepath.Glob(p)
 		for _, f := range files {
-			if err := os.Remove(f); err != nil {
-				return n, err
+			var owner lockOwner
+			b, rerr := os.ReadFile(f)
+			known := rerr == nil && json.Unmarshal(b, &owner) == nil && owner.PID > 0
+			local := known && owner.Hostname == host
+			gone := local && proc.GoneSince(owner.PID, owner.Timestamp)
+			if !gone && !(req.ClearLock && !local) {
+				if local {
+					kept = append(kept, fmt.Sprintf("pid %d since %s", owner.PID, owner.Timestamp.UTC().Format(time.RFC3339)))
+				}
+				continue
 			}
-			n++
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, kept, err
+			}
+			_ = os.Remove(f + ".attrs") // the blob library's metadata beside it
+			removed++
 		}
 	}
-	return n, nil
+	return removed, kept, nil
 }

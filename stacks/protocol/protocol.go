@@ -206,6 +206,10 @@ type Result struct {
 	// the Pulumi stack resource itself not included.
 	ResourceCount int    `json:"resourceCount"`
 	Error         string `json:"error,omitempty"`
+	// Interrupted is set, with Error, when the Pulumi engine died (killed
+	// by a signal) rather than finishing: the stack may hold part of an
+	// update, so it is interrupted, not failed.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Drift lists the resources a refresh found changed outside Pulumi.
 	Drift []Drift `json:"drift,omitempty"`
 	// InputsRead and OutputsExported are what the program actually did,
