@@ -184,4 +184,3 @@ func descendants(pid int) []int {
 	}
 	return out
 }
-
