@@ -66,11 +66,14 @@ type Conflict struct {
 	Resolution string
 }
 
-// ConflictID names the loss of one version of one row, so that the same
-// loss seen twice (by the replica that pushed over it and by the one that
-// pulled the winner) is one conflict.
-func ConflictID(entity string, key json.RawMessage, loserHLC, loserReplica string) string {
-	return entity + "|" + string(key) + "|" + loserHLC + "|" + loserReplica
+// ConflictID names the loss of one version of one row to another, so that
+// the same loss seen twice (by the replica that pushed over it and by the
+// one that pulled the winner) is one conflict. The winner is part of it:
+// one version can lose to several concurrent ones (two replicas, each
+// with an unpushed edit, pull it), and each replica then records the one
+// it saw win — two true, different conflicts, not one told two ways.
+func ConflictID(entity string, key json.RawMessage, loser, winner Change) string {
+	return entity + "|" + string(key) + "|" + loser.HLC + "|" + loser.Replica + "|" + winner.HLC + "|" + winner.Replica
 }
 
 // localOnly reports whether a row of a synced table stays in this
@@ -389,7 +392,7 @@ func fromJSONSQL(t *table, mutable bool) string {
 }
 
 func (w *writer) recordConflict(ctx context.Context, c *Conflict) error {
-	c.ID = ConflictID(c.Entity, c.Key, c.Loser.HLC, c.Loser.Replica)
+	c.ID = ConflictID(c.Entity, c.Key, c.Loser, c.Winner)
 	_, err := w.exec(ctx, `INSERT INTO sync_conflicts (id, entity, entity_key, winner_hlc, winner_replica,
 		winner_payload, loser_hlc, loser_replica, loser_payload, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,

@@ -336,15 +336,60 @@ func TestEngine_ThreeReplicasOffline(t *testing.T) {
 			t.Errorf("events on %s: %v, on a: %v", r.name, got, want)
 		}
 	}
-	// c's manifest (later) wins over a's rows of D1: one conflict per row
-	// both changed (the deployment, its revision 2 is new on c only...).
-	ids := map[string]int{}
+	// c's manifest is the only edit of D1's manifest rows: it wins
+	// everywhere, no conflict. Both c and a deployed dev's network while c
+	// was away: a's deploy is later, so its stack state and outputs win,
+	// and c, which pulls them over its unpushed ones, keeps one conflict
+	// per row both wrote. The templates only a and b edited, in turn,
+	// conflict nowhere.
 	for _, r := range rs {
-		for _, cf := range openConflicts(t, r.db) {
-			ids[cf.ID]++
+		d, err := r.db.Deployment(ctx, "D1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rev, err := r.db.Revision(ctx, "D1", d.CurrentRevision); err != nil || rev.YAML != "v2 from c" {
+			t.Errorf("%s: D1's current revision %d: %+v, %v; want c's v2", r.name, d.CurrentRevision, rev, err)
+		}
+		if st, err := r.db.StackState(ctx, "D1", "dev", "network"); err != nil || st.LastOperationID != "op-a-1" || st.ResourceCount != 10 {
+			t.Errorf("%s: dev/network state %+v, %v; want a's deploy's", r.name, st, err)
+		}
+		if outs, err := r.db.Outputs(ctx, "D1", "dev", "network"); err != nil || outs["vpc"].Value != "vpc-op-a-1" {
+			t.Errorf("%s: dev/network outputs %+v, %v; want a's", r.name, outs, err)
+		}
+		for name, want := range map[string]string{"t": "a2", "u": "b2"} {
+			if tm, err := r.db.DeploymentTemplate(ctx, name); err != nil || tm.Body != want {
+				t.Errorf("%s: template %s %+v, %v; want %s", r.name, name, tm, err, want)
+			}
 		}
 	}
-	t.Logf("conflicts after c's return: %v", ids)
+	want := map[string]bool{
+		`c: stack_states ["D1","dev","network"]`:       true,
+		`c: outputs ["D1","dev","network","vpc"]`:      true,
+		`c: outputs ["D1","dev","network","password"]`: true,
+	}
+	got := map[string]bool{}
+	for _, r := range rs {
+		for _, cf := range openConflicts(t, r.db) {
+			k := fmt.Sprintf("%s: %s %s", r.name, cf.Entity, cf.Key)
+			if got[k] {
+				t.Errorf("%s recorded twice", k)
+			}
+			got[k] = true
+			if cf.Winner.Replica != a.db.ReplicaID() || cf.Loser.Replica != c.db.ReplicaID() {
+				t.Errorf("%s: winner %s, loser %s; want a's deploy over c's", k, cf.Winner.Replica, cf.Loser.Replica)
+			}
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("conflict missing: %s", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("unexpected conflict: %s", k)
+		}
+	}
 }
 
 // TestEngine_LongAbsence: a pull whose cursor is older than

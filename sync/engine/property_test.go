@@ -1,9 +1,11 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -176,18 +178,39 @@ func scenario(t *testing.T, seed uint64, tbl *remote.Table, ops int) map[string]
 		}
 	}
 
-	// The conflicts of all replicas, by id.
+	// The conflicts of all replicas, by id (the row, the loser and the
+	// winner). One version may lose to several concurrent ones, each
+	// recorded by the replica that saw it win; every record of one lost
+	// version, on every replica, must name the same version (the same
+	// write with the same content), and every winner must be newer than
+	// its loser by last-writer-wins.
 	conflicts := map[string]store.Conflict{}
+	lost := map[string]store.Change{} // row and loser's version -> the loser as first recorded
+	shared := 0                       // lost versions recorded more than once
 	for _, r := range rs {
 		cs, err := r.db.Conflicts(ctx, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			if prev, ok := conflicts[c.ID]; ok && (prev.Winner.HLC != c.Winner.HLC && prev.Loser.HLC != c.Loser.HLC) {
-				t.Errorf("seed %d: conflict %s differs between replicas", seed, c.ID)
+			if prev, ok := conflicts[c.ID]; ok && (!sameVersion(prev.Winner, c.Winner) || !sameVersion(prev.Loser, c.Loser)) {
+				t.Errorf("seed %d: conflict %s differs between replicas: winner %s/%s %s loser %s/%s %s, and winner %s/%s %s loser %s/%s %s",
+					seed, c.ID, prev.Winner.HLC, prev.Winner.Replica, prev.Winner.Payload, prev.Loser.HLC, prev.Loser.Replica, prev.Loser.Payload,
+					c.Winner.HLC, c.Winner.Replica, c.Winner.Payload, c.Loser.HLC, c.Loser.Replica, c.Loser.Payload)
 			}
 			conflicts[c.ID] = c
+			if !c.Winner.Newer(c.Loser) {
+				t.Errorf("seed %d: %s: conflict %s: the winner %s/%s is not newer than the loser", seed, r.name, c.ID, c.Winner.HLC, c.Winner.Replica)
+			}
+			lk := c.Entity + "|" + string(c.Key) + "|" + c.Loser.HLC + "|" + c.Loser.Replica
+			if prev, ok := lost[lk]; ok {
+				shared++
+				if !sameVersion(prev, c.Loser) {
+					t.Errorf("seed %d: %s records lost version %s as %s, another replica as %s", seed, r.name, lk, c.Loser.Payload, prev.Payload)
+				}
+				continue
+			}
+			lost[lk] = c.Loser
 		}
 	}
 	losers := map[string][]ver{}
@@ -240,8 +263,8 @@ func scenario(t *testing.T, seed uint64, tbl *remote.Table, ops int) map[string]
 			}
 		}
 	}
-	t.Logf("seed %d: %d rows, %d writes overwritten concurrently (%d of them a conflict's loser, the rest in a loser's history), %d conflicts (%d losers in the final version's history)",
-		seed, len(final), overwritten, direct, len(conflicts), inFinal)
+	t.Logf("seed %d: %d rows, %d writes overwritten concurrently (%d of them a conflict's loser, the rest in a loser's history), %d conflicts (%d losers in the final version's history, %d lost versions recorded more than once)",
+		seed, len(final), overwritten, direct, len(conflicts), inFinal, shared)
 
 	out := map[string]string{}
 	if err := rs[0].db.Rows(ctx, func(c store.Change, _ string) error {
@@ -305,4 +328,17 @@ func TestEngine_Faults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameVersion reports whether two records of a row's version agree: the
+// same write (HLC and replica) with the same content.
+func sameVersion(a, b store.Change) bool {
+	if a.HLC != b.HLC || a.Replica != b.Replica || a.Deleted != b.Deleted {
+		return false
+	}
+	var pa, pb any
+	if json.Unmarshal(a.Payload, &pa) != nil || json.Unmarshal(b.Payload, &pb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(pa, pb)
 }
