@@ -62,6 +62,9 @@ type Options struct {
 	// OnSkip is called, from the scheduler's goroutine, for every node that
 	// will not run, with the reason.
 	OnSkip func(node, reason string)
+	// OnStart is called, from the scheduler's goroutine, just before a
+	// node's task starts.
+	OnStart func(node string)
 }
 
 type result struct {
@@ -161,6 +164,9 @@ func Run(ctx context.Context, g Graph, opts Options, task Task) map[string]Outco
 				continue
 			}
 			running++
+			if opts.OnStart != nil {
+				opts.OnStart(n)
+			}
 			go func() { results <- result{n, task(ctx, n)} }()
 		}
 		if running == 0 {

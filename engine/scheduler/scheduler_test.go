@@ -187,18 +187,64 @@ func TestRun_PriorityPicksLongestChainFirst(t *testing.T) {
 }
 
 func TestRun_LayeredWaitsForWholeLayer(t *testing.T) {
+	// The scheduler's own goroutine records what it does: it starts a
+	// node (OnStart) and takes in a node's success (it then asks for the
+	// node's dependents). slow ends only once the scheduler has taken in
+	// fast's success, so without layers after-fast would start before
+	// slow's success is taken in; with layers it must wait for it.
 	g := mapGraph{"slow": nil, "fast": nil, "after-fast": {"fast"}}
-	r := newRecorder()
-	r.delay["slow"] = 60 * time.Millisecond
-	scheduler.Run(context.Background(), g, scheduler.Options{Parallel: 3, Layered: true}, r.task(g, t))
-	if got, want := r.started[len(r.started)-1], "after-fast"; got != want {
-		t.Fatalf("last started = %s, want %s", got, want)
+	var mu sync.Mutex
+	var seq []string
+	fastTaken := make(chan struct{})
+	rg := &recordingGraph{mapGraph: g, taken: func(n string) {
+		mu.Lock()
+		seq = append(seq, "took "+n)
+		mu.Unlock()
+		if n == "fast" {
+			close(fastTaken)
+		}
+	}}
+	opts := scheduler.Options{Parallel: 3, Layered: true, OnStart: func(n string) {
+		mu.Lock()
+		seq = append(seq, "start "+n)
+		mu.Unlock()
+	}}
+	out := scheduler.Run(context.Background(), rg, opts, func(ctx context.Context, n string) error {
+		if n == "slow" {
+			select {
+			case <-fastTaken:
+			case <-time.After(30 * time.Second): // a guard: only a hang ends here
+				return errors.New("fast's success was never taken in")
+			}
+		}
+		return nil
+	})
+	for n, o := range out {
+		if o.Status != scheduler.Succeeded {
+			t.Errorf("%s: %s (%s %v)", n, o.Status, o.Reason, o.Err)
+		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.ended["slow"] {
-		t.Error("slow had not ended when layered run finished")
+	mu.Lock()
+	defer mu.Unlock()
+	pos := map[string]int{}
+	for i, e := range seq {
+		pos[e] = i
 	}
+	if pos["start after-fast"] < pos["took slow"] {
+		t.Errorf("after-fast started before slow, of the layer before, was done: %v", seq)
+	}
+}
+
+// recordingGraph calls taken when the scheduler asks for a node's
+// dependents: it does so when it takes in the node's success.
+type recordingGraph struct {
+	mapGraph
+	taken func(node string)
+}
+
+func (g *recordingGraph) Dependents(n string) []string {
+	g.taken(n)
+	return g.mapGraph.Dependents(n)
 }
 
 // skewed is a graph where one long chain and many short independent stacks
