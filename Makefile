@@ -11,7 +11,7 @@ TOOLS_BIN   := $(CURDIR)/.tools/bin
 TEST_ENV := PATH="$(TOOLS_BIN):$$PATH"
 
 .DEFAULT_GOAL := build
-.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb cognito wsclients test bench fuzz lint docs screenshots generate serve demo clean
+.PHONY: help build cli stack stacks register-stacks pulumi providers browser dynamodb cognito wsclients test bench fuzz fuzz-smoke fuzz-check lint docs screenshots generate serve demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
@@ -55,16 +55,34 @@ wsclients: ## install the npm ws and graphql-ws clients the WebSocket protocol t
 test: pulumi providers browser dynamodb cognito wsclients build ## run the whole test suite against the real Pulumi engine
 	$(TEST_ENV) $(GO) test -count=1 -timeout 40m ./...
 
-bench: pulumi build ## run every benchmark 3 times
+bench: pulumi providers dynamodb build ## run every benchmark 3 times (the sync benchmarks need dynalite)
 	$(TEST_ENV) $(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-fuzz: ## fuzz the manifest and placeholder parsers, GraphQL queries, REST requests, token checks and project declarations, 20 s each
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/manifest
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./engine/placeholder
-	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime 20s ./graph
-	$(GO) test -run '^$$' -fuzz '^FuzzRequestParsing$$' -fuzztime 20s ./server/rest
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 20s ./auth
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 20s ./stacks/project
+# Every fuzz target of the repository, as package:Function; fuzz-check
+# fails when a `func Fuzz…` is missing here.
+FUZZ_TARGETS := ./engine/manifest:FuzzParse ./engine/placeholder:FuzzParse ./graph:FuzzQuery \
+	./server/rest:FuzzRequestParsing ./auth:FuzzVerify ./stacks/project:FuzzLoad ./sync/engine:FuzzTableKeys
+FUZZTIME ?= 20s
+
+fuzz: fuzz-check ## fuzz the manifest and placeholder parsers, GraphQL queries, REST requests, token checks, project declarations and sync table keys, 20 s each (FUZZTIME)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t##*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
+	done
+
+fuzz-smoke: ## every fuzz target briefly (3 s each), as CI runs them
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+fuzz-check: ## fail when a fuzz target of the repository is missing from FUZZ_TARGETS
+	@missing=0; \
+	for f in $$(git ls-files -co --exclude-standard '*_test.go'); do \
+		[ -f "$$f" ] || continue; \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			case " $(FUZZ_TARGETS) " in *" ./$$(dirname "$$f"):$$fn "*) ;; \
+			*) echo "fuzz target $$fn of ./$$(dirname "$$f") is not in FUZZ_TARGETS (Makefile)" >&2; missing=1;; esac; \
+		done; \
+	done; \
+	exit $$missing
 
 lint: ## gofmt, go vet and staticcheck
 	@files=$$( (git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*') \
@@ -81,8 +99,8 @@ generate: ## regenerate the GraphQL code from graph/schema.graphqls (gqlgen)
 serve: cli pulumi ## run `cloud serve` on 127.0.0.1:8080 with DEMO_HOME (default .demo)
 	CLOUD_HOME="$(DEMO_HOME)" PATH="$(TOOLS_BIN):$$PATH" bin/cloud serve
 
-docs: ## regenerate docs/cli.md from the command definitions
-	$(GO) test ./cmd/cloud -run '^TestCLIDocs$$' -update
+docs: ## regenerate docs/cli.md from the command definitions, and the shared-code figures of docs/architecture.md
+	$(GO) test ./cmd/cloud -run '^(TestCLIDocs|TestCodeShareFigures)$$' -update
 
 screenshots: pulumi browser cognito ## refresh the pictures in docs/images from the monitor and dashboard tests
 	CLOUD_SCREENSHOTS=$(CURDIR)/docs/images $(TEST_ENV) $(GO) test -count=1 -run '^(TestDashboardFollowsADeploy|TestDashboardSignIn)$$' ./server/web
