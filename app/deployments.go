@@ -207,7 +207,7 @@ func (a *App) save(ctx context.Context, m *manifest.Manifest, data []byte) (int,
 	var stacks []store.DeploymentStack
 	for _, s := range m.Stacks {
 		stacks = append(stacks, store.DeploymentStack{DeploymentID: m.DeploymentID, Name: s.Name,
-			Program: s.Program, Enabled: s.Enabled, Dependencies: s.Dependencies, Config: s.Config, Layer: s.Layer})
+			Program: s.Program, Enabled: s.Enabled, Dependencies: s.Dependencies, Config: s.Config, Layer: s.DeclaredLayer()})
 	}
 	prev := 0
 	if cur, err := a.db.Deployment(ctx, d.ID); err == nil {

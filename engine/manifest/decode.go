@@ -1,7 +1,10 @@
 package manifest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -35,18 +38,25 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // shape (unknown fields, wrong types, duplicate keys) and Validate's rules.
 func Parse(file string, data []byte) (*Manifest, error) {
 	m := &Manifest{File: file, pos: map[string]Pos{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		e := &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: "), Err: err}
-		if sub := yamlLine.FindStringSubmatchIndex(e.Msg); sub != nil {
-			e.Line, _ = strconv.Atoi(e.Msg[sub[2]:sub[3]])
-			// The line is in the position already; keep only the message.
-			e.Msg = e.Msg[:sub[0]] + strings.TrimPrefix(e.Msg[sub[1]:], ": ")
-		}
-		return nil, ErrorList{e}
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, ErrorList{syntaxError(file, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, ErrorList{{File: file, Msg: "empty manifest"}}
+	}
+	// A manifest is one document: a second one (after ---) would be stored
+	// with the revision but never read, so it is refused, not ignored.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, ErrorList{syntaxError(file, err)}
+	default:
+		return nil, ErrorList{{File: file, Line: next.Line, Column: next.Column,
+			Msg:  "a second YAML document starts here, but a manifest is one document",
+			Hint: "remove this --- and what follows it, or merge it into the first document"}}
 	}
 	d := &decoder{m: m}
 	d.top(root.Content[0])
@@ -58,6 +68,17 @@ func Parse(file string, data []byte) (*Manifest, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// syntaxError turns a yaml.v3 error into an *Error located at its line.
+func syntaxError(file string, err error) *Error {
+	e := &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: "), Err: err}
+	if sub := yamlLine.FindStringSubmatchIndex(e.Msg); sub != nil {
+		e.Line, _ = strconv.Atoi(e.Msg[sub[2]:sub[3]])
+		// The line is in the position already; keep only the message.
+		e.Msg = e.Msg[:sub[0]] + strings.TrimPrefix(e.Msg[sub[1]:], ": ")
+	}
+	return e
 }
 
 type decoder struct {
@@ -276,7 +297,9 @@ func (d *decoder) stack(name string, k, n *yaml.Node) *Stack {
 		case "dependencies":
 			s.Dependencies = d.stringList(v, field)
 		case "layer":
-			s.Layer = d.layer(v, field)
+			if l, ok := d.layer(v, field); ok {
+				s.Layer = &l
+			}
 		case "config":
 			s.Config = d.object(v, field)
 		case "environments":
@@ -329,14 +352,14 @@ func (d *decoder) stringList(n *yaml.Node, field string) []string {
 	return out
 }
 
-func (d *decoder) layer(n *yaml.Node, field string) int {
+func (d *decoder) layer(n *yaml.Node, field string) (int, bool) {
 	n = deref(n)
 	var l int
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&l) != nil {
 		d.errorf(n, field, "must be an integer, not %s", describe(n))
-		return 0
+		return 0, false
 	}
-	return l
+	return l, true
 }
 
 // object reads a config-like mapping; empty becomes nil so that "absent"

@@ -91,7 +91,18 @@ func (l ErrorList) Err() error {
 // Suggest returns a `did you mean "x"?` hint naming the candidate closest to
 // word, or "" when none is close enough to be a plausible typo.
 func Suggest(word string, candidates []string) string {
-	best, bestDist := "", -1
+	best, ok := closest(word, candidates)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q?", best)
+}
+
+// closest returns the candidate closest to word (the first of equally
+// close ones); ok is false when none is close enough to be a plausible
+// typo.
+func closest(word string, candidates []string) (best string, ok bool) {
+	bestDist := -1
 	for _, c := range candidates {
 		d := levenshtein(strings.ToLower(word), strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
@@ -99,9 +110,9 @@ func Suggest(word string, candidates []string) string {
 		}
 	}
 	if bestDist < 0 || bestDist > max(2, len(word)/3) || bestDist >= len(word) {
-		return ""
+		return "", false
 	}
-	return fmt.Sprintf("did you mean %q?", best)
+	return best, true
 }
 
 func levenshtein(a, b string) int {

@@ -71,9 +71,10 @@ type Stack struct {
 	Enabled      bool   // defaults to true when the file does not say
 	Dependencies []string
 	Config       map[string]any
-	// Layer is the declared layer; 0 means not given. It is informational
-	// but must not be lower than the layer its dependencies imply.
-	Layer        int
+	// Layer is the declared layer, nil when not given. It is informational
+	// but must not be lower than the layer its dependencies imply (roots
+	// are layer 0); plan.Build refuses it otherwise.
+	Layer        *int
 	Environments map[string]*StackEnvironment // per-environment overrides
 	Pos          Pos
 }
@@ -154,6 +155,14 @@ func parentPath(f string) string {
 		}
 	}
 	return ""
+}
+
+// DeclaredLayer returns the declared layer, 0 when none is given.
+func (s *Stack) DeclaredLayer() int {
+	if s.Layer == nil {
+		return 0
+	}
+	return *s.Layer
 }
 
 // EnabledIn reports whether the stack is enabled in env: its own flag and

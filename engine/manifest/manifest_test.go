@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,7 +52,8 @@ func TestParse_full(t *testing.T) {
 		{"missing stack", m.Stack("nope"), (*manifest.Stack)(nil)},
 		{"program default", m.Stack("network").Program, "network"},
 		{"program", m.Stack("database-rds").Program, "database"},
-		{"layer", m.Stack("network").Layer, 1},
+		{"layer", m.Stack("network").DeclaredLayer(), 1},
+		{"layer not given", m.Stack("app").Layer, (*int)(nil)},
 		{"numbers are float64", m.Stack("network").Config["azs"], 3.0},
 		{"dependencies", m.Stack("app").Dependencies, []string{"network"}},
 		{"stack pos", m.Stack("app").Pos, manifest.Pos{Line: 46, Column: 3}},
@@ -128,6 +130,47 @@ func TestParse_errors(t *testing.T) {
 			}
 			if got, want := err.Error()+"\n", string(want); got != want {
 				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestParse_oneDocument(t *testing.T) {
+	doc, err := os.ReadFile("testdata/valid/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Count(string(doc), "\n")
+	ok := map[string]string{
+		"leading ---":      "---\n" + string(doc),
+		"end marker ...":   string(doc) + "...\n",
+		"trailing comment": string(doc) + "# the end\n",
+	}
+	for name, data := range ok {
+		t.Run(name, func(t *testing.T) {
+			if _, err := manifest.Parse("m.yaml", []byte(data)); err != nil {
+				t.Errorf("Parse: %v", err)
+			}
+		})
+	}
+	refused := map[string]struct{ data, want string }{
+		"second document": {string(doc) + "---\nstacks: {x: {}}\n",
+			fmt.Sprintf("m.yaml:%d:1: a second YAML document starts here", lines+1)},
+		"empty second document": {string(doc) + "---\n",
+			fmt.Sprintf("m.yaml:%d:1: a second YAML document starts here", lines+1)},
+		"second document after an end marker": {string(doc) + "...\n---\nx: 1\n",
+			fmt.Sprintf("m.yaml:%d:1: a second YAML document starts here", lines+2)},
+		"bad syntax in the second document": {string(doc) + "---\nx: [\n",
+			fmt.Sprintf("m.yaml:%d: YAML syntax: ", lines+2)},
+	}
+	for name, tt := range refused {
+		t.Run(name, func(t *testing.T) {
+			_, err := manifest.Parse("m.yaml", []byte(tt.data))
+			if err == nil {
+				t.Fatal("Parse succeeded, want the second document refused")
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to start with %q", err, tt.want)
 			}
 		})
 	}

@@ -90,8 +90,8 @@ func stackNode(s *Stack) (*yaml.Node, error) {
 		}
 		addPair(n, "dependencies", deps)
 	}
-	if s.Layer != 0 {
-		addPair(n, "layer", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(s.Layer)})
+	if s.Layer != nil {
+		addPair(n, "layer", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(*s.Layer)})
 	}
 	if len(s.Config) > 0 {
 		v, err := valueNode(s.Config)

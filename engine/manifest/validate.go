@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,7 +84,7 @@ func (m *Manifest) Validate() error {
 			// live elsewhere: a path would name different things on each.
 			add(path+".program", "", "%q is a path, but program names a registered stack: register the directory with `cloud register-stack %s` and use the name it prints", s.Program, s.Program)
 		}
-		if s.Layer < 0 {
+		if s.Layer != nil && *s.Layer < 0 {
 			add(path+".layer", "", "must not be negative")
 		}
 		seenDep := map[string]bool{}
@@ -131,12 +133,32 @@ func (m *Manifest) checkPlaceholders(s *Stack, base string, config map[string]an
 			case r.Stack == s.Name:
 				errs = append(errs, m.Errorf(field, "stack %q references its own output in %s", s.Name, r.Raw))
 			case !stacks[r.Stack]:
-				e := m.Errorf(field, "stack %q references unknown stack %q in %s", s.Name, r.Stack, r.Raw)
-				e.Hint = Suggest(r.Stack, m.StackNames())
-				errs = append(errs, e)
+				errs = append(errs, m.unknownStackError(s, field, r))
 			}
 		}
 		return nil
 	})
 	return errs
+}
+
+// unknownStackError reports a reference to a stack that does not exist,
+// with a hint naming the closest stack or, when the name is closer to a
+// namespace (${evn.region}), the reference respelled with it.
+func (m *Manifest) unknownStackError(s *Stack, field string, r *placeholder.Ref) *Error {
+	names := m.StackNames()
+	candidates := names
+	if !r.ExplicitStack() {
+		candidates = append(slices.Clone(names), placeholder.Namespaces()...)
+	}
+	best, ok := closest(r.Stack, candidates)
+	if ok && !slices.Contains(names, best) {
+		e := m.Errorf(field, "stack %q references %s, but %q is neither a stack nor a namespace", s.Name, r.Raw, r.Stack)
+		e.Hint = fmt.Sprintf("did you mean %q?", strings.Replace(r.Raw, r.Stack+".", best+".", 1))
+		return e
+	}
+	e := m.Errorf(field, "stack %q references unknown stack %q in %s", s.Name, r.Stack, r.Raw)
+	if ok {
+		e.Hint = fmt.Sprintf("did you mean %q?", best)
+	}
+	return e
 }

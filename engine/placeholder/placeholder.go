@@ -86,6 +86,21 @@ var (
 	varName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
+// Namespaces returns the namespaces a reference may start with instead of
+// a stack name, for "did you mean" hints: ${evn.region} is read as an
+// output of a stack "evn", but was meant as ${env.region}.
+func Namespaces() []string { return []string{"deployment", "env", "var", "calc", "stack"} }
+
+// ExplicitStack reports whether the reference is written with the stack
+// namespace (${stack.network.vpcId}), so that its first name can only be a
+// stack.
+func (r *Ref) ExplicitStack() bool {
+	if r.Kind != KindOutput || len(r.Raw) < 2 {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimSpace(r.Raw[2:]), "stack.")
+}
+
 // fixedNamespace returns the kind and accepted fields of the namespaces
 // whose field set is closed; ok is false for "var", "stack" and stack names.
 func fixedNamespace(ns string) (kind Kind, names []string, ok bool) {

@@ -264,3 +264,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRef_ExplicitStack(t *testing.T) {
+	for in, want := range map[string]bool{
+		"${evn.region}":         false,
+		"${stack.evn.region}":   true,
+		"{{ stack.net.vpcId }}": true,
+		"{{ network.vpcId }}":   false,
+		"${env.region}":         false,
+	} {
+		segs, err := placeholder.Parse(in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if got := segs[0].Ref.ExplicitStack(); got != want {
+			t.Errorf("%s: ExplicitStack() = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestNamespaces_parseAsNamespaces(t *testing.T) {
+	// Every namespace offered in hints is one Parse reads as a namespace,
+	// not as a stack name.
+	for _, ns := range placeholder.Namespaces() {
+		ref := "${" + ns + ".x}"
+		if ns == "stack" {
+			ref = "${stack.x.y}"
+		}
+		segs, err := placeholder.Parse(ref)
+		if err != nil {
+			continue // a closed namespace refuses the field x: still a namespace
+		}
+		if r := segs[0].Ref; r.Kind == placeholder.KindOutput && r.Stack == ns {
+			t.Errorf("%s is read as an output of stack %q", ref, ns)
+		}
+	}
+}

@@ -86,15 +86,40 @@ func Build(m *manifest.Manifest, env string) (*Plan, error) {
 	}
 	p.Graph, p.Layers = g, g.Layers()
 	for _, s := range m.Stacks {
-		if l, ok := p.Layers[s.Name]; ok && s.Layer != 0 && s.Layer < l {
-			b.errs = append(b.errs, m.Errorf("stacks."+s.Name+".layer",
-				"stack %q declares layer %d, but its dependencies put it at layer %d", s.Name, s.Layer, l))
+		if l, ok := p.Layers[s.Name]; ok && s.Layer != nil && *s.Layer < l {
+			b.errs = append(b.errs, b.layerError(s, *s.Layer, l, p))
 		}
 	}
 	if err := b.errs.Err(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// layerError reports that s declares layer declared but is at layer
+// implied, naming the dependency that puts it there: the first at layer
+// implied-1, explicit dependencies first.
+func (b *builder) layerError(s *manifest.Stack, declared, implied int, p *Plan) *manifest.Error {
+	dep, how := "", ""
+	for _, d := range s.Dependencies {
+		if l, ok := p.Layers[d]; ok && l == implied-1 {
+			dep = d
+			break
+		}
+	}
+	if dep == "" {
+		for _, d := range p.Implicit[s.Name] {
+			if p.Layers[d] == implied-1 {
+				dep, how = d, " through a placeholder"
+				break
+			}
+		}
+	}
+	e := b.m.Errorf("stacks."+s.Name+".layer",
+		"stack %q declares layer %d, but it depends on %q%s, which is at layer %d, so %q is at layer %d",
+		s.Name, declared, dep, how, implied-1, s.Name, implied)
+	e.Hint = "layers count from 0, the stacks without dependencies: set layer: " + strconv.Itoa(implied) + " or leave it out"
+	return e
 }
 
 type builder struct {

@@ -75,6 +75,20 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+func TestBuild_layerAtOrAboveImplied(t *testing.T) {
+	for _, tc := range []struct{ file, env string }{{"layerok.yaml", "dev"}, {"layerimplicit.yaml", "dev"}} {
+		p, err := plan.Build(load(t, tc.file), tc.env)
+		if err != nil {
+			t.Fatalf("%s in %s: %v", tc.file, tc.env, err)
+		}
+		if tc.file == "layerok.yaml" {
+			if got, want := p.Layers, (map[string]int{"network": 0, "database": 1, "app": 2}); !reflect.DeepEqual(got, want) {
+				t.Errorf("Layers = %v, want %v (a declared layer is informational)", got, want)
+			}
+		}
+	}
+}
+
 func TestBuild_errors(t *testing.T) {
 	tests := []struct {
 		file, env, want string
@@ -83,7 +97,11 @@ func TestBuild_errors(t *testing.T) {
 		{"disabled.yaml", "dev", `testdata/disabled.yaml:14:20: stacks.app.dependencies[0]: stack "app" depends on "cache", which is disabled in dev
 testdata/disabled.yaml:16:7: stacks.app.config.q: stack "app" depends on "queue" through ${queue.url}, which is disabled in dev`},
 		{"cycle.yaml", "dev", `testdata/cycle.yaml:13:5: stacks.a.dependencies: dependency cycle: a -> b -> c -> a`},
-		{"layer.yaml", "dev", `testdata/layer.yaml:11:5: stacks.app.layer: stack "app" declares layer 1, but its dependencies put it at layer 2`},
+		{"layer.yaml", "dev", `testdata/layer.yaml:11:5: stacks.app.layer: stack "app" declares layer 1, but it depends on "database", which is at layer 1, so "app" is at layer 2 (layers count from 0, the stacks without dependencies: set layer: 2 or leave it out)`},
+		// An explicit layer 0 is a declaration too (roots are layer 0).
+		{"layerzero.yaml", "dev", `testdata/layerzero.yaml:11:5: stacks.database.layer: stack "database" declares layer 0, but it depends on "network", which is at layer 0, so "database" is at layer 1 (layers count from 0, the stacks without dependencies: set layer: 1 or leave it out)`},
+		// A dependency of one environment's config raises the layer there only.
+		{"layerimplicit.yaml", "prod", `testdata/layerimplicit.yaml:10:5: stacks.app.layer: stack "app" declares layer 1, but it depends on "cache" through a placeholder, which is at layer 1, so "app" is at layer 2 (layers count from 0, the stacks without dependencies: set layer: 2 or leave it out)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
