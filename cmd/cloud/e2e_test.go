@@ -413,6 +413,85 @@ func slowRunning(evs []eventJSON) bool {
 	return false
 }
 
+// TestHangupCancelsCleanly sends SIGHUP (a closed terminal) to a running
+// deploy: cloud stops it the way Ctrl-C does, so the operation ends
+// cancelled with its summary instead of staying running.
+func TestHangupCancelsCleanly(t *testing.T) {
+	home := t.TempDir()
+	mustCloud(t, home, "init", "--from-file", "testdata/manifests/slow.yaml")
+	deploy := exec.Command(cloudBin, "--home", home, "--no-color", "deploy", "DSLOW01", "-e", "dev")
+	deploy.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
+	var out, errb bytes.Buffer
+	deploy.Stdout, deploy.Stderr = &out, &errb
+	if err := deploy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer deploy.Process.Kill()
+	opID := waitSlowRunning(t, home, &errb)
+	if err := deploy.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- deploy.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("deploy after SIGHUP: %v, want exit code 1\n%s", err, errb.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("deploy did not stop on SIGHUP:\n%s", errb.String())
+	}
+	ops := decode[[]struct {
+		ID, Status string
+		Summary    map[string]any
+	}](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	if ops[0].ID != opID || ops[0].Status != "cancelled" {
+		t.Fatalf("history shows %s %s, want %s cancelled\n%s", ops[0].ID, ops[0].Status, opID, errb.String())
+	}
+	if len(ops[0].Summary) == 0 {
+		t.Errorf("cancelled operation has no summary: %+v", ops[0])
+	}
+	if report := out.String() + errb.String(); !strings.Contains(report, "cancelled") {
+		t.Errorf("deploy printed no summary saying cancelled:\n%s", report)
+	}
+	if got := stackStatuses(t, home, "DSLOW01"); got["a"] != "deployed" || got["slow"] == "deploying" || got["c"] != "not_deployed" {
+		t.Errorf("stack states after SIGHUP: %v", got)
+	}
+}
+
+// TestServeStopsOnHangup: `cloud serve` shuts down cleanly on SIGHUP, as
+// on SIGINT or SIGTERM.
+func TestServeStopsOnHangup(t *testing.T) {
+	s := startServe(t, t.TempDir())
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatal("cloud serve did not stop on SIGHUP")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("cloud serve exited %d on SIGHUP, want 0:\n%s", code, s.log())
+	}
+}
+
+// waitSlowRunning waits until the slow stack of DSLOW01 runs its engine and
+// returns the operation's id.
+func waitSlowRunning(t *testing.T, home string, stderr *bytes.Buffer) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		ops := decode[[]struct{ ID string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+		if len(ops) > 0 && slowRunning(events(t, home, "DSLOW01", ops[0].ID)) {
+			return ops[0].ID
+		}
+	}
+	t.Fatalf("slow stack never started:\n%s", stderr.String())
+	return ""
+}
+
 // TestCancelFromAnotherProcess cancels a running deploy with `cloud cancel`
 // while `cloud logs --follow` watches it from a third process.
 func TestCancelFromAnotherProcess(t *testing.T) {

@@ -13,7 +13,10 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A hangup (the terminal closed, the SSH session dropped) stops cloud
+	// the way Ctrl-C does: running stacks are cancelled through the engine
+	// and the operation ends cancelled with its summary.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args, newStreams())
 	stop()
 	os.Exit(code)

@@ -30,7 +30,7 @@ Prometheus metrics at /metrics.
 
 Operations started through the API run in the server. The server and CLI
 processes sharing one home never run two operations on the same deployment
-and environment at once. On SIGINT or SIGTERM the server stops taking
+and environment at once. On SIGINT, SIGTERM or SIGHUP the server stops taking
 requests, lets running operations finish for --shutdown-grace, then
 cancels them through the Pulumi engine: none is left running.
 

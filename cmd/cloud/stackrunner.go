@@ -24,7 +24,7 @@ func stackRunnerCommand() *cli.Command {
 			if !ok {
 				return usageError("no built-in stack %q (have: %v)", c.Args().Get(0), examples.Names())
 			}
-			// c.Context ends on SIGTERM or SIGINT (main's handler): a cancel
+			// c.Context ends on SIGTERM, SIGINT or SIGHUP (main's handler): a cancel
 			// that comes while the runner starts up must stop the run too.
 			code := kit.ServeContext(c.Context, s, c.Args().Slice()[1:], os.Stdin, os.Stdout, os.Stderr)
 			if code != 0 {

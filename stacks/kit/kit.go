@@ -40,8 +40,8 @@ func Main(s Stack) {
 
 // Serve answers one request of the runner protocol and returns the exit
 // code: "describe" prints the template, "run" performs the request read from
-// stdin. It stops the Pulumi operation cleanly on SIGINT or SIGTERM, so that
-// no lock is left behind.
+// stdin. It stops the Pulumi operation cleanly on SIGINT, SIGTERM or
+// SIGHUP, so that no lock is left behind.
 func Serve(s Stack, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return ServeContext(context.Background(), s, args, stdin, stdout, stderr)
 }
@@ -65,9 +65,10 @@ func ServeContext(parent context.Context, s Stack, args []string, stdin io.Reade
 		}
 		return 0
 	case "run":
-		// A stack binary is a runner process of its own: SIGINT or
-		// SIGTERM must stop its Pulumi operation cleanly too.
-		ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+		// A stack binary is a runner process of its own: SIGINT,
+		// SIGTERM or SIGHUP (a hangup reaches the whole process group)
+		// must stop its Pulumi operation cleanly too.
+		ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		defer stop()
 		return serveRun(ctx, stdin, stdout, stderr, func(ctx context.Context, req protocol.Request, w *writer) *protocol.Result {
 			return run(ctx, s, req, w)
