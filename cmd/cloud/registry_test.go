@@ -52,3 +52,18 @@ func TestRegistryEndToEnd(t *testing.T) {
 		t.Errorf("network still listed after unregister:\n%s", r.stdout)
 	}
 }
+
+// TestRegisterNotAStackProgram: an executable that is not a stack program
+// is a usage error that says so, with nothing of what it printed.
+func TestRegisterNotAStackProgram(t *testing.T) {
+	home := t.TempDir()
+	for _, prog := range []string{"/bin/sh", "/bin/true"} {
+		r := cloud(t, home, "register-stack", prog)
+		if r.code != 2 || !strings.Contains(r.stderr, prog+" is not a stack program") {
+			t.Errorf("register-stack %s: exit %d, stderr %q; want 2 and not a stack program", prog, r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "cannot open") {
+			t.Errorf("register-stack %s echoes the program's output: %q", prog, r.stderr)
+		}
+	}
+}

@@ -665,6 +665,7 @@ func TestProblems(t *testing.T) {
 		{"unknown stack", call{method: "GET", path: api + "/stacks/nope"}, 404, "NOT_FOUND", "", "nope"},
 		{"register a directory that is no project", jsonBody("POST", api+"/stacks", `{"nameOrPath": "`+home+`"}`), 400, "BAD_USER_INPUT", "", "no Pulumi.yaml or Pulumi.yml"},
 		{"register an executable that is no stack program", jsonBody("POST", api+"/stacks", `{"nameOrPath": "/bin/sh"}`), 400, "BAD_USER_INPUT", "", "/bin/sh is not a stack program"},
+		{"register an executable that answers nothing", jsonBody("POST", api+"/stacks", `{"nameOrPath": "/bin/true"}`), 400, "BAD_USER_INPUT", "", "/bin/true is not a stack program"},
 		{"unknown route", call{method: "GET", path: api + "/nothing/here", undocumented: true}, 404, "NOT_FOUND", "", "no route GET /api/v1/nothing/here"},
 		{"wrong method", call{method: "DELETE", path: api + "/openapi.json", undocumented: true}, 405, "METHOD_NOT_ALLOWED", "", "allowed: GET, HEAD"},
 		{"unsupported media type", call{method: "POST", path: dev + "/lock", body: []byte("reason=x"), ctype: "application/x-www-form-urlencoded", invalid: true}, 415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type", "application/json"},
@@ -681,6 +682,10 @@ func TestProblems(t *testing.T) {
 			}
 			if !strings.Contains(p.Detail, tt.detail) {
 				t.Errorf("detail %q does not contain %q", p.Detail, tt.detail)
+			}
+			// What a program printed never reaches the caller.
+			if strings.Contains(p.Detail, "cannot open") || strings.Contains(p.Detail, "stderr") {
+				t.Errorf("detail %q echoes a program's output", p.Detail)
 			}
 		})
 	}
