@@ -172,7 +172,7 @@ func newApp(e *env) *cli.App {
 			&cli.StringFlag{Name: "pulumi", Usage: "path of the Pulumi CLI", EnvVars: []string{"CLOUD_PULUMI"}},
 			&cli.StringSliceFlag{Name: "stacks-dir", Usage: "directory of stack binaries (repeatable; default bin/stacks and $CLOUD_HOME/stacks)", EnvVars: []string{"CLOUD_STACKS_DIR"}},
 			&cli.BoolFlag{Name: "offline", Usage: "work on the local store only: no sync after the command, no team lock", EnvVars: []string{"CLOUD_OFFLINE"}},
-			&cli.StringFlag{Name: "server", Usage: "run against the cloud serve at `URL` instead of the local store (list, status, outputs, history, deploy, preview, refresh, destroy, rollback, cancel, monitor; sign in with cloud login)", EnvVars: []string{"CLOUD_SERVER"}},
+			&cli.StringFlag{Name: "server", Usage: "run against the cloud serve at `URL` instead of the local store (list, status, outputs, history, deploy, deploy-stack, preview, refresh, destroy, destroy-stack, rollback, cancel, monitor; cloud login and cloud logout sign in and out of it)", EnvVars: []string{"CLOUD_SERVER"}},
 		},
 		Before: func(c *cli.Context) error {
 			e.home = c.String("home")
