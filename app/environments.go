@@ -123,7 +123,7 @@ func (e EnvironmentStatus) Summary() EnvironmentSummary {
 		switch s.Status {
 		case StackDeployed:
 			sum.Deployed++
-		case StackFailed, StackInterrupted:
+		case StackFailed, StackInterrupted, StackCancelled:
 			sum.Failed++
 		default:
 			sum.NotDeployed++

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,9 +205,9 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{app: a, req: req, dep: d, man: m, env: env, plan: p, graph: g, states: states,
+	r := &run{app: a, req: req, dep: d, man: m, env: env, plan: p, graph: g, states: states, before: maps.Clone(states),
 		client: client, programs: map[string]runner.Program{}, templates: map[string]protocol.Template{},
-		started: map[string]time.Time{}, results: map[string]*StackResult{}, configs: map[string]json.RawMessage{}}
+		started: map[string]time.Time{}, changed: map[string]bool{}, results: map[string]*StackResult{}, configs: map[string]json.RawMessage{}}
 	if err := r.loadPrograms(ctx); err != nil {
 		return nil, err
 	}
@@ -360,14 +361,19 @@ type run struct {
 	plan   *plan.Plan
 	graph  *graph.Graph
 	states map[string]store.StackState
+	// before is every stack's state when the operation began.
+	before map[string]store.StackState
 	client *runner.Client
 	op     *store.Operation
 
 	programs  map[string]runner.Program // by stack
 	templates map[string]protocol.Template
 
-	mu      sync.Mutex // guards started, results, configs and event order
+	mu      sync.Mutex // guards started, changed, results, configs and event order
 	started map[string]time.Time
+	// changed holds the stacks whose engine changed a resource in this
+	// run: a cancelled one that changed nothing keeps its previous state.
+	changed map[string]bool
 	results map[string]*StackResult
 	// configs holds each stack's resolved config (JSON), recorded with its
 	// result so a rollback can replay it.
@@ -873,6 +879,13 @@ func (r *run) runProgram(ctx, bg context.Context, name string, prev store.StackS
 	res, err := r.client.Run(ctx, r.programs[name], req, func(m protocol.Message) {
 		switch m.Kind {
 		case protocol.KindEvent:
+			// The Pulumi stack resource itself is not one of the stack's
+			// resources (it is created with the stack's first run).
+			if e := m.Event; e != nil && e.Type == protocol.EventResourceDone && changes(e.Op) && e.Resource != "pulumi:pulumi:Stack" {
+				r.mu.Lock()
+				r.changed[name] = true
+				r.mu.Unlock()
+			}
 			r.eventAt(bg, name, EventEngine, m.Time, m.Event)
 		case protocol.KindLog:
 			r.eventAt(bg, name, EventLog, m.Time, m.Log)
@@ -957,9 +970,14 @@ func (r *run) transition(bg context.Context, name, status, reason string, res *p
 		s := prev
 		s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
 		s.Status, s.Reason, s.LastOperationID = status, reason, r.op.ID
-		if status == StackCancelled {
-			// Cancelled mid-run: the stack may hold part of an update.
-			s.Status = StackInterrupted
+		if status == StackCancelled && !r.changedInRun(name) {
+			// Cancelled before its engine changed anything: the stack is
+			// as it was before this operation.
+			s = r.before[name]
+			s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
+			if s.Status == "" {
+				s.Status = StackNotDeployed
+			}
 		}
 		st = &s
 	} else if status == StackSkipped {
@@ -971,6 +989,23 @@ func (r *run) transition(bg context.Context, name, status, reason string, res *p
 		}
 	}
 	r.record(bg, name, status, reason, res, st)
+}
+
+// changedInRun says whether the stack's engine changed a resource in this
+// run.
+func (r *run) changedInRun(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed[name]
+}
+
+// changes says whether a resource step of this op changes the resource.
+func changes(op string) bool {
+	switch op {
+	case "", "same", "read", "refresh":
+		return false
+	}
+	return true
 }
 
 func (r *run) result(name string) *StackResult {

@@ -139,7 +139,7 @@ func environmentStatus(stacks []StackStatus, last *store.Operation) string {
 		switch s.Status {
 		case StackDeployed:
 			up++
-		case StackFailed, StackInterrupted:
+		case StackFailed, StackInterrupted, StackCancelled:
 			bad++
 		case StackDestroyed:
 			destroyed++

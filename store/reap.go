@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -83,6 +85,18 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 		reason := fmt.Sprintf("owner process %d on %s is gone", o.PID, o.Host)
 		payload := mustJSON(map[string]string{"status": StatusInterrupted, "reason": reason})
 		now := w.now
+		// The operation ended when its owner last wrote, not when another
+		// process noticed (an 8 s run found 11 minutes later lasted 8 s).
+		end := now
+		var last string
+		switch err := w.tx.QueryRowContext(ctx, `SELECT time FROM events WHERE operation_id = ? ORDER BY seq DESC LIMIT 1`, id).Scan(&last); {
+		case err == nil:
+			if t, err := parseTime(last); err == nil && t.Before(now) {
+				end = t
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 
 		stacks, err := w.db.queryOperationStacks(ctx, w.tx, `WHERE operation_id = ? AND deleted = 0 ORDER BY stack`, id)
 		if err != nil {
@@ -94,7 +108,7 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 				continue
 			}
 			names[s.Stack] = true
-			s.Status, s.Reason, s.FinishedAt = StatusInterrupted, reason, &now
+			s.Status, s.Reason, s.FinishedAt = StatusInterrupted, reason, &end
 			if err := w.putOperationStack(ctx, s); err != nil {
 				return err
 			}
@@ -119,7 +133,7 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 			}
 		}
 
-		o.Status, o.Error, o.FinishedAt = StatusInterrupted, reason, &now
+		o.Status, o.Error, o.FinishedAt = StatusInterrupted, reason, &end
 		// appendEvent bumps last_seq; write the operation after the stack
 		// events so the row carries the final sequence.
 		ev := &Event{OperationID: id, Kind: EventOperationStatus, Payload: payload}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/cloudplatform/cloud/store"
 )
@@ -140,5 +142,40 @@ func TestDB_BeginOperation_ReapsDeadOwner(t *testing.T) {
 	}
 	if op, _ := db.Operation(ctx, dead.ID); op.Status != store.StatusInterrupted {
 		t.Errorf("dead holder = %s, want interrupted", op.Status)
+	}
+}
+
+// TestDB_ReapEndsAtLastEvent: an interrupted operation's duration ends at
+// its owner's last event, not when another process noticed it was gone.
+func TestDB_ReapEndsAtLastEvent(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "cloud.db"), store.Options{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	saveDeployment(t, db)
+	_, _, host := store.ProcessIdentity()
+	op := &store.Operation{DeploymentID: "D1BRV40", Environment: "dev", Kind: "deploy", Host: host, PID: deadPID(t), PIDStart: "12345",
+		StartedAt: clock}
+	if err := db.BeginOperation(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(8 * time.Second) // the run's last event, 8 s in
+	if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "database", Status: "deploying"},
+		&store.StackState{Status: "deploying"}, &store.Event{Kind: store.EventStackStatus}); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(11 * time.Minute) // noticed much later
+	if _, err := db.ReapInterrupted(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Operation(ctx, op.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FinishedAt == nil || got.FinishedAt.Sub(got.StartedAt) != 8*time.Second {
+		t.Errorf("interrupted operation %v → %v, want it to end 8 s in, at its last event", got.StartedAt, got.FinishedAt)
 	}
 }

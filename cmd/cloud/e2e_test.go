@@ -550,7 +550,18 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 	if ops[0].ID != opID || ops[0].Status != "cancelled" {
 		t.Errorf("history shows %+v, want %s cancelled", ops[0], opID)
 	}
-	if got := stackStatuses(t, home, "DSLOW01"); got["a"] != "deployed" || got["slow"] != "interrupted" || got["c"] != "not_deployed" {
+	// slow was cancelled before its engine changed anything: it is as it
+	// was (never deployed), and the environment says nothing failed.
+	if got := stackStatuses(t, home, "DSLOW01"); got["a"] != "deployed" || got["slow"] != "not_deployed" || got["c"] != "not_deployed" {
 		t.Errorf("stack states after cancel: %v", got)
+	}
+	cancelled := 0
+	for _, e := range events(t, home, "DSLOW01", opID) {
+		if e.Stack == "slow" && e.Kind == "stack.status" && strings.Contains(string(e.Payload), `"cancelled"`) {
+			cancelled++
+		}
+	}
+	if cancelled != 1 {
+		t.Errorf("%d cancelled events for slow, want one", cancelled)
 	}
 }

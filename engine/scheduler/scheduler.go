@@ -109,7 +109,8 @@ func Run(ctx context.Context, g Graph, opts Options, task Task) map[string]Outco
 		if opts.Layered {
 			layerLeft[layer[n]]--
 		}
-		if o.Status == Skipped || o.Status == Cancelled {
+		// A node whose task ran and was cancelled has recorded that itself.
+		if o.Status == Skipped || (o.Status == Cancelled && o.Err == nil) {
 			if opts.OnSkip != nil {
 				opts.OnSkip(n, o.Reason)
 			}

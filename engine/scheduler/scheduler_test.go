@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,11 +168,16 @@ func TestRun_CancelStopsEverything(t *testing.T) {
 	r.delay["a"] = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Millisecond, cancel)
-	out := scheduler.Run(ctx, g, scheduler.Options{Parallel: 1}, r.task(g, t))
+	var skipped []string
+	out := scheduler.Run(ctx, g, scheduler.Options{Parallel: 1, OnSkip: func(n, _ string) { skipped = append(skipped, n) }}, r.task(g, t))
 	for _, n := range []string{"a", "b"} {
 		if got := out[n].Status; got != scheduler.Cancelled {
 			t.Errorf("%s = %s, want cancelled", n, got)
 		}
+	}
+	// a ran (and recorded its own cancellation); only b never ran.
+	if strings.Join(skipped, ",") != "b" {
+		t.Errorf("OnSkip for %v, want [b]: a node whose task ran is not reported as not run", skipped)
 	}
 }
 
