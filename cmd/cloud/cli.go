@@ -154,7 +154,7 @@ var errSilent = errors.New("failed")
 
 func newApp(e *env) *cli.App {
 	self, _ := os.Executable()
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "cloud",
 		Usage:                "deploy multi-stack Pulumi infrastructure, local-first",
 		Version:              version,
@@ -240,6 +240,27 @@ func newApp(e *env) *cli.App {
 			stackRunnerCommand(),
 			projectRunnerCommand(),
 		},
+	}
+	app.OnUsageError = flagError
+	setFlagErrors(app.Commands)
+	return app
+}
+
+// flagError makes a flag that does not parse a usage error (exit 2, the
+// error on stderr) instead of urfave/cli's default, which prints the
+// command's help on stdout, the data stream, and exits 1.
+func flagError(c *cli.Context, err error, _ bool) error {
+	help := "cloud"
+	if c != nil && c.Command != nil && c.Command.HelpName != "" {
+		help = c.Command.HelpName
+	}
+	return usageError("%v (see %s --help)", err, help)
+}
+
+func setFlagErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = flagError
+		setFlagErrors(c.Subcommands)
 	}
 }
 
