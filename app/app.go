@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +54,46 @@ type Config struct {
 	// machines of the team never change one environment at once; nil
 	// means no team lock (sync not configured, or offline).
 	TeamLock TeamLock
+	// MaxManifestBytes is the largest manifest Init and ApplyManifest
+	// accept (every revision is stored whole); 0 means
+	// $CLOUD_MAX_MANIFEST_BYTES, else DefaultMaxManifestBytes.
+	MaxManifestBytes int64
+}
+
+// DefaultMaxManifestBytes is the default manifest size limit (1 MiB): a
+// manifest of a hundred stacks is tens of kilobytes.
+const DefaultMaxManifestBytes = 1 << 20
+
+// MaxManifestBytesEnv names the environment variable that sets
+// Config.MaxManifestBytes, for the CLI and `cloud serve` alike.
+const MaxManifestBytesEnv = "CLOUD_MAX_MANIFEST_BYTES"
+
+// maxManifestBytes returns the manifest size limit: configured, from the
+// environment, or the default. The environment's value is a number of
+// bytes, optionally with a KiB, MiB or GiB suffix (4MiB).
+func maxManifestBytes(configured int64) (int64, error) {
+	if configured > 0 {
+		return configured, nil
+	}
+	v := strings.TrimSpace(os.Getenv(MaxManifestBytesEnv))
+	if v == "" {
+		return DefaultMaxManifestBytes, nil
+	}
+	num, unit := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, unit = strings.TrimSpace(n), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/unit {
+		return 0, usagef("%s=%q: want a positive number of bytes, optionally with KiB, MiB or GiB (e.g. 1048576 or 4MiB)", MaxManifestBytesEnv, v)
+	}
+	return n * unit, nil
 }
 
 // App is the application core, opened once per process and shared.
@@ -87,6 +129,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = currentUser()
 	}
+	limit, err := maxManifestBytes(cfg.MaxManifestBytes)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxManifestBytes = limit
 	for _, dir := range []string{cfg.Home, filepath.Join(cfg.Home, "state")} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create home %s: %w", dir, err)

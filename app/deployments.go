@@ -46,6 +46,9 @@ func (a *App) Init(ctx context.Context, req InitRequest) (*store.Deployment, err
 		}
 		file = "template " + req.Template
 	}
+	if err := a.checkManifestSize(file, data); err != nil {
+		return nil, err
+	}
 	m, err := manifest.Parse(file, data)
 	if err != nil {
 		return nil, err
@@ -173,6 +176,9 @@ func (a *App) ApplyManifest(ctx context.Context, id, file string, data []byte) (
 	if err := authorize(ctx, accessAdmin, "change the manifest of "+id, nil); err != nil {
 		return 0, false, err
 	}
+	if err := a.checkManifestSize(file, data); err != nil {
+		return 0, false, err
+	}
 	m, err := manifest.Parse(file, data)
 	if err != nil {
 		return 0, false, err
@@ -184,6 +190,40 @@ func (a *App) ApplyManifest(ctx context.Context, id, file string, data []byte) (
 		return 0, false, a.notFound(err, id)
 	}
 	return a.save(ctx, m, data)
+}
+
+// checkManifestSize refuses a manifest over the size limit before it is
+// parsed: every revision is stored whole, and parsing a huge file costs
+// memory too. It is the one check for init, config --from-file, config
+// set, deploy -f, REST and GraphQL: they all come through Init or
+// ApplyManifest. The error is a *manifest.Error wrapping
+// ErrManifestTooLarge.
+func (a *App) checkManifestSize(file string, data []byte) error {
+	limit := a.cfg.MaxManifestBytes
+	if int64(len(data)) <= limit {
+		return nil
+	}
+	return &manifest.Error{File: file, Err: ErrManifestTooLarge,
+		Msg: fmt.Sprintf("the manifest is %s (%d bytes), over the limit of %s (%d bytes)",
+			byteSize(int64(len(data))), len(data), byteSize(limit), limit),
+		Hint: fmt.Sprintf("raise it with %s, e.g. %s=%dMiB", MaxManifestBytesEnv, MaxManifestBytesEnv, (int64(len(data))+1<<20-1)>>20)}
+}
+
+// byteSize formats n bytes for people: 512 B, 1.5 KiB, 20 MiB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return trimZero(float64(n)/(1<<10)) + " KiB"
+	case n < 1<<30:
+		return trimZero(float64(n)/(1<<20)) + " MiB"
+	}
+	return trimZero(float64(n)/(1<<30)) + " GiB"
+}
+
+func trimZero(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", f), "0"), ".")
 }
 
 // save checks every environment's plan (so a cycle or a dependency on a
@@ -324,8 +364,14 @@ func ReadManifestFile(path string) ([]byte, error) {
 	return b, nil
 }
 
+// notFound turns the store's not-found of deployment id into ErrNotFound,
+// or into a usage error stating the format when id is not one of a
+// deployment at all.
 func (a *App) notFound(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
+		if err := CheckDeploymentID(id); err != nil {
+			return err
+		}
 		return fmt.Errorf("deployment %s: %w", id, ErrNotFound)
 	}
 	return err

@@ -27,6 +27,9 @@ var (
 	// RequireLock whose team lock could not be taken (sync unreachable,
 	// not configured or offline).
 	ErrTeamLockRequired = errors.New("the team lock is required and could not be taken")
+	// ErrManifestTooLarge is wrapped by the *manifest.Error of a manifest
+	// over Config.MaxManifestBytes.
+	ErrManifestTooLarge = errors.New("manifest too large")
 )
 
 // UsageError is a mistake in what the caller asked for: a bad flag value,

@@ -47,7 +47,11 @@ type DB struct {
 }
 
 // dsnPragmas are applied to every connection, busy_timeout first.
-const dsnPragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+// journal_size_limit truncates the WAL back to 4 MiB once a checkpoint has
+// copied it into the database: without it, one large write (a big
+// manifest revision) leaves a WAL file as large as itself for as long as
+// the database is open.
+const dsnPragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=journal_size_limit(4194304)"
 
 // Open opens (creating if needed) the store at path, applies pending
 // migrations and loads the replica identity and the secrets key. The parent

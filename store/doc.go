@@ -18,9 +18,12 @@
 // deleted (a tombstone: rows are never deleted, only marked). Every write
 // appends an outbox row in the same transaction holding the entity (table
 // name), the entity key (a JSON array of the primary key values), the
-// row's version and hlc, the op (put, delete or append) and the row itself
-// as a JSON object. The sync engine reads the outbox with Outbox and
-// acknowledges what it pushed with AckOutbox.
+// row's version and hlc, the op (put, delete or append) and, for an append,
+// the row itself as a JSON object. A put or delete carries no copy of the
+// row ({}): sync pushes a mutable row as it is then (PendingChanges), so a
+// copy per write would only grow the database (a manifest revision stored
+// twice over). The sync engine reads the outbox with PendingChanges and
+// acknowledges what it pushed with AckPending.
 //
 // Exceptions: the replica and schema_migrations tables are local and never
 // synced; operations.last_seq is a local counter of the event sequence,

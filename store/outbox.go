@@ -28,8 +28,6 @@ type table struct {
 
 func newTable(name string, key int, cols ...string) *table {
 	t := &table{name: name, key: key, cols: cols}
-	all := append(append([]string{}, cols...), "version", "hlc", "replica_id", "deleted")
-	payload := jsonObject(all)
 	keyCols := cols[:key]
 
 	var sets []string
@@ -38,13 +36,15 @@ func newTable(name string, key int, cols ...string) *table {
 	}
 	sets = append(sets, fmt.Sprintf("version = %s.version + 1", name),
 		"hlc = excluded.hlc", "replica_id = excluded.replica_id", "deleted = 0")
+	// Only the version comes back: the outbox entry of a put or delete
+	// carries no copy of the row (see rowlessPayload).
 	t.upsertSQL = fmt.Sprintf("INSERT INTO %s (%s, version, hlc, replica_id, deleted) VALUES (%s, 1, ?, ?, 0)\n"+
-		"ON CONFLICT (%s) DO UPDATE SET %s\nRETURNING version, %s",
+		"ON CONFLICT (%s) DO UPDATE SET %s\nRETURNING version",
 		name, strings.Join(cols, ", "), placeholders(len(cols)),
-		strings.Join(keyCols, ", "), strings.Join(sets, ", "), payload)
+		strings.Join(keyCols, ", "), strings.Join(sets, ", "))
 
 	t.tombstoneSQL = fmt.Sprintf("UPDATE %s SET deleted = 1, version = version + 1, hlc = ?, replica_id = ?\n"+
-		"WHERE %s AND deleted = 0\nRETURNING version, %s", name, whereKey(keyCols), payload)
+		"WHERE %s AND deleted = 0\nRETURNING version", name, whereKey(keyCols))
 	return t
 }
 
@@ -227,31 +227,37 @@ func (w *writer) stamp() string {
 // put inserts or updates one row of t (vals in t.cols order), bumping its
 // version and clearing its tombstone, and records it in the outbox.
 func (w *writer) put(ctx context.Context, t *table, vals ...any) error {
-	ts, version, payload, err := w.upsertStamped(ctx, t, vals...)
+	ts, version, err := w.upsertStamped(ctx, t, vals...)
 	if err != nil {
 		return err
 	}
-	return w.outbox(ctx, t, vals[:t.key], version, ts, "put", payload)
+	return w.outbox(ctx, t, vals[:t.key], version, ts, "put", rowlessPayload)
 }
+
+// rowlessPayload is the payload of the outbox entries of puts and
+// deletes. Sync pushes a mutable row as it is when it pushes
+// (PendingChanges reads the row), never as an entry recorded it, so a copy
+// of the row in every entry would only grow the database: a manifest
+// revision would be stored twice, its stacks' config too.
+const rowlessPayload = "{}"
 
 // upsert is put without the outbox entry, for rows that never leave this
-// database (built-in templates): it returns the row's new version and
-// payload.
-func (w *writer) upsert(ctx context.Context, t *table, vals ...any) (int64, string, error) {
-	_, version, payload, err := w.upsertStamped(ctx, t, vals...)
-	return version, payload, err
+// database (built-in templates): it returns the row's new version.
+func (w *writer) upsert(ctx context.Context, t *table, vals ...any) (int64, error) {
+	_, version, err := w.upsertStamped(ctx, t, vals...)
+	return version, err
 }
 
-func (w *writer) upsertStamped(ctx context.Context, t *table, vals ...any) (ts string, version int64, payload string, err error) {
+func (w *writer) upsertStamped(ctx context.Context, t *table, vals ...any) (ts string, version int64, err error) {
 	if len(vals) != len(t.cols) {
-		return "", 0, "", fmt.Errorf("store: put %s: %d values for %d columns", t.name, len(vals), len(t.cols))
+		return "", 0, fmt.Errorf("store: put %s: %d values for %d columns", t.name, len(vals), len(t.cols))
 	}
 	ts = w.stamp()
 	args := append(append([]any{}, vals...), ts, w.db.replicaID)
-	if err := w.queryRow(ctx, t.upsertSQL, args...).Scan(&version, &payload); err != nil {
-		return "", 0, "", fmt.Errorf("store: write %s: %w", t.name, err)
+	if err := w.queryRow(ctx, t.upsertSQL, args...).Scan(&version); err != nil {
+		return "", 0, fmt.Errorf("store: write %s: %w", t.name, err)
 	}
-	return ts, version, payload, nil
+	return ts, version, nil
 }
 
 // tombstone marks the row with the given key deleted and records it in the
@@ -260,15 +266,14 @@ func (w *writer) tombstone(ctx context.Context, t *table, key ...any) (bool, err
 	ts := w.stamp()
 	args := append([]any{ts, w.db.replicaID}, key...)
 	var version int64
-	var payload string
-	err := w.queryRow(ctx, t.tombstoneSQL, args...).Scan(&version, &payload)
+	err := w.queryRow(ctx, t.tombstoneSQL, args...).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("store: delete from %s: %w", t.name, err)
 	}
-	return true, w.outbox(ctx, t, key, version, ts, "delete", payload)
+	return true, w.outbox(ctx, t, key, version, ts, "delete", rowlessPayload)
 }
 
 // insert appends one row to the append-only table t and records it in the
@@ -302,7 +307,7 @@ type OutboxEntry struct {
 	HLC       string          // the change's hybrid logical clock timestamp
 	ReplicaID string          // the replica that made the change
 	Op        string          // "put", "delete" (tombstone) or "append"
-	Payload   json.RawMessage // the row as written, as a JSON object
+	Payload   json.RawMessage // an append's row as a JSON object; {} for a put or delete (rowlessPayload)
 	CreatedAt time.Time
 }
 

@@ -167,7 +167,7 @@ func (db *DB) PutDeploymentTemplate(ctx context.Context, t DeploymentTemplate) e
 	return db.write(ctx, func(w *writer) error {
 		vals := []any{t.Name, t.Description, t.Body, boolInt(t.Builtin)}
 		if t.Builtin {
-			_, _, err := w.upsert(ctx, deploymentTemplatesTable, vals...)
+			_, err := w.upsert(ctx, deploymentTemplatesTable, vals...)
 			return err
 		}
 		return w.put(ctx, deploymentTemplatesTable, vals...)
