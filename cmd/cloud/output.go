@@ -1,13 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,7 +42,55 @@ func (e *env) emit(v any, table func(w io.Writer)) error {
 	}
 }
 
-func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+// newTable returns a writer of tab-separated rows that aligns them in
+// columns when flushed, like text/tabwriter, but measures a cell by what a
+// terminal shows (ansi.StringWidth): tabwriter counts colour codes as
+// width, which misaligns every coloured table on a terminal.
+func newTable(w io.Writer) *tableWriter { return &tableWriter{w: w} }
+
+// tableWriter buffers rows until Flush. Each column is as wide as its
+// widest cell across all rows; lines without a tab (headings, blank lines)
+// are printed as they are.
+type tableWriter struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func (t *tableWriter) Write(p []byte) (int, error) { return t.buf.Write(p) }
+
+// Flush writes the aligned rows: cells separated by two spaces, the last
+// cell of a row not padded.
+func (t *tableWriter) Flush() error {
+	text := t.buf.String()
+	t.buf.Reset()
+	lines := strings.SplitAfter(text, "\n")
+	var widths []int
+	rows := make([][]string, len(lines))
+	for i, l := range lines {
+		cells := strings.Split(strings.TrimSuffix(l, "\n"), "\t")
+		rows[i] = cells
+		for j, c := range cells[:len(cells)-1] {
+			if j >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[j] = max(widths[j], ansi.StringWidth(c))
+		}
+	}
+	var out strings.Builder
+	for i, cells := range rows {
+		for j, c := range cells {
+			out.WriteString(c)
+			if j < len(cells)-1 {
+				out.WriteString(strings.Repeat(" ", widths[j]-ansi.StringWidth(c)+2))
+			}
+		}
+		if strings.HasSuffix(lines[i], "\n") {
+			out.WriteString("\n")
+		}
+	}
+	_, err := io.WriteString(t.w, out.String())
+	return err
+}
 
 // status prints a status line to stderr unless --quiet.
 func (e *env) status(format string, args ...any) {
@@ -59,14 +108,9 @@ func (e *env) paint(color, s string) string {
 	return "\x1b[" + codes[color] + "m" + s + "\x1b[0m"
 }
 
-// cell is a coloured table cell: padded before colouring, because
-// tabwriter would count the colour codes as width.
-func (e *env) cell(color, s string) string {
-	if !e.color {
-		return s
-	}
-	return e.paint(color, fmt.Sprintf("%-12s", s))
-}
+// cell is a coloured table cell (newTable measures it without its
+// colour codes).
+func (e *env) cell(color, s string) string { return e.paint(color, s) }
 
 // statusColor is the colour of a status word.
 func statusColor(s string) string {
