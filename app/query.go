@@ -261,6 +261,9 @@ func (a *App) History(ctx context.Context, id, env string, limit int) ([]store.O
 
 // Operation returns an operation with its stacks.
 func (a *App) Operation(ctx context.Context, opID string) (*store.Operation, []store.OperationStack, error) {
+	if err := CheckOperationID(opID); err != nil {
+		return nil, nil, err
+	}
 	op, err := a.db.Operation(ctx, opID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("operation %s: %w", opID, ErrNotFound)
@@ -284,6 +287,9 @@ func (a *App) LatestOperation(ctx context.Context, id, env string) (*store.Opera
 
 // Events returns an operation's events after a sequence number.
 func (a *App) Events(ctx context.Context, opID string, afterSeq int64, limit int) ([]store.Event, error) {
+	if err := CheckOperationID(opID); err != nil {
+		return nil, err
+	}
 	return a.db.Events(ctx, opID, afterSeq, limit)
 }
 

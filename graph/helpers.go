@@ -64,7 +64,7 @@ func (r *Resolver) stack(ctx context.Context, name string) (*model.StackTemplate
 			return toStackTemplate(s), nil
 		}
 	}
-	return nil, fmt.Errorf("stack %s is not registered: %w", name, app.ErrNotFound)
+	return nil, fmt.Errorf("stack %q is not registered: %w", name, app.ErrNotFound)
 }
 
 func (r *Resolver) template(ctx context.Context, name string) (*model.DeploymentTemplate, error) {

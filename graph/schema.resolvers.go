@@ -380,6 +380,9 @@ func (r *queryResolver) Events(ctx context.Context, operationID string, afterSeq
 
 // DeploymentEvents is the resolver for the deploymentEvents field.
 func (r *queryResolver) DeploymentEvents(ctx context.Context, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string, first *int) (*model.EventConnection, error) {
+	if err := app.CheckDeploymentID(deploymentID); err != nil {
+		return nil, err
+	}
 	if _, err := r.App.Store().Deployment(ctx, deploymentID); err != nil {
 		return nil, fmt.Errorf("deployment %s: %w", deploymentID, app.ErrNotFound)
 	}
@@ -552,6 +555,9 @@ func (r *subscriptionResolver) OperationEvents(ctx context.Context, operationID 
 
 // DeploymentEvents is the resolver for the deploymentEvents field.
 func (r *subscriptionResolver) DeploymentEvents(ctx context.Context, deploymentID string, environment *string, afterSeq *int, stacks []string, kinds []string) (<-chan *model.EventMessage, error) {
+	if err := app.CheckDeploymentID(deploymentID); err != nil {
+		return nil, err
+	}
 	if _, err := r.App.Store().Deployment(ctx, deploymentID); err != nil {
 		return nil, fmt.Errorf("deployment %s: %w", deploymentID, app.ErrNotFound)
 	}

@@ -211,7 +211,7 @@ func TestLoginAndRemote(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, `has no environment "qa"`) {
 		t.Errorf("remote status of an unknown environment: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := cloud(t, admin, "--server", url, "cancel", "op-nosuch"); r.code != 1 || !strings.Contains(r.stderr, "(NOT_FOUND)") {
+	if r := cloud(t, admin, "--server", url, "cancel", "op-000000000000-000000"); r.code != 1 || !strings.Contains(r.stderr, "(NOT_FOUND)") {
 		t.Errorf("remote cancel of an unknown operation: exit %d\n%s", r.code, r.stderr)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/cloudplatform/cloud/server/rest"
 	"github.com/cloudplatform/cloud/server/servertest"
@@ -486,7 +487,7 @@ func TestREST(t *testing.T) {
 	if cancel.status != http.StatusConflict || !strings.Contains(string(cancel.body), `"code":"CONFLICT"`) {
 		t.Errorf("cancel of a finished operation: %d %s, want 409 CONFLICT", cancel.status, cancel.body)
 	}
-	c.problem(call{method: "POST", path: api + "/operations/OPNOPE/cancel"}, http.StatusNotFound, "NOT_FOUND")
+	c.problem(call{method: "POST", path: api + "/operations/op-000000000000-000000/cancel"}, http.StatusNotFound, "NOT_FOUND")
 
 	// 409: deleting a deployment with deployed stacks.
 	c.problem(call{method: "DELETE", path: d1}, http.StatusConflict, "CONFLICT")
@@ -658,10 +659,15 @@ func TestProblems(t *testing.T) {
 		{"missing field", jsonBody("POST", api+"/deployments", `{"project": "shop"}`), 400, "BAD_USER_INPUT", "organization", "organization: required"},
 		{"missing body", call{method: "POST", path: dev + "/rollback", invalid: true}, 400, "BAD_USER_INPUT", "body", "JSON object is required"},
 		{"not JSON", jsonBody("POST", dev+"/lock", `{"reason": `), 400, "BAD_USER_INPUT", "body", "ends too early"},
-		{"rollback to nothing", jsonBody("POST", dev+"/rollback", `{"to": "OPNOPE"}`), 404, "NOT_FOUND", "", "OPNOPE"},
-		{"unknown deployment", call{method: "GET", path: api + "/deployments/DNOPE00"}, 404, "NOT_FOUND", "", "DNOPE00"},
+		{"rollback to nothing", jsonBody("POST", dev+"/rollback", `{"to": "op-000000000000-000000"}`), 404, "NOT_FOUND", "", "op-000000000000-000000"},
+		{"rollback to a malformed operation", jsonBody("POST", dev+"/rollback", `{"to": "OPNOPE"}`), 400, "BAD_USER_INPUT", "", `malformed operation ID "OPNOPE": an operation ID is "op-"`},
+		{"unknown deployment", call{method: "GET", path: api + "/deployments/DNOPE00"}, 404, "NOT_FOUND", "", "deployment DNOPE00: not found"},
+		{"malformed deployment", call{method: "GET", path: api + "/deployments/dnope", invalid: true}, 400, "BAD_USER_INPUT", "", `malformed deployment ID "dnope": a deployment ID is "D" and 6 characters`},
+		{"deployment ID with a NUL", call{method: "GET", path: api + "/deployments/D%00NOPE/environments/dev/outputs", invalid: true}, 400, "BAD_USER_INPUT", "", "malformed deployment ID: a deployment ID is"},
+		{"malformed operation", call{method: "GET", path: api + "/operations/op%00x", invalid: true}, 400, "BAD_USER_INPUT", "", "malformed operation ID: an operation ID is"},
+		{"malformed operation events", call{method: "GET", path: api + "/operations/OPNOPE/events", invalid: true}, 400, "BAD_USER_INPUT", "", "malformed operation ID"},
 		{"unknown environment", call{method: "POST", path: api + "/deployments/DPROB01/environments/qa/deploy"}, 404, "NOT_FOUND", "", `no environment "qa"`},
-		{"unknown operation", call{method: "GET", path: api + "/operations/OPNOPE/events"}, 404, "NOT_FOUND", "", "OPNOPE"},
+		{"unknown operation", call{method: "GET", path: api + "/operations/op-000000000000-000000/events"}, 404, "NOT_FOUND", "", "op-000000000000-000000: not found"},
 		{"unknown stack", call{method: "GET", path: api + "/stacks/nope"}, 404, "NOT_FOUND", "", "nope"},
 		{"register a directory that is no project", jsonBody("POST", api+"/stacks", `{"nameOrPath": "`+home+`"}`), 400, "BAD_USER_INPUT", "", "no Pulumi.yaml or Pulumi.yml"},
 		{"register an executable that is no stack program", jsonBody("POST", api+"/stacks", `{"nameOrPath": "/bin/sh"}`), 400, "BAD_USER_INPUT", "", "/bin/sh is not a stack program"},
@@ -682,6 +688,9 @@ func TestProblems(t *testing.T) {
 			}
 			if !strings.Contains(p.Detail, tt.detail) {
 				t.Errorf("detail %q does not contain %q", p.Detail, tt.detail)
+			}
+			if strings.ContainsFunc(p.Detail+p.Instance, unicode.IsControl) {
+				t.Errorf("problem echoes control characters: %q %q", p.Detail, p.Instance)
 			}
 			// What a program printed never reaches the caller.
 			if strings.Contains(p.Detail, "cannot open") || strings.Contains(p.Detail, "stderr") {

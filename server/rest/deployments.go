@@ -292,7 +292,7 @@ func (a *api) deployment(ctx context.Context, id string) (*model.Deployment, err
 		return nil, err
 	}
 	if d == nil {
-		return nil, notFoundf("deployment %s does not exist", id)
+		return nil, notFoundf("deployment %s: not found", id)
 	}
 	return d, a.fillDeployment(ctx, d)
 }

@@ -13,7 +13,7 @@ func (a *api) getOperation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if op == nil {
-		return notFoundf("operation %s does not exist", id)
+		return notFoundf("operation %s: not found", id)
 	}
 	if err := a.fillOperation(r.Context(), op); err != nil {
 		return err

@@ -175,7 +175,8 @@ func manifestDetail(e *manifest.Error) ProblemDetail {
 // client sees the message, the operator needs to know it happened.
 func (a *api) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
-	p.Instance = Prefix + r.URL.Path
+	// Escaped: a path with control characters is never echoed raw.
+	p.Instance = Prefix + r.URL.EscapedPath()
 	if p.Status >= 500 && r.Context().Err() == nil {
 		a.log.Error("REST request failed", "method", r.Method, "path", p.Instance, "status", p.Status, "error", err)
 	}

@@ -70,7 +70,7 @@ func (a *api) stack(r *http.Request, name string) (*model.StackTemplate, error) 
 		return nil, err
 	}
 	if s == nil {
-		return nil, notFoundf("stack %s is not registered", name)
+		return nil, notFoundf("stack %q is not registered: not found", name)
 	}
 	return s, nil
 }

@@ -59,7 +59,7 @@ func (a *api) template(r *http.Request, name string) (*model.DeploymentTemplate,
 		return nil, err
 	}
 	if t == nil {
-		return nil, notFoundf("template %s does not exist", name)
+		return nil, notFoundf("template %q: not found", name)
 	}
 	return t, nil
 }
