@@ -139,6 +139,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("create home %s: %w", dir, err)
 		}
 	}
+	if err := checkLostStore(cfg.Home); err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, filepath.Join(cfg.Home, "cloud.db"), store.Options{
 		KeyFile: filepath.Join(cfg.Home, "secret.key"),
 		Now:     cfg.Now,
@@ -158,6 +161,41 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// checkLostStore refuses a zero-length cloud.db beside Pulumi state of
+// stacks: the store was truncated or replaced, and opening it would
+// silently show a home with no deployments while their resources live on.
+func checkLostStore(home string) error {
+	dbPath := filepath.Join(home, "cloud.db")
+	fi, err := os.Stat(dbPath)
+	if err != nil || fi.Size() != 0 {
+		return nil // a new home, or a store SQLite reads (or says why not)
+	}
+	if wal, err := os.Stat(dbPath + "-wal"); err == nil && wal.Size() > 0 {
+		return nil // SQLite recovers the pages from the write-ahead log
+	}
+	stateDir := filepath.Join(home, "state", ".pulumi", "stacks")
+	var stacks []string
+	_ = filepath.WalkDir(stateDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+			rel, _ := filepath.Rel(stateDir, p)
+			stacks = append(stacks, strings.TrimSuffix(filepath.ToSlash(rel), ".json"))
+		}
+		return nil
+	})
+	if len(stacks) == 0 {
+		return nil
+	}
+	example := stacks[0]
+	if len(stacks) > 1 {
+		example += ", …"
+	}
+	return fmt.Errorf("%w: %s is empty (0 bytes) but %s holds the Pulumi state of %d stack(s) (%s): "+
+		"the store was truncated or lost, and opening it would show no deployments while their resources still exist. "+
+		"Restore cloud.db from a backup (with team sync: cloud --home NEW sync configure …, then cloud --home NEW sync pull); "+
+		"to start over instead, move %s and the empty cloud.db aside",
+		ErrStoreLost, dbPath, stateDir, len(stacks), example, filepath.Join(home, "state"))
 }
 
 // Close closes the store.

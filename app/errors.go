@@ -23,6 +23,9 @@ var (
 	// else holds the team lock; the error's own message names them
 	// ("locked by … since …, lease until …").
 	ErrTeamLockHeld = errors.New("team lock held")
+	// ErrStoreLost is Open's error for a zero-length cloud.db beside the
+	// Pulumi state of deployed stacks.
+	ErrStoreLost = errors.New("the store is empty but deployed state exists")
 	// ErrTeamLockRequired is the error of an operation run with
 	// RequireLock whose team lock could not be taken (sync unreachable,
 	// not configured or offline).

@@ -303,6 +303,10 @@ func TestFailureSkipsDependentsAndResume(t *testing.T) {
 		if s.Name == "c" && s.Reason != "dependency b failed" {
 			t.Errorf("c reason = %q, want %q", s.Reason, "dependency b failed")
 		}
+		// A failed stack's state says why, as a skipped one's does.
+		if s.Name == "b" && !strings.Contains(s.Reason, "b is broken on purpose") {
+			t.Errorf("b reason = %q, want the failure's first line", s.Reason)
+		}
 	}
 
 	// c depends on b only through a placeholder: the graph says so.
@@ -473,6 +477,36 @@ func TestServeStopsOnHangup(t *testing.T) {
 	}
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("cloud serve exited %d on SIGHUP, want 0:\n%s", code, s.log())
+	}
+}
+
+// TestZeroLengthStoreRefused: a cloud.db truncated to nothing beside the
+// Pulumi state of deployed stacks is refused with what was found and what
+// to do, instead of showing an empty home; an empty home lists [].
+func TestZeroLengthStoreRefused(t *testing.T) {
+	home := t.TempDir()
+	if got := strings.TrimSpace(mustCloud(t, home, "list", "-o", "json").stdout); got != "[]" {
+		t.Errorf("list -o json of an empty home: %q, want []", got)
+	}
+	mustCloud(t, home, "init", "--from-file", "testdata/manifests/slow.yaml")
+	mustCloud(t, home, "config", "set", "DSLOW01", "stacks.slow.config.delaySeconds", "0")
+	mustCloud(t, home, "deploy", "DSLOW01", "-e", "dev")
+	db := filepath.Join(home, "cloud.db")
+	for _, p := range []string{db + "-wal", db + "-shm"} {
+		os.Remove(p)
+	}
+	if err := os.Truncate(db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"list", "-o", "json"}, {"status", "DSLOW01"}} {
+		r := cloud(t, home, args...)
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "cloud.db is empty (0 bytes)") ||
+			!strings.Contains(r.stderr, "Pulumi state of 3 stack(s)") || !strings.Contains(r.stderr, "Restore cloud.db from a backup") {
+			t.Errorf("cloud %v on a truncated store: exit %d\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Size() != 0 {
+		t.Errorf("the refused store was written: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,6 +16,11 @@ import (
 // emit writes v as JSON or YAML when --output asks for it, else calls
 // table. JSON field names are the YAML ones too, so both read the same.
 func (e *env) emit(v any, table func(w io.Writer)) error {
+	// An empty list is [] in JSON and YAML, as the API answers it, never
+	// null.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+		v = reflect.MakeSlice(rv.Type(), 0, 0).Interface()
+	}
 	switch e.output {
 	case "json":
 		enc := json.NewEncoder(e.io.Out)
