@@ -958,7 +958,23 @@ func (r *run) finish(bg context.Context, name, status, reason string, res *proto
 	if status == StackDestroyed {
 		st.ResourceCount = 0
 	}
+	if reason == "" && (status == StackFailed || status == StackInterrupted) {
+		// The state says why, as a skipped stack's does: the first line of
+		// the error (the operation keeps the whole error).
+		r.mu.Lock()
+		st.Reason = errorGist(r.result(name).Error)
+		r.mu.Unlock()
+	}
 	r.record(bg, name, status, reason, res, &st)
+}
+
+// errorGist is the first line of an error, at most 200 bytes.
+func errorGist(err string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(err), "\n")
+	if len(line) > 200 {
+		line = line[:200] + "…"
+	}
+	return line
 }
 
 // transition records a stack's new status in the operation; when state is
