@@ -192,7 +192,10 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 			counts[e.Status]++
 		}
 		sum.Status = OverallStatus(counts)
-		if sum.Status == DeploymentDestroyed && !all {
+		// Hidden only when every environment is destroyed: one destroyed
+		// environment beside others not deployed yet is still a deployment
+		// someone works on.
+		if sum.Status == DeploymentDestroyed && counts[DeploymentDestroyed] == len(st.Environments) && !all {
 			continue
 		}
 		out = append(out, sum)

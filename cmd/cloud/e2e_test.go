@@ -275,12 +275,13 @@ func TestDemoDeployment(t *testing.T) {
 		Deployment struct{ ID string }
 		Status     string
 	}
-	if l := decode[listJSON](t, mustCloud(t, home, "list", "-o", "json").stdout); len(l) != 0 {
-		t.Errorf("list without --all shows %v", l)
-	}
-	l := decode[listJSON](t, mustCloud(t, home, "list", "--all", "-o", "json").stdout)
-	if len(l) != 1 || l[0].Status != "destroyed" {
-		t.Errorf("list --all = %+v, want one destroyed deployment", l)
+	// Destroyed in dev, but stage and prod still exist (never deployed):
+	// list still shows it; only a deployment destroyed everywhere is hidden.
+	for _, args := range [][]string{{"list", "-o", "json"}, {"list", "--all", "-o", "json"}} {
+		l := decode[listJSON](t, mustCloud(t, home, args...).stdout)
+		if len(l) != 1 || l[0].Status != "destroyed" {
+			t.Errorf("cloud %s = %+v, want the deployment, destroyed", strings.Join(args, " "), l)
+		}
 	}
 }
 
@@ -597,5 +598,31 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 	}
 	if cancelled != 1 {
 		t.Errorf("%d cancelled events for slow, want one", cancelled)
+	}
+}
+
+// TestListHidesOnlyFullyDestroyed: a deployment whose every environment is
+// destroyed is hidden from list (shown by list --all).
+func TestListHidesOnlyFullyDestroyed(t *testing.T) {
+	home := t.TempDir()
+	file := filepath.Join(home, "one.yaml")
+	os.WriteFile(file, []byte(`version: 1
+deployment_id: DONEENV
+organization: acme
+project: one
+environments:
+  dev: { enabled: true, region: eu-west-1 }
+stacks:
+  a: { program: probe }
+`), 0o600)
+	mustCloud(t, home, "init", "--from-file", file)
+	mustCloud(t, home, "deploy", "DONEENV", "-e", "dev")
+	mustCloud(t, home, "destroy", "DONEENV", "-e", "dev", "--yes")
+	type listJSON []struct{ Status string }
+	if l := decode[listJSON](t, mustCloud(t, home, "list", "-o", "json").stdout); len(l) != 0 {
+		t.Errorf("list = %+v, want the deployment destroyed everywhere hidden", l)
+	}
+	if l := decode[listJSON](t, mustCloud(t, home, "list", "--all", "-o", "json").stdout); len(l) != 1 || l[0].Status != "destroyed" {
+		t.Errorf("list --all = %+v, want it, destroyed", l)
 	}
 }
