@@ -301,6 +301,13 @@ func (a *App) SetConfig(ctx context.Context, id, key, value string) (int, error)
 			return 0, usagef("bad key %q", key)
 		}
 	}
+	m, _, err := a.Manifest(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.checkConfigKey(ctx, m, parts, val); err != nil {
+		return 0, err
+	}
 	return a.editManifest(ctx, id, "config set "+key, func(root *yaml.Node) { setPath(root, parts, val) })
 }
 

@@ -41,7 +41,11 @@ environments.ENV.region, environments.ENV.account_id, stacks.STACK.enabled,
 stacks.STACK.program, stacks.STACK.layer, stacks.STACK.dependencies,
 stacks.STACK.config.KEY or stacks.STACK.environments.ENV.config.KEY. VALUE is
 read as YAML: 3 is a number, true a boolean, [a, b] a list, "3" a string.
-The new manifest is validated first; nothing is stored when it is invalid.
+The key is checked first: a stack the manifest has not (unless KEY sets its
+program, which adds it), a field a stack has not, or an input its program
+does not declare, or a value of another type than the input's, is refused
+with a did-you-mean. Then the new manifest is validated; nothing is stored
+when it is invalid.
 
 Examples:
    cloud config set D1BRV40 stacks.app.config.replicas 3
@@ -57,6 +61,28 @@ Examples:
 					return err
 				}
 				e.status("%s = %s (revision %d)", as[1], as[2], rev)
+				return nil
+			},
+		}, {
+			Name:      "unset",
+			Usage:     "remove one value of the manifest (a new revision)",
+			ArgsUsage: "ID KEY",
+			Description: `KEY is a dotted path as for config set. The new manifest is validated
+first; nothing is stored when it is invalid or KEY is not set.
+
+Examples:
+   cloud config unset D1BRV40 stacks.app.config.replicas
+   cloud config unset D1BRV40 stacks.app.environments.prod.config.replicas`,
+			Action: func(c *cli.Context) error {
+				a, as, err := e.start(c, "ID", "KEY")
+				if err != nil {
+					return err
+				}
+				rev, err := a.UnsetConfig(c.Context, as[0], as[1])
+				if err != nil {
+					return err
+				}
+				e.status("%s removed (revision %d)", as[1], rev)
 				return nil
 			},
 		}, {
