@@ -135,6 +135,12 @@ func exitCode(err error) int {
 func run(ctx context.Context, args []string, s *streams) int {
 	e := &env{io: s}
 	appCLI := newApp(e)
+	if len(args) > 1 && args[len(args)-1] == completeFlag && completeObjects(e, appCLI, args) {
+		if e.app != nil {
+			e.app.Close()
+		}
+		return 0
+	}
 	err := appCLI.RunContext(ctx, interspersed(appCLI, args))
 	if e.app != nil {
 		e.syncAfter(ctx)
