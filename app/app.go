@@ -104,6 +104,8 @@ type App struct {
 	client  *runner.Client
 	pulumi  string
 	bg      background
+	// unwritable is why Open could not write the store, or nil.
+	unwritable error
 }
 
 // DefaultHome returns $CLOUD_HOME or ~/.cloud.
@@ -152,13 +154,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg, db: db}
 	a.bg.init()
 	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin, ServeProject: cfg.ServeProject}
+	// Both write: with the disk full or the store read-only they wait for
+	// the next open that can write, and reading commands still work.
 	if _, err := db.ReapInterrupted(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mark interrupted operations: %w", err)
+		if !store.IsUnwritable(err) {
+			db.Close()
+			return nil, fmt.Errorf("mark interrupted operations: %w", err)
+		}
+		a.unwritable = err
+		a.log().Warn("the store cannot be written: operations of processes that died are marked interrupted at the next open that can write",
+			"store", db.Path(), "error", strings.TrimPrefix(err.Error(), "store: "))
 	}
 	if err := a.installTemplates(ctx); err != nil {
-		db.Close()
-		return nil, err
+		if !store.IsUnwritable(err) {
+			db.Close()
+			return nil, err
+		}
+		a.unwritable = err
+		a.log().Warn("the store cannot be written: built-in templates are updated at the next open that can write",
+			"store", db.Path(), "error", strings.TrimPrefix(err.Error(), "store: "))
 	}
 	return a, nil
 }
@@ -197,6 +211,12 @@ func checkLostStore(home string) error {
 		"to start over instead, move %s and the empty cloud.db aside",
 		ErrStoreLost, dbPath, stateDir, len(stacks), example, filepath.Join(home, "state"))
 }
+
+// Unwritable returns the error with which Open found the store could not
+// be written (the disk full, the file read-only), or nil. Open goes on
+// without its writes then, so reading works; every write fails the same
+// way until the store can be written.
+func (a *App) Unwritable() error { return a.unwritable }
 
 // Close closes the store.
 func (a *App) Close() error { return a.db.Close() }

@@ -26,7 +26,7 @@ const (
 	CodeConflict         = "CONFLICT"              // 409: the state forbids it
 	CodeDisabled         = "ENVIRONMENT_DISABLED"  // 409
 	CodeValidation       = "VALIDATION_FAILED"     // 422: the manifest or config is invalid
-	CodeUnavailable      = "UNAVAILABLE"           // 503: shutting down
+	CodeUnavailable      = "UNAVAILABLE"           // 503: shutting down, or the store cannot be written
 	CodeInternal         = "INTERNAL"              // 500
 )
 
@@ -62,7 +62,9 @@ func Classify(err error) (code string, status int) {
 	case errors.As(err, &invalid), errors.As(err, &manErr), errors.As(err, &manErrs), errors.As(err, &cycle),
 		errors.As(err, &unknown), errors.As(err, &syntax), errors.As(err, &unresolve):
 		return CodeValidation, http.StatusUnprocessableEntity
-	case errors.Is(err, app.ErrShuttingDown):
+	case errors.Is(err, app.ErrShuttingDown), store.IsUnwritable(err):
+		// Shutting down, or the store cannot be written now (the disk
+		// full, the file read-only): reads still answer.
 		return CodeUnavailable, http.StatusServiceUnavailable
 	case errors.As(err, &gqlErr) && gqlErr.Extensions["code"] != nil:
 		code, _ := gqlErr.Extensions["code"].(string)

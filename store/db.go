@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cloudplatform/cloud/store/hlc"
@@ -42,6 +45,8 @@ type DB struct {
 	aead      cipher.AEAD
 	stmts     map[string]*sql.Stmt // prepared on the writer; read-only after Open
 
+	readOnly bool // opened read-only: the file is not writable by this process
+
 	evMu sync.Mutex
 	evCh chan struct{} // closed at the next commit that appends events; nil until asked for
 }
@@ -64,13 +69,22 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory: %w", err)
 	}
+	readOnly := false
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		// A store this process may only read (its mode, its owner, a
+		// read-only mount) is opened read-only: reads work, writes fail
+		// with errors IsUnwritable recognises.
+		if ro, rerr := os.Open(path); rerr == nil {
+			f, err, readOnly = ro, nil, true
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: %w", err) // err names the operation and path
 	}
 	f.Close()
 
-	db := &DB{path: path, now: opts.Now, keyFile: opts.KeyFile}
+	db := &DB{path: path, now: opts.Now, keyFile: opts.KeyFile, readOnly: readOnly}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -82,18 +96,43 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 
-	db.writer, err = sql.Open("sqlite", path+"?"+dsnPragmas+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("store: open writer: %w", err)
+	base := path + "?"
+	if readOnly {
+		base = readOnlyDSN(path, false)
 	}
-	db.writer.SetMaxOpenConns(1)
-	db.writer.SetMaxIdleConns(1)
-	db.writer.SetConnMaxIdleTime(0)
-	db.writer.SetConnMaxLifetime(0)
-
-	if err := migrate(ctx, db.writer); err != nil {
-		db.writer.Close()
+	if err := db.openWriter(base); err != nil {
 		return nil, err
+	}
+	if !readOnly {
+		err := migrate(ctx, db.writer)
+		if err != nil && IsUnwritable(err) {
+			// A full disk (or a WAL index that cannot be made): read the
+			// store as it is.
+			db.writer.Close()
+			readOnly, db.readOnly, base = true, true, readOnlyDSN(path, false)
+			if err := db.openWriter(base); err != nil {
+				return nil, err
+			}
+		} else if err != nil {
+			db.writer.Close()
+			return nil, err
+		}
+	}
+	if readOnly {
+		// Without the right to create cloud.db-shm beside it, WAL cannot
+		// be read shared: read the file as it is.
+		var n int
+		if err := db.writer.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n); err != nil && IsUnwritable(err) {
+			db.writer.Close()
+			base = readOnlyDSN(path, true)
+			if err := db.openWriter(base); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkSchema(ctx, db.writer, path); err != nil {
+			db.writer.Close()
+			return nil, err
+		}
 	}
 	if err := db.loadReplica(ctx); err != nil {
 		db.writer.Close()
@@ -104,7 +143,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 
-	db.reader, err = sql.Open("sqlite", path+"?"+dsnPragmas+"&_pragma=query_only(1)")
+	db.reader, err = sql.Open("sqlite", base+dsnPragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		db.writer.Close()
 		return nil, fmt.Errorf("store: open readers: %w", err)
@@ -117,6 +156,38 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	return db, nil
 }
+
+// openWriter opens the single-connection writer pool on base (a path or a
+// URI followed by "?" or "&").
+func (db *DB) openWriter(base string) error {
+	w, err := sql.Open("sqlite", base+dsnPragmas+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("store: open writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	db.writer = w
+	return nil
+}
+
+// readOnlyDSN is the URI opening path read-only; immutable also gives up
+// the locks and the shared WAL index, for a directory this process cannot
+// create cloud.db-shm in.
+func readOnlyDSN(path string, immutable bool) string {
+	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?mode=ro&"
+	if immutable {
+		u += "immutable=1&"
+	}
+	return u
+}
+
+// ReadOnly reports whether Open opened the store read-only, the file not
+// being writable by this process or a write failing at open (a full disk):
+// reads work, and every write fails with an error for which IsUnwritable
+// is true.
+func (db *DB) ReadOnly() bool { return db.readOnly }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {

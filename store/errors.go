@@ -3,7 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -50,4 +54,28 @@ func (e *BusyError) Unwrap() error { return ErrBusy }
 // notFound wraps ErrNotFound with what was looked for.
 func notFound(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNotFound)
+}
+
+// IsUnwritable reports whether err is the store failing to write rather
+// than a failure of what was written: the disk or quota is full, the file or
+// file system is read-only (see DB.ReadOnly), or the write itself failed.
+// Reads still work then, so a caller may go on without the write.
+func IsUnwritable(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS) {
+		return true
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_IOERR_WRITE, sqlite3.SQLITE_IOERR_FSYNC, sqlite3.SQLITE_IOERR_TRUNCATE,
+		sqlite3.SQLITE_IOERR_SHMOPEN, sqlite3.SQLITE_IOERR_SHMSIZE:
+		return true
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+		return true
+	}
+	return false
 }

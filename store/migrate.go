@@ -37,6 +37,27 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	return err
 }
 
+// checkSchema is migrate for a store opened read-only: it applies nothing
+// and refuses a database that migrations would change.
+func checkSchema(ctx context.Context, w *sql.DB, path string) error {
+	all, err := migrations.All()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	latest := 0
+	if len(all) > 0 {
+		latest = all[len(all)-1].Version
+	}
+	v, err := schemaVersion(ctx, w, latest)
+	if err != nil {
+		return err
+	}
+	if v < latest {
+		return fmt.Errorf("store: %s is read-only and at schema version %d; this binary needs %d: open it once where it can be written", path, v, latest)
+	}
+	return nil
+}
+
 // applyMigration runs m unless it is already recorded. The version check
 // happens inside the transaction, so concurrent openers apply it once.
 func applyMigration(ctx context.Context, w *sql.DB, m migrations.Migration, latest int) error {

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/stacks/examples"
 	"github.com/cloudplatform/cloud/stacks/kit"
+	"github.com/cloudplatform/cloud/store"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -73,6 +75,10 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := a.Unwritable(); err != nil {
+		fmt.Fprintf(e.io.Err, "warning: the store cannot be written (it is read-only, or the disk is full): %s; reading works, changes fail until it can be written\n",
+			strings.TrimPrefix(err.Error(), "store: "))
 	}
 	e.app = a
 	return a, nil
@@ -148,7 +154,12 @@ func run(ctx context.Context, args []string, s *streams) int {
 	}
 	if err != nil {
 		var ee *exitError
-		if !(errors.As(err, &ee) && ee.err == errSilent) {
+		switch {
+		case errors.As(err, &ee) && ee.err == errSilent:
+		case store.IsUnwritable(err):
+			fmt.Fprintf(s.Err, "error: the store cannot be written (it is read-only, or the disk is full): %s\n",
+				strings.TrimPrefix(err.Error(), "store: "))
+		default:
 			fmt.Fprintf(s.Err, "error: %v\n", err)
 		}
 	}
