@@ -8,6 +8,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/engine/plan"
 	"github.com/cloudplatform/cloud/store"
 )
@@ -256,10 +257,44 @@ func (a *App) Outputs(ctx context.Context, id, env, stack string, showSecrets bo
 
 // History returns a deployment's operations, newest first.
 func (a *App) History(ctx context.Context, id, env string, limit int) ([]store.Operation, error) {
-	if _, err := a.db.Deployment(ctx, id); err != nil {
+	if limit < 0 {
+		return nil, usagef("the number of operations must be 0 (all) or more, got %d", limit)
+	}
+	if env != "" {
+		// An environment the deployment has not is a typo, not an empty
+		// history.
+		m, _, err := a.Manifest(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if m.Environment(env) == nil {
+			return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+		}
+	} else if _, err := a.db.Deployment(ctx, id); err != nil {
 		return nil, a.notFound(err, id)
 	}
 	return a.db.Operations(ctx, id, env, limit)
+}
+
+// CheckStack says whether the deployment's manifest has the stack, with a
+// did-you-mean when it has not.
+func (a *App) CheckStack(ctx context.Context, id, stack string) error {
+	m, _, err := a.Manifest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if m.Stack(stack) != nil {
+		return nil
+	}
+	var names []string
+	for _, s := range m.Stacks {
+		names = append(names, s.Name)
+	}
+	msg := fmt.Sprintf("deployment %s has no stack %q", id, stack)
+	if hint := manifest.Suggest(stack, names); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return usagef("%s", msg)
 }
 
 // Operation returns an operation with its stacks.

@@ -19,7 +19,7 @@ func interspersed(app *cli.App, argv []string) []string {
 		return argv
 	}
 	out := []string{argv[0]}
-	var global, path, flags, pos []string
+	var global, path, flags, pos, dangling []string
 	rest := argv[1:]
 
 	// Leading global flags.
@@ -69,14 +69,20 @@ func interspersed(app *cli.App, argv []string) []string {
 			fs, dst = app.Flags, &global
 		}
 		n := flagArity(fs, a)
-		end := min(i+n, len(rest))
-		*dst = append(*dst, rest[i:end]...)
-		i = end - 1
+		if i+n > len(rest) {
+			// A flag missing its value (`deploy ID -e`) stays last, so the
+			// parser says the flag needs a value instead of taking the ID.
+			dangling = append(dangling, a)
+			continue
+		}
+		*dst = append(*dst, rest[i:i+n]...)
+		i += n - 1
 	}
 	out = append(out, global...)
 	out = append(out, path...)
 	out = append(out, flags...)
-	return append(out, pos...)
+	out = append(out, pos...)
+	return append(out, dangling...)
 }
 
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' }

@@ -277,8 +277,58 @@ func flagError(c *cli.Context, err error, _ bool) error {
 func setFlagErrors(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = flagError
+		if len(c.Subcommands) == 0 {
+			strictArgs(c)
+		}
 		setFlagErrors(c.Subcommands)
 	}
+}
+
+// strictArgs refuses more positional arguments than the command's
+// ArgsUsage names, so `cloud list extra` or `cloud init DXXXXXX …` is a
+// usage error rather than an argument silently ignored.
+func strictArgs(c *cli.Command) {
+	limit := maxArgs(c.ArgsUsage)
+	if limit < 0 {
+		return
+	}
+	before := c.Before
+	c.Before = func(ctx *cli.Context) error {
+		if n := ctx.NArg(); n > 0 {
+			// interspersed leaves a flag that lacks its value last.
+			if a := ctx.Args().Get(n - 1); isFlag(a) && (lookup(c.Flags, a) != nil || lookup(ctx.App.Flags, a) != nil) {
+				return usageError("flag %s needs a value (see %s --help)", a, c.HelpName)
+			}
+		}
+		if ctx.NArg() > limit {
+			extra := ctx.Args().Slice()[limit:]
+			if limit == 0 {
+				return usageError("%s takes no arguments, got %q (see %s --help)", c.Name, extra, c.HelpName)
+			}
+			return usageError("%s takes %s, got %d more: %q (see %s --help)", c.Name, c.ArgsUsage, len(extra), extra, c.HelpName)
+		}
+		if before != nil {
+			return before(ctx)
+		}
+		return nil
+	}
+}
+
+// maxArgs is how many positional arguments an ArgsUsage allows: one per
+// word ("ID [STACK]" is 2, "NAME|PATH|DIR" is 1, "NAME | --all" is 1), -1
+// for no limit ("FILE...").
+func maxArgs(usage string) int {
+	n := 0
+	for _, w := range strings.Fields(usage) {
+		switch {
+		case strings.Contains(w, "..."):
+			return -1
+		case w == "|" || strings.HasPrefix(w, "-"):
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // start checks a command's positional arguments and opens the app: the

@@ -118,8 +118,14 @@ func TestDeadEngineOrRunner(t *testing.T) {
 			if left := lockFiles(t, home); len(left) > 0 {
 				t.Errorf("locks left after a successful run: %v", left)
 			}
-			if logs := mustCloud(t, home, "logs", "DSLOW01", "-e", "dev", "--stack", "slow").stdout; (tc.name == "engine") != strings.Contains(logs, "removed 1 stale lock(s)") {
-				t.Errorf("the resume's logs (%s case) about the stale lock:\n%s", tc.name, logs)
+			// The engine's lock is cleared by the next run when it was
+			// killed, not when it was unlocked by hand; a dead runner's
+			// engine (interrupted by the kernel) may or may not have
+			// released it in time.
+			if tc.name != "runner" {
+				if logs := mustCloud(t, home, "logs", "DSLOW01", "-e", "dev", "--stack", "slow").stdout; (tc.name == "engine") != strings.Contains(logs, "removed 1 stale lock(s)") {
+					t.Errorf("the resume's logs (%s case) about the stale lock:\n%s", tc.name, logs)
+				}
 			}
 		})
 	}

@@ -41,6 +41,12 @@ Examples:
 				Accounts: map[string]string{"dev": c.String("account-dev"), "stage": c.String("account-stage"), "prod": c.String("account-prod")},
 			}
 			if f := c.String("from-file"); f != "" {
+				// The file says all of it: a flag beside it would be dropped.
+				for _, name := range []string{"id", "org", "project", "domain", "template", "region", "account-dev", "account-stage", "account-prod"} {
+					if c.IsSet(name) {
+						return usageError("--%s cannot be combined with --from-file: the manifest file gives the deployment's %s (edit the file instead)", name, name)
+					}
+				}
 				if req.Data, err = app.ReadManifestFile(f); err != nil {
 					return err
 				}

@@ -38,6 +38,14 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if c.Int("tail") < 0 {
+				return usageError("--tail must be 0 (all) or more, got %d", c.Int("tail"))
+			}
+			if stack := c.String("stack"); stack != "" {
+				if err := a.CheckStack(c.Context, as[0], stack); err != nil {
+					return err
+				}
+			}
 			var op *store.Operation
 			if id := c.String("operation"); id != "" {
 				if op, _, err = a.Operation(c.Context, id); err != nil {

@@ -3,8 +3,11 @@ package main_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestValidateDeployment breaks a demo deployment's config three ways:
@@ -15,9 +18,25 @@ func TestValidateDeployment(t *testing.T) {
 	if out := mustCloud(t, home, "validate", "deployment", id).stdout; !strings.Contains(out, "is valid in dev, stage, prod") {
 		t.Fatalf("demo deployment not valid:\n%s", out)
 	}
-	mustCloud(t, home, "config", "set", id, "stacks.app.config.replicas", `"two"`)
-	mustCloud(t, home, "config", "set", id, "stacks.monitoring.config.urll", "https://x")
-	mustCloud(t, home, "config", "set", id, "stacks.app.config.dbEndpoint", "${database.endpont}")
+	// config set refuses such typos itself; a manifest file is only
+	// parsed when applied, so validate is what finds them.
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(mustCloud(t, home, "config", id).stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	stacks := m["stacks"].(map[string]any)
+	stacks["app"].(map[string]any)["config"].(map[string]any)["replicas"] = "two"
+	stacks["app"].(map[string]any)["config"].(map[string]any)["dbEndpoint"] = "${database.endpont}"
+	stacks["monitoring"].(map[string]any)["config"].(map[string]any)["urll"] = "https://x"
+	broken, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(home, "broken.yaml")
+	if err := os.WriteFile(file, broken, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCloud(t, home, "config", id, "--from-file", file)
 
 	r := cloud(t, home, "validate", "deployment", id, "-e", "dev")
 	if r.code != 1 {
