@@ -69,6 +69,10 @@ func Classify(err error) (code string, status int) {
 	case errors.As(err, &gqlErr) && gqlErr.Extensions["code"] != nil:
 		code, _ := gqlErr.Extensions["code"].(string)
 		return code, http.StatusBadRequest
+	case errors.As(err, &gqlErr) && gqlErr.Err == nil:
+		// gqlgen's own refusal of the request, with no cause of ours
+		// ("introspection disabled"): the request's fault.
+		return CodeBadInput, http.StatusBadRequest
 	}
 	return CodeInternal, http.StatusInternalServerError
 }
