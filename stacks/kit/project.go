@@ -86,7 +86,7 @@ func runProject(ctx context.Context, p *project.Project, req protocol.Request, e
 	res := &protocol.Result{}
 	req.Stack = ProjectStackName(req)
 	req.Project = p.Name()
-	if err := prepare(req, w); err != nil {
+	if err := prepare(ctx, req, w); err != nil {
 		res.Error = err.Error()
 		return res
 	}

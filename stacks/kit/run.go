@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +59,7 @@ func (w *writer) log(level, format string, args ...any) {
 // the result, never as a crash, so the orchestrator always gets one.
 func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protocol.Result {
 	res := &protocol.Result{}
-	if err := prepare(req, w); err != nil {
+	if err := prepare(ctx, req, w); err != nil {
 		res.Error = err.Error()
 		return res
 	}
@@ -199,24 +200,95 @@ func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *wri
 }
 
 // prepare checks a request and clears the stack's stale locks.
-func prepare(req protocol.Request, w *writer) error {
+func prepare(ctx context.Context, req protocol.Request, w *writer) error {
 	if err := checkRequest(req); err != nil {
 		return err
 	}
 	// A lock whose engine is gone would refuse this run ("the stack is
-	// currently locked"); one held by a live engine is left to refuse it.
-	if n, kept, err := clearLocks(req); err != nil {
-		w.log("warning", "clear stale lock: %v", err)
-	} else {
+	// currently locked"); one held by a live engine is left to refuse it,
+	// unless it is the engine of the interrupted run, still stopping (it
+	// was interrupted when its runner died): that one is waited for.
+	deadline := time.Now().Add(engineStopWait)
+	waiting := false
+	for {
+		n, kept, err := clearLocks(req)
+		if err != nil {
+			w.log("warning", "clear stale lock: %v", err)
+			return nil
+		}
 		if n > 0 {
 			w.log("info", "removed %d stale lock(s) of a Pulumi engine that is gone (an interrupted run)", n)
 		}
-		for _, k := range kept {
-			w.log("warning", "the stack is locked by a Pulumi engine of this machine that is still running (%s)", k)
+		if len(kept) == 0 {
+			return nil
+		}
+		if !req.ClearLock || ctx.Err() != nil {
+			for _, k := range kept {
+				w.log("warning", "the stack is locked by a Pulumi engine of this machine that is still running (%s)", k)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			// Still running without its runner (the orphan of the
+			// interrupted run, its program gone with the runner): it will
+			// not finish; stop it, and its lock goes next round.
+			for _, k := range kept {
+				if orphaned(k.PID) {
+					w.log("warning", "stopped the Pulumi engine of the interrupted run (%s): it ran on without its runner", k)
+					_ = syscall.Kill(k.PID, syscall.SIGKILL)
+				} else {
+					w.log("warning", "the stack is locked by a Pulumi engine of this machine that is still running (%s)", k)
+					return nil
+				}
+			}
+			deadline = time.Now().Add(engineStopWait)
+		}
+		if !waiting {
+			w.log("info", "waiting for the Pulumi engine of the interrupted run to stop (%s)", kept[0])
+			waiting = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return nil
 }
+
+// String says whose lock it is.
+func (o lockOwner) String() string {
+	return fmt.Sprintf("pid %d since %s", o.PID, o.Timestamp.UTC().Format(time.RFC3339))
+}
+
+// orphaned says whether a process's parent is gone (it was re-parented to
+// init or a subreaper other than this process).
+func orphaned(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 2 {
+		return false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	return err == nil && (ppid == 1 || !isRunner(ppid))
+}
+
+// isRunner says whether a process is a runner — a stack binary or cloud
+// itself, answering "run" — as a live engine's parent is.
+func isRunner(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	return slices.Contains(args, "run") || filepath.Base(args[0]) == "cloud"
+}
+
+// engineStopWait is how long a run waits for the engine of an interrupted
+// run of its stack to stop and release its lock before stopping it.
+const engineStopWait = 15 * time.Second
 
 func checkRequest(req protocol.Request) error {
 	switch req.Operation {
@@ -480,7 +552,7 @@ type lockOwner struct {
 // (the orchestrator knows the previous run of the stack was interrupted)
 // it removes every lock but one held by a live process of this host. It
 // returns how many it removed and what it left.
-func clearLocks(req protocol.Request) (removed int, kept []string, err error) {
+func clearLocks(req protocol.Request) (removed int, kept []lockOwner, err error) {
 	backend := req.Backend
 	if !strings.HasPrefix(backend, "file://") {
 		return 0, nil, nil
@@ -505,7 +577,7 @@ func clearLocks(req protocol.Request) (removed int, kept []string, err error) {
 			gone := local && proc.GoneSince(owner.PID, owner.Timestamp)
 			if !gone && !(req.ClearLock && !local) {
 				if local {
-					kept = append(kept, fmt.Sprintf("pid %d since %s", owner.PID, owner.Timestamp.UTC().Format(time.RFC3339)))
+					kept = append(kept, owner)
 				}
 				continue
 			}
