@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloudplatform/cloud/internal/proc"
 )
 
 // TestDeadEngineOrRunner kills, while cloud keeps running, first the Pulumi
@@ -60,7 +62,7 @@ func TestDeadEngineOrRunner(t *testing.T) {
 					}
 					victim = pid
 					if tc.runner {
-						victim = parent(pid)
+						victim, _ = proc.Parent(pid)
 					}
 				}
 			}
@@ -145,18 +147,6 @@ func lockFiles(t *testing.T, home string) []string {
 	return out
 }
 
-// parent is the parent process of pid.
-func parent(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ppid, _ := strconv.Atoi(fields[1])
-	return ppid
-}
-
 // descendants lists the processes under pid, from /proc.
 func descendants(pid int) []int {
 	children := map[int][]int{}
@@ -166,16 +156,8 @@ func descendants(pid int) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 1 {
-			if ppid, err := strconv.Atoi(fields[1]); err == nil {
-				children[ppid] = append(children[ppid], p)
-			}
+		if ppid, err := proc.Parent(p); err == nil {
+			children[ppid] = append(children[ppid], p)
 		}
 	}
 	var out []int

@@ -18,7 +18,7 @@ import (
 // in clock ticks since boot. exists is false if the process is gone or is
 // a zombie; err is set when /proc cannot answer (e.g. not Linux).
 func Start(pid int) (start string, exists bool, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	fields, err := statFields(pid)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, statErr := os.Stat("/proc/self/stat"); statErr == nil {
 			return "", false, nil // /proc works: the process is gone
@@ -27,19 +27,38 @@ func Start(pid int) (start string, exists bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	// The command name (field 2) is in parentheses and may contain spaces.
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(string(data[i+1:])) // fields[0] is field 3
-	if len(fields) < 20 {
-		return "", false, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
 	if state := fields[0]; state == "Z" || state == "X" {
 		return "", false, nil
 	}
 	return fields[19], true, nil
+}
+
+// Parent returns the parent pid of process pid, from /proc/<pid>/stat.
+func Parent(pid int) (int, error) {
+	fields, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(fields[1])
+}
+
+// statFields are the fields of /proc/<pid>/stat from the third on (the
+// process state), the command name (in parentheses, perhaps with spaces)
+// skipped.
+func statFields(pid int) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return fields, nil
 }
 
 // Gone reports whether the process pid, started at start (as Start reads

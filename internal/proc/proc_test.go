@@ -46,3 +46,12 @@ func TestGoneSince(t *testing.T) {
 		t.Error("GoneSince(self, an hour ago) = false: the pid was reused since")
 	}
 }
+
+func TestParent(t *testing.T) {
+	if got, err := proc.Parent(os.Getpid()); err != nil || got != os.Getppid() {
+		t.Errorf("Parent(self) = %d, %v; want %d", got, err, os.Getppid())
+	}
+	if _, err := proc.Parent(-5); err == nil {
+		t.Error("Parent of no process: no error")
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -260,18 +259,9 @@ func (o lockOwner) String() string {
 }
 
 // orphaned says whether a process's parent is gone (it was re-parented to
-// init or a subreaper other than this process).
+// init, or to a subreaper that is no runner).
 func orphaned(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 2 {
-		return false
-	}
-	ppid, err := strconv.Atoi(fields[1])
+	ppid, err := proc.Parent(pid)
 	return err == nil && (ppid == 1 || !isRunner(ppid))
 }
 
