@@ -57,7 +57,7 @@ func (a *App) checkConfigKey(ctx context.Context, m *manifest.Manifest, parts []
 	case parts[2] == "environments" && len(parts) == 6 && parts[4] == "config":
 		input = parts[5]
 		if m.Environment(parts[3]) == nil {
-			return usagef("%s: deployment %s has no environment %q (have: %s)", key, m.DeploymentID, parts[3], envNames(m))
+			return fmt.Errorf("%s: %w", key, noEnvironment(m, parts[3]))
 		}
 	default:
 		return nil

@@ -35,7 +35,7 @@ func (a *App) SetEnvironment(ctx context.Context, req SetEnvironmentRequest) (*R
 		return nil, 0, err
 	}
 	if m.Environment(req.Environment) == nil {
-		return nil, 0, usagef("deployment %s has no environment %q (have: %s)", req.DeploymentID, req.Environment, envNames(m))
+		return nil, 0, noEnvironment(m, req.Environment)
 	}
 	for _, s := range req.Stacks {
 		if m.Stack(s) == nil {

@@ -41,7 +41,7 @@ func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operatio
 		return nil, err
 	}
 	if m.Environment(env) == nil {
-		return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+		return nil, noEnvironment(m, env)
 	}
 	_, _, host := store.ProcessIdentity()
 	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindLock, Command: "lock",
@@ -115,7 +115,7 @@ func (a *App) ClearEngineLock(ctx context.Context, id, env, stack string) (*Engi
 		return nil, err
 	}
 	if m.Environment(env) == nil {
-		return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+		return nil, noEnvironment(m, env)
 	}
 	s := m.Stack(stack)
 	if s == nil {

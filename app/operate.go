@@ -163,7 +163,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	}
 	env := m.Environment(req.Environment)
 	if env == nil {
-		return nil, usagef("deployment %s has no environment %q (have: %s)", d.ID, req.Environment, envNames(m))
+		return nil, noEnvironment(m, req.Environment)
 	}
 	need := accessOperate
 	if req.Kind == KindPreview {
@@ -225,6 +225,12 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 // deploys reports whether an operation kind changes infrastructure towards
 // the manifest (deploy and rollback do; preview and destroy do not).
 func deploys(kind string) bool { return kind == KindDeploy || kind == KindRollback }
+
+// noEnvironment is the usage error of an environment the deployment has
+// not, naming those it has.
+func noEnvironment(m *manifest.Manifest, env string) error {
+	return usagef("deployment %s has no environment %q (have: %s)", m.DeploymentID, env, envNames(m))
+}
 
 func envNames(m *manifest.Manifest) string {
 	var names []string

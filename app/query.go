@@ -66,7 +66,7 @@ func (a *App) Status(ctx context.Context, id, env string) (*DeploymentStatus, er
 		return nil, err
 	}
 	if env != "" && m.Environment(env) == nil {
-		return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+		return nil, noEnvironment(m, env)
 	}
 	all, err := a.db.StackStates(ctx, id, env)
 	if err != nil {
@@ -268,7 +268,7 @@ func (a *App) History(ctx context.Context, id, env string, limit int) ([]store.O
 			return nil, err
 		}
 		if m.Environment(env) == nil {
-			return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+			return nil, noEnvironment(m, env)
 		}
 	} else if _, err := a.db.Deployment(ctx, id); err != nil {
 		return nil, a.notFound(err, id)

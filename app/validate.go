@@ -93,7 +93,7 @@ func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validati
 	envs := m.EnvironmentNames()
 	if env != "" {
 		if m.Environment(env) == nil {
-			return nil, usagef("deployment %s has no environment %q (have: %s)", id, env, envNames(m))
+			return nil, noEnvironment(m, env)
 		}
 		envs = []string{env}
 	}

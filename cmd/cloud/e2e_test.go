@@ -69,6 +69,13 @@ func cloudEnv(t *testing.T, home string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(cloudBin, append([]string{"--home", home, "--no-color"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	return runResult(t, cmd)
+}
+
+// runResult runs a command and returns its exit code and output; a command
+// that cannot be started fails the test.
+func runResult(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -76,7 +83,7 @@ func cloudEnv(t *testing.T, home string, env []string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("run cloud %v: %v", args, err)
+		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return result{code, out.String(), errb.String()}
 }

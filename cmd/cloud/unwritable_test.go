@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
@@ -61,16 +60,7 @@ func TestUnwritableStore(t *testing.T) {
 			sh := `ulimit -f 0 && exec "$@"`
 			cmd := exec.Command("/bin/sh", append([]string{"-c", sh, "sh", cloudBin, "--home", home, "--no-color"}, args...)...)
 			cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"))
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			return result{code, out.String(), errb.String()}
+			return runResult(t, cmd)
 		}
 		for _, args := range [][]string{{"status", "DSLOW01", "-o", "json"}, {"list", "-o", "json"}, {"history", "DSLOW01", "-o", "json"}, {"logs", "DSLOW01"}} {
 			r := full(args...)
@@ -135,16 +125,7 @@ func TestUnwritableStore(t *testing.T) {
 			cmd := exec.Command(bin, append([]string{"--home", home, "--no-color"}, args...)...)
 			cmd.Env = append(os.Environ(), "CLOUD_STACKS_DIR="+filepath.Join(home, "no-stacks"), "HOME="+home)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			return result{code, out.String(), errb.String()}
+			return runResult(t, cmd)
 		}
 		for _, args := range [][]string{{"list"}, {"list", "-o", "json"}, {"status", "DSLOW01"}, {"history", "DSLOW01"}} {
 			if r := ro(args...); r.code != 0 || r.stdout == "" {
