@@ -125,6 +125,9 @@ func (a *App) recordedConfigs(ctx context.Context, opID string) (map[string]map[
 	}
 	out := map[string]map[string]protocol.Value{}
 	for _, s := range stacks {
+		if s.ConfigSealed {
+			return nil, usagef("the config %s ran with in %s is sealed with another machine's key: roll back on the machine that ran it", s.Stack, opID)
+		}
 		if len(s.Config) == 0 {
 			continue
 		}

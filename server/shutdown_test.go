@@ -37,12 +37,12 @@ func initSlow(t *testing.T, home, delay string) {
 // after the server is gone.
 func lastOperation(t *testing.T, home string) string {
 	t.Helper()
-	var ops []struct{ ID, Status string }
+	var page struct{ Items []struct{ ID, Status string } }
 	out := servertest.MustCloud(t, home, "history", "DSLOW01", "-o", "json").Stdout
-	if err := json.Unmarshal([]byte(out), &ops); err != nil || len(ops) == 0 {
+	if err := json.Unmarshal([]byte(out), &page); err != nil || len(page.Items) == 0 {
 		t.Fatalf("history: %v: %s", err, out)
 	}
-	return ops[0].Status
+	return page.Items[0].Status
 }
 
 // TestShutdownCancelsRunningOperations: SIGTERM with a short grace cancels

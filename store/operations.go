@@ -64,6 +64,9 @@ type OperationStack struct {
 	// Config is the resolved config (JSON) the stack ran with; stored
 	// sealed. Nil keeps what the row holds.
 	Config json.RawMessage
+	// ConfigSealed: Config is sealed with another machine's key (team
+	// sync brought the row, not a key to open it), so Config is nil.
+	ConfigSealed bool
 }
 
 // StackState is the current state of one stack in one environment.
@@ -326,10 +329,16 @@ func (db *DB) queryOperationStacks(ctx context.Context, q querier, where string,
 		}
 		if config.Valid && config.String != "" {
 			plain, err := db.open(config.String, opStackAAD(s.OperationID, s.Stack))
-			if err != nil {
+			switch {
+			case errors.Is(err, ErrSecretKey):
+				// Reading an operation must not fail on what only its
+				// rollback needs (see app.recordedConfigs).
+				s.ConfigSealed = true
+			case err != nil:
 				return nil, fmt.Errorf("store: config of %s in %s: %w", s.Stack, s.OperationID, err)
+			default:
+				s.Config = plain
 			}
-			s.Config = plain
 		}
 		if s.StartedAt, err = parseTimePtr(started); err != nil {
 			return nil, err

@@ -16,22 +16,22 @@ Examples:
    cloud cancel op-01a2146547e0-781f0d`,
 		ArgsUsage: "OPERATION_ID",
 		Action: func(c *cli.Context) error {
-			if srv := e.server(c); srv != "" {
-				as, err := args(c, "OPERATION_ID")
-				if err != nil {
-					return err
-				}
-				return e.remoteCancel(c, srv, as[0])
-			}
-			a, as, err := e.start(c, "OPERATION_ID")
+			as, err := args(c, "OPERATION_ID")
 			if err != nil {
 				return err
 			}
-			op, err := a.Cancel(c.Context, as[0])
+			cl, err := e.client(c)
 			if err != nil {
 				return err
 			}
-			e.status("asked process %d to cancel %s; follow it with: cloud logs %s --operation %s --follow", op.PID, op.ID, op.DeploymentID, op.ID)
+			op, err := cl.Cancel(c.Context, as[0])
+			if err != nil {
+				return err
+			}
+			if e.output != "table" {
+				return e.emit(op, nil)
+			}
+			e.status("%s is being cancelled (%s); follow it with: cloud %slogs %s --operation %s --follow", op.ID, cl.Where(), e.serverArg(c), op.DeploymentID, op.ID)
 			return nil
 		},
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/document"
+	"github.com/cloudplatform/cloud/graph"
 	"io"
 	"net/http"
 	"os"
@@ -128,9 +131,20 @@ func exitCode(err error) int {
 	var ve *app.ValidationError
 	var me *manifest.Error
 	var ml manifest.ErrorList
+	var ne *document.NoEnvironmentError
+	var ns *document.NoStackError
+	var re *client.Error
 	switch {
-	case errors.As(err, &ue), errors.As(err, &ve), errors.As(err, &me), errors.As(err, &ml):
+	case errors.As(err, &ue), errors.As(err, &ve), errors.As(err, &me), errors.As(err, &ml), errors.As(err, &ne), errors.As(err, &ns):
 		return 2
+	case errors.As(err, &re):
+		// What the local CLI calls a usage error (bad input, an invalid
+		// manifest) the server calls so too.
+		switch re.Code() {
+		case graph.CodeBadInput, graph.CodeValidation:
+			return 2
+		}
+		return 1
 	case errors.Is(err, app.ErrNotFound):
 		return 1
 	}

@@ -75,7 +75,7 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("cloud %s: exit %d, want %d with %q\n%s", strings.Join(c.args, " "), r.code, c.code, c.want, r.stderr)
 		}
 	}
-	if h := strings.TrimSpace(mustCloud(t, home, "history", id, "-o", "json").stdout); h != "[]" && h != "null" {
+	if h := strings.TrimSpace(mustCloud(t, home, "history", id, "-o", "json").stdout); !emptyList(h) {
 		t.Errorf("refused commands recorded operations: %s", h)
 	}
 	if m := mustCloud(t, home, "config", id, "-o", "json").stdout; !strings.Contains(m, `"Revision": 1`) {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -236,23 +238,18 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 	req.Parallel = c.Int("parallel")
 	req.FailFast = c.Bool("fail-fast")
 	req.Command = c.Command.Name
-	req.Flags = map[string]any{}
-	for _, f := range c.FlagNames() {
-		if c.IsSet(f) {
-			req.Flags[f] = c.Value(f)
-		}
-	}
+	req.Flags = setFlags(c)
 	if req.Parallel < 1 {
 		return usageError("--parallel must be at least 1")
 	}
 	req.RequireLock = c.Bool("require-lock")
-	return e.watch(req.Kind, &req, func() (*app.Report, error) { return a.Run(c.Context, req) })
+	return e.watch(c.Context, a, req.Kind, &req, func() (*app.Report, error) { return a.Run(c.Context, req) })
 }
 
 // watch runs an operation with live progress and prints its report. When
 // there is a report, it has said what failed: the exit code is 1 without
 // repeating the error.
-func (e *env) watch(kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
+func (e *env) watch(ctx context.Context, a *app.App, kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
 	p := newProgress(e, kind)
 	run.Observer, run.Started = p.observe, p.start
 	// Not quiet-able: running without the team lock is a risk the user
@@ -263,11 +260,42 @@ func (e *env) watch(kind string, run *app.RunRequest, do func() (*app.Report, er
 	if report == nil {
 		return err
 	}
-	if perr := e.printReport(report); perr != nil {
+	if perr := e.printLocalReport(ctx, a, report); perr != nil {
 		return perr
 	}
 	if err != nil {
 		return &exitError{code: 1, err: errSilent}
 	}
 	return nil
+}
+
+// printLocalReport prints the report of an operation run in this process
+// as printReport does a server's: from the operation's document.
+func (e *env) printLocalReport(ctx context.Context, a *app.App, r *app.Report) error {
+	// Read even when the run was interrupted: its end is recorded.
+	op, err := client.NewLocal(a).Operation(context.WithoutCancel(ctx), r.Operation.ID)
+	if err != nil {
+		return err
+	}
+	return e.printReport(op)
+}
+
+// setFlags are the flags the user set on command c, by their names (not
+// aliases) with their values, as the operation records them: the global
+// flags (the home, the output format) are not the operation's.
+func setFlags(c *cli.Context) map[string]any {
+	flags := map[string]any{}
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.StringSliceFlag:
+			flags[name] = c.StringSlice(name)
+		default:
+			flags[name] = c.Value(name)
+		}
+	}
+	return flags
 }

@@ -47,6 +47,9 @@ func commandMarkdown(b *strings.Builder, parent string, c *cli.Command) {
 	if prose != "" {
 		fmt.Fprintf(b, "\n%s\n", prose)
 	}
+	if d, ok := outputDocuments[name]; ok {
+		fmt.Fprintf(b, "\nWith `-o json` or `-o yaml` it prints %s, the same locally and with `--server`.\n", d)
+	}
 	if len(c.Flags) > 0 {
 		b.WriteString("\n")
 		flagTable(b, c.Flags)
@@ -128,4 +131,26 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// report is the document an operation's command prints when it ends.
+const report = "the operation's document once it ended (GraphQL `Operation` with its `stacks`; REST `GET /api/v1/operations/{id}`)"
+
+// outputDocuments names, per command, the API document its -o json and -o
+// yaml print (TestOutputContract holds them to the REST answers).
+var outputDocuments = map[string]string{
+	"status":              "the deployment's document (GraphQL `Deployment`; REST `GET /api/v1/deployments/{id}`) with only the environment asked for, or every one with `--all-environments`",
+	"list":                "the list of deployments (`{items, totalCount}` of GraphQL `Deployment`; REST `GET /api/v1/deployments`), every page",
+	"history":             "a page of operations, newest first (`{items, nextCursor, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/operations`)",
+	"outputs":             "the list of outputs (`{items, totalCount}` of GraphQL `Output`, secrets `redacted` unless `--show-secrets`; REST `GET /api/v1/deployments/{id}/environments/{env}/outputs`)",
+	"logs":                "one event document per line, JSON Lines (GraphQL `Event`; the items of REST `GET /api/v1/operations/{id}/events`), as `monitor -o json` does",
+	"rollback":            "with `--list` the candidates (`{items, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/environments/{env}/rollback-candidates`), else " + report,
+	"cancel":              "the operation's document as it is when asked to stop (REST `POST /api/v1/operations/{id}/cancel`)",
+	"deploy":              report,
+	"deploy-stack":        report,
+	"preview":             report,
+	"refresh":             report,
+	"destroy":             report,
+	"destroy-stack":       report,
+	"disable-environment": "with `--destroy`, " + report,
 }

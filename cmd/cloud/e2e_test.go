@@ -97,6 +97,46 @@ func mustCloud(t *testing.T, home string, args ...string) result {
 	return r
 }
 
+// items decodes a list document ({items, totalCount}) into its items.
+func items[T any](t *testing.T, s string) []T {
+	t.Helper()
+	return decode[struct{ Items []T }](t, s).Items
+}
+
+// emptyList reports whether s is a list document without items.
+func emptyList(s string) bool {
+	var p struct {
+		Items      []json.RawMessage `json:"items"`
+		TotalCount int               `json:"totalCount"`
+	}
+	return json.Unmarshal([]byte(s), &p) == nil && p.Items != nil && len(p.Items) == 0 && p.TotalCount == 0
+}
+
+// outputsOf decodes an outputs list into stack -> name -> value, secrets
+// not shown as "[secret]".
+func outputsOf(t *testing.T, s string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, o := range items[struct {
+		Stack, Name      string
+		Value            any
+		Redacted, Sealed bool
+	}](t, s) {
+		if out[o.Stack] == nil {
+			out[o.Stack] = map[string]any{}
+		}
+		switch {
+		case o.Sealed:
+			out[o.Stack][o.Name] = "[secret, sealed on another machine]"
+		case o.Redacted:
+			out[o.Stack][o.Name] = "[secret]"
+		default:
+			out[o.Stack][o.Name] = o.Value
+		}
+	}
+	return out
+}
+
 func decode[T any](t *testing.T, s string) T {
 	t.Helper()
 	var v T
@@ -153,11 +193,10 @@ func events(t *testing.T, home, id, op string) []eventJSON {
 	return evs
 }
 
+// reportJSON is the part of an operation's document the tests read.
 type reportJSON struct {
-	Operation struct {
-		ID     string
-		Status string
-	} `json:"operation"`
+	ID     string        `json:"id"`
+	Status string        `json:"status"`
 	Stacks []reportStack `json:"stacks"`
 }
 
@@ -194,7 +233,7 @@ func TestDemoDeployment(t *testing.T) {
 	}
 
 	first := decode[reportJSON](t, mustCloud(t, home, "deploy", id, "-e", "dev", "-o", "json").stdout)
-	if got, want := first.Operation.Status, "succeeded"; got != want {
+	if got, want := first.Status, "succeeded"; got != want {
 		t.Fatalf("first deploy: %s, want %s", got, want)
 	}
 	for name, s := range stackStatuses(t, home, id) {
@@ -204,7 +243,7 @@ func TestDemoDeployment(t *testing.T) {
 	}
 
 	// Downstream stacks received the actual upstream values.
-	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", id, "-e", "dev", "-o", "json").stdout)
+	outs := outputsOf(t, mustCloud(t, home, "outputs", id, "-e", "dev", "-o", "json").stdout)
 	checks := []struct{ stack, output, upStack, upOutput string }{
 		{"app", "dbEndpoint", "database", "endpoint"},
 		{"app", "bucketName", "storage", "bucketName"},
@@ -221,7 +260,7 @@ func TestDemoDeployment(t *testing.T) {
 	if got := outs["database"]["password"]; got != "[secret]" {
 		t.Errorf("database.password shown as %v without --show-secrets", got)
 	}
-	shown := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", id, "database", "-e", "dev", "--show-secrets", "-o", "json").stdout)
+	shown := outputsOf(t, mustCloud(t, home, "outputs", id, "database", "-e", "dev", "--show-secrets", "-o", "json").stdout)
 	if got, want := shown["database"]["password"], "change-me"; got != want {
 		t.Errorf("database.password with --show-secrets = %v, want %v", got, want)
 	}
@@ -233,7 +272,7 @@ func TestDemoDeployment(t *testing.T) {
 			t.Errorf("second deploy: %s is %s, want unchanged", s.Stack, s.Status)
 		}
 	}
-	for _, e := range events(t, home, id, second.Operation.ID) {
+	for _, e := range events(t, home, id, second.ID) {
 		if e.Kind == "engine" {
 			t.Errorf("second deploy ran the engine for %s: %s", e.Stack, e.Payload)
 			break
@@ -242,11 +281,11 @@ func TestDemoDeployment(t *testing.T) {
 
 	// Destroy runs dependents first.
 	destroy := decode[reportJSON](t, mustCloud(t, home, "destroy", id, "-e", "dev", "--yes", "-o", "json").stdout)
-	if destroy.Operation.Status != "succeeded" {
-		t.Fatalf("destroy: %s", destroy.Operation.Status)
+	if destroy.Status != "succeeded" {
+		t.Fatalf("destroy: %s", destroy.Status)
 	}
 	started, ended := map[string]time.Time{}, map[string]time.Time{}
-	for _, e := range events(t, home, id, destroy.Operation.ID) {
+	for _, e := range events(t, home, id, destroy.ID) {
 		if e.Kind != "stack.status" {
 			continue
 		}
@@ -278,14 +317,14 @@ func TestDemoDeployment(t *testing.T) {
 			t.Errorf("after destroy, %s is %s", name, s)
 		}
 	}
-	type listJSON []struct {
-		Deployment struct{ ID string }
-		Status     string
+	type listJSON = struct {
+		ID     string
+		Status string
 	}
 	// Destroyed in dev, but stage and prod still exist (never deployed):
 	// list still shows it; only a deployment destroyed everywhere is hidden.
 	for _, args := range [][]string{{"list", "-o", "json"}, {"list", "--all", "-o", "json"}} {
-		l := decode[listJSON](t, mustCloud(t, home, args...).stdout)
+		l := items[listJSON](t, mustCloud(t, home, args...).stdout)
 		if len(l) != 1 || l[0].Status != "destroyed" {
 			t.Errorf("cloud %s = %+v, want the deployment, destroyed", strings.Join(args, " "), l)
 		}
@@ -345,7 +384,7 @@ func TestFailureSkipsDependentsAndResume(t *testing.T) {
 	if got, want := strings.Join(ran, " "), "b:deployed c:deployed"; got != want {
 		t.Errorf("resume ran %q, want %q", got, want)
 	}
-	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DPROBE1", "-o", "json").stdout)
+	outs := outputsOf(t, mustCloud(t, home, "outputs", "DPROBE1", "-o", "json").stdout)
 	if got, want := outs["c"]["fromB"], "hello"; got != want {
 		t.Errorf("c.fromB = %v, want %v (passed a → b → c)", got, want)
 	}
@@ -371,8 +410,9 @@ func TestKillMidRunMarksInterrupted(t *testing.T) {
 	for time.Now().Before(deadline) {
 		time.Sleep(300 * time.Millisecond)
 		r := cloud(t, home, "history", "DSLOW01", "-o", "json")
-		ops := []struct{ ID string }{}
-		json.Unmarshal([]byte(r.stdout), &ops)
+		var page struct{ Items []struct{ ID string } }
+		json.Unmarshal([]byte(r.stdout), &page)
+		ops := page.Items
 		if len(ops) == 0 {
 			continue
 		}
@@ -400,7 +440,7 @@ func TestKillMidRunMarksInterrupted(t *testing.T) {
 			t.Fatalf("event %d changed after the kill: %+v vs %+v", i, e, after[i])
 		}
 	}
-	ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	ops := items[struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
 	if ops[0].ID != opID || ops[0].Status != "interrupted" {
 		t.Fatalf("killed operation is %+v, want %s interrupted", ops[0], opID)
 	}
@@ -453,7 +493,7 @@ func TestHangupCancelsCleanly(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("deploy did not stop on SIGHUP:\n%s", errb.String())
 	}
-	ops := decode[[]struct {
+	ops := items[struct {
 		ID, Status string
 		Summary    map[string]any
 	}](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
@@ -493,8 +533,8 @@ func TestServeStopsOnHangup(t *testing.T) {
 // to do, instead of showing an empty home; an empty home lists [].
 func TestZeroLengthStoreRefused(t *testing.T) {
 	home := t.TempDir()
-	if got := strings.TrimSpace(mustCloud(t, home, "list", "-o", "json").stdout); got != "[]" {
-		t.Errorf("list -o json of an empty home: %q, want []", got)
+	if got := strings.TrimSpace(mustCloud(t, home, "list", "-o", "json").stdout); !emptyList(got) {
+		t.Errorf("list -o json of an empty home: %q, want no items", got)
 	}
 	mustCloud(t, home, "init", "--from-file", "testdata/manifests/slow.yaml")
 	mustCloud(t, home, "config", "set", "DSLOW01", "stacks.slow.config.delaySeconds", "0")
@@ -525,7 +565,7 @@ func waitSlowRunning(t *testing.T, home string, stderr *bytes.Buffer) string {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		time.Sleep(300 * time.Millisecond)
-		ops := decode[[]struct{ ID string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+		ops := items[struct{ ID string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
 		if len(ops) > 0 && slowRunning(events(t, home, "DSLOW01", ops[0].ID)) {
 			return ops[0].ID
 		}
@@ -553,7 +593,7 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && opID == "" {
 		time.Sleep(300 * time.Millisecond)
-		ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+		ops := items[struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
 		if len(ops) > 0 && slowRunning(events(t, home, "DSLOW01", ops[0].ID)) {
 			opID = ops[0].ID
 		}
@@ -588,7 +628,7 @@ func TestCancelFromAnotherProcess(t *testing.T) {
 	if !strings.Contains(followOut.String(), "operation      cancelled") {
 		t.Errorf("logs --follow did not show the operation ending cancelled:\n%s", followOut.String())
 	}
-	ops := decode[[]struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	ops := items[struct{ ID, Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
 	if ops[0].ID != opID || ops[0].Status != "cancelled" {
 		t.Errorf("history shows %+v, want %s cancelled", ops[0], opID)
 	}
@@ -625,11 +665,11 @@ stacks:
 	mustCloud(t, home, "init", "--from-file", file)
 	mustCloud(t, home, "deploy", "DONEENV", "-e", "dev")
 	mustCloud(t, home, "destroy", "DONEENV", "-e", "dev", "--yes")
-	type listJSON []struct{ Status string }
-	if l := decode[listJSON](t, mustCloud(t, home, "list", "-o", "json").stdout); len(l) != 0 {
+	type listJSON = struct{ Status string }
+	if l := items[listJSON](t, mustCloud(t, home, "list", "-o", "json").stdout); len(l) != 0 {
 		t.Errorf("list = %+v, want the deployment destroyed everywhere hidden", l)
 	}
-	if l := decode[listJSON](t, mustCloud(t, home, "list", "--all", "-o", "json").stdout); len(l) != 1 || l[0].Status != "destroyed" {
+	if l := items[listJSON](t, mustCloud(t, home, "list", "--all", "-o", "json").stdout); len(l) != 1 || l[0].Status != "destroyed" {
 		t.Errorf("list --all = %+v, want it, destroyed", l)
 	}
 }

@@ -67,7 +67,7 @@ func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
 		p.stop()
 	}
 	if report != nil {
-		if perr := e.printReport(report); perr != nil {
+		if perr := e.printLocalReport(c.Context, a, report); perr != nil {
 			return perr
 		}
 	}

@@ -31,7 +31,7 @@ func TestFailFast(t *testing.T) {
 			t.Errorf("slow is %s (%q, %d resources), want skipped: not started after bad failed", s.Status, s.Reason, s.ResourceCount)
 		}
 	}
-	ops := decode[[]struct {
+	ops := items[struct {
 		ID, Status string
 	}](t, mustCloud(t, home, "history", "DFAST01", "-o", "json").stdout)
 	if len(ops) != 1 || ops[0].Status != "failed" {

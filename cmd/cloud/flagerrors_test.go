@@ -66,7 +66,7 @@ func TestArgumentValuesChecked(t *testing.T) {
 	}{
 		{[]string{"deploy", "DARGS01", "-e"}, "flag -e needs a value"},
 		{[]string{"history", "DARGS01", "-e", "nosuchenv"}, `has no environment "nosuchenv" (have: dev, stage, prod)`},
-		{[]string{"history", "DARGS01", "-n", "-1"}, "must be 0 (all) or more, got -1"},
+		{[]string{"history", "DARGS01", "-n", "-1"}, "--limit must be between 1 and 500, got -1"},
 		{[]string{"logs", "DARGS01", "--tail", "-5"}, "--tail must be 0 (all) or more, got -5"},
 		{[]string{"logs", "DARGS01", "--stack", "ap"}, `has no stack "ap" (did you mean "app"?)`},
 		{[]string{"init", "--from-file", other, "--id", "DOTHER1"}, "--id cannot be combined with --from-file"},

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 
 	"github.com/urfave/cli/v2"
 )
@@ -23,37 +27,43 @@ Examples:
 			&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Usage: "most operations shown", Value: 20},
 		},
 		Action: func(c *cli.Context) error {
-			if srv := e.server(c); srv != "" {
-				as, err := args(c, "ID")
-				if err != nil {
-					return err
-				}
-				return e.remoteHistory(c, srv, as[0], c.String("env"), c.Int("limit"))
-			}
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			ops, err := a.History(c.Context, as[0], c.String("env"), c.Int("limit"))
+			if n := c.Int("limit"); n < 1 || n > client.MaxPage {
+				return usageError("--limit must be between 1 and %d, got %d", client.MaxPage, n)
+			}
+			cl, err := e.client(c)
 			if err != nil {
 				return err
 			}
-			return e.emit(ops, func(w io.Writer) {
-				row(w, "OPERATION", "KIND", "ENV", "STATUS", "STARTED", "DURATION", "REVISION", "BY", "SUMMARY")
-				for _, op := range ops {
-					d := "-"
-					if op.FinishedAt != nil {
-						d = duration(op.FinishedAt.Sub(op.StartedAt))
-					}
-					row(w, op.ID, op.Kind, op.Environment, e.cell(statusColor(op.Status), op.Status), ts(op.StartedAt), d,
-						op.Revision, op.Actor, summaryText(op.Summary))
-				}
-			})
+			ops, err := cl.Operations(c.Context, as[0], c.String("env"), c.Int("limit"))
+			if err != nil {
+				return err
+			}
+			return e.emit(ops, func(w io.Writer) { e.operationRows(w, ops.Items) })
 		},
 	}
 }
 
-func summaryText(s map[string]any) string {
+// operationRows is the table of operations history prints.
+func (e *env) operationRows(w io.Writer, ops []*model.Operation) {
+	row(w, "OPERATION", "KIND", "ENV", "STATUS", "STARTED", "DURATION", "REVISION", "BY", "SUMMARY")
+	for _, op := range ops {
+		d := "-"
+		if op.FinishedAt != nil {
+			d = duration(op.FinishedAt.Sub(op.StartedAt))
+		}
+		row(w, op.ID, op.Kind, op.Environment, e.cell(statusColor(string(op.Status)), string(op.Status)), ts(op.StartedAt), d,
+			op.Revision, op.Actor, summaryText(op.Summary))
+	}
+}
+
+// summaryText is an operation's summary (stack counts by status) as one
+// cell: "deployed:3 failed:1".
+func summaryText(summary any) string {
+	s := counts(summary)
 	if len(s) == 0 {
 		return "-"
 	}
@@ -67,4 +77,28 @@ func summaryText(s map[string]any) string {
 		}
 	}
 	return out
+}
+
+// counts reads a document's map of counts (an operation's summary, a
+// stack's changes), whatever the JSON decoder made of it.
+func counts(v any) map[string]int {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) != nil {
+		return nil
+	}
+	m := map[string]int{}
+	for k, v := range raw {
+		var n int
+		if json.Unmarshal(v, &n) == nil {
+			m[k] = n
+		}
+	}
+	return m
 }

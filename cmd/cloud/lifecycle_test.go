@@ -24,22 +24,22 @@ func TestRollback(t *testing.T) {
 	os.WriteFile(file, []byte(rev2), 0o600)
 	t.Setenv("ROLLBACK_TAG", "two")
 	mustCloud(t, home, "deploy", "DROLL01", "-f", file)
-	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DROLL01", "-o", "json").stdout)
+	outs := outputsOf(t, mustCloud(t, home, "outputs", "DROLL01", "-o", "json").stdout)
 	if outs["b"]["upstream"] != "v2" || outs["b"]["tag"] != "two" || outs["c"] == nil {
 		t.Fatalf("revision 2 not deployed: %v", outs)
 	}
 
-	cands := decode[[]struct {
+	cands := items[struct {
 		ID, Kind string
 		Revision int
 	}](t, mustCloud(t, home, "rollback", "DROLL01", "--list", "-o", "json").stdout)
-	if len(cands) != 2 || cands[1].ID != first.Operation.ID || cands[1].Revision != 1 {
+	if len(cands) != 2 || cands[1].ID != first.ID || cands[1].Revision != 1 {
 		t.Fatalf("rollback --list = %+v, want the two deploys, the first at revision 1", cands)
 	}
 
 	// c did not exist at the first deploy: without --yes there is no one
 	// to ask, so the rollback is refused and nothing changes.
-	r := cloud(t, home, "rollback", "DROLL01", "--to", first.Operation.ID)
+	r := cloud(t, home, "rollback", "DROLL01", "--to", first.ID)
 	if r.code != 2 || !strings.Contains(r.stderr, "would destroy c") {
 		t.Fatalf("rollback without --yes: exit %d\n%s", r.code, r.stderr)
 	}
@@ -50,8 +50,8 @@ func TestRollback(t *testing.T) {
 	// The rollback replays the configs the first deploy ran with: the tag
 	// comes back as "one" whatever the environment says now.
 	t.Setenv("ROLLBACK_TAG", "three")
-	rb := decode[reportJSON](t, mustCloud(t, home, "rollback", "DROLL01", "--to", first.Operation.ID, "--yes", "-o", "json").stdout)
-	if rb.Operation.Status != "succeeded" {
+	rb := decode[reportJSON](t, mustCloud(t, home, "rollback", "DROLL01", "--to", first.ID, "--yes", "-o", "json").stdout)
+	if rb.Status != "succeeded" {
 		t.Fatalf("rollback: %+v", rb)
 	}
 	if after := mustCloud(t, home, "outputs", "DROLL01", "-o", "json").stdout; after != before {
@@ -60,7 +60,7 @@ func TestRollback(t *testing.T) {
 	if got := stackStatuses(t, home, "DROLL01"); got["c"] != "" && got["c"] != "destroyed" {
 		t.Errorf("c after rollback: %s, want destroyed (or gone from the manifest)", got["c"])
 	}
-	ops := decode[[]struct {
+	ops := items[struct {
 		Kind, Status string
 		Revision     int
 	}](t, mustCloud(t, home, "history", "DROLL01", "-o", "json").stdout)
@@ -174,7 +174,7 @@ stacks:
 	if got["a"] != "deployed" || got["b"] != "deployed" || got["c"] != "unchanged" {
 		t.Errorf("deploy-stack a --cascade: %v, want a and b deployed, c unchanged", got)
 	}
-	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DCASC01", "b", "-o", "json").stdout)
+	outs := outputsOf(t, mustCloud(t, home, "outputs", "DCASC01", "b", "-o", "json").stdout)
 	if outs["b"]["upstream"] != "v2" {
 		t.Errorf("b.upstream = %v, want v2", outs["b"]["upstream"])
 	}

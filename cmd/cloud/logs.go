@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/document"
+	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/stacks/protocol"
-	"github.com/cloudplatform/cloud/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -34,74 +37,88 @@ Examples:
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until the operation ends"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
 			if c.Int("tail") < 0 {
 				return usageError("--tail must be 0 (all) or more, got %d", c.Int("tail"))
 			}
+			cl, err := e.client(c)
+			if err != nil {
+				return err
+			}
+			d, err := cl.Deployment(c.Context, as[0], "")
+			if err != nil {
+				return err
+			}
 			if stack := c.String("stack"); stack != "" {
-				if err := a.CheckStack(c.Context, as[0], stack); err != nil {
+				if err := document.HasStack(d, stack); err != nil {
 					return err
 				}
 			}
-			var op *store.Operation
+			var op *model.Operation
 			if id := c.String("operation"); id != "" {
-				if op, _, err = a.Operation(c.Context, id); err != nil {
+				if op, err = cl.Operation(c.Context, id); err != nil {
 					return err
 				}
 				if op.DeploymentID != as[0] {
 					return usageError("operation %s belongs to deployment %s, not %s", id, op.DeploymentID, as[0])
 				}
-			} else if op, err = a.LatestOperation(c.Context, as[0], c.String("env")); err != nil {
+			} else if envName := c.String("env"); envName != "" {
+				if err := document.Narrow(d, envName); err != nil {
+					return err
+				}
+				if op, err = client.Latest(c.Context, cl, as[0], envName); err != nil {
+					return err
+				}
+			} else if op, err = client.Latest(c.Context, cl, as[0], ""); err != nil {
 				return err
 			}
-			return e.followLogs(c.Context, a, op, c.String("stack"), c.Int("tail"), c.Bool("follow"))
+			return e.followLogs(c.Context, cl, op, c.String("stack"), c.Int("tail"), c.Bool("follow"))
 		},
 	}
 }
 
-// followLogs prints the operation's events; with follow it polls the store
-// (the operation may run in another process) until the operation ends.
-func (e *env) followLogs(ctx context.Context, a *app.App, op *store.Operation, stack string, tail int, follow bool) error {
-	var after int64
-	var backlog []store.Event
+// followLogs prints the events of op (of one stack when stack is not ""),
+// the last tail of them when tail > 0, and with follow the new ones until
+// the operation ends. -o json prints each event's document on a line of
+// its own (JSON Lines), as monitor -o json does.
+func (e *env) followLogs(ctx context.Context, cl client.Client, op *model.Operation, stack string, tail int, follow bool) error {
+	var stacks []string
+	if stack != "" {
+		stacks = []string{stack}
+	}
+	after := 0
+	var backlog []*model.Event
 	if tail > 0 {
-		// The last N events of the stack asked for: scan once, keep N.
 		for {
-			evs, err := a.Events(ctx, op.ID, after, 1000)
+			p, err := cl.Events(ctx, op.ID, after, 0, stacks...)
 			if err != nil {
 				return err
 			}
-			for _, ev := range evs {
-				after = ev.Seq
-				if stack == "" || ev.Stack == stack {
-					backlog = append(backlog, ev)
-				}
-			}
+			backlog = append(backlog, p.Items...)
 			if len(backlog) > tail {
-				backlog = append([]store.Event(nil), backlog[len(backlog)-tail:]...)
+				backlog = append([]*model.Event(nil), backlog[len(backlog)-tail:]...)
 			}
-			if len(evs) < 1000 {
+			after = p.LastSeq
+			if p.NextCursor == nil {
 				break
 			}
 		}
 	}
 	enc := json.NewEncoder(e.io.Out)
 	for {
-		evs, err := a.Events(ctx, op.ID, after, 1000)
+		p, err := cl.Events(ctx, op.ID, after, 0, stacks...)
 		if err != nil {
 			return err
 		}
+		evs := p.Items
 		if backlog != nil {
 			evs, backlog = append(backlog, evs...), nil
 		}
+		after = max(after, p.LastSeq)
 		for _, ev := range evs {
-			after = max(after, ev.Seq)
-			if stack != "" && ev.Stack != stack {
-				continue
-			}
 			if e.output == "json" {
 				if err := enc.Encode(ev); err != nil {
 					return err
@@ -112,19 +129,19 @@ func (e *env) followLogs(ctx context.Context, a *app.App, op *store.Operation, s
 				fmt.Fprintln(e.io.Out, line)
 			}
 		}
-		if len(evs) == 1000 {
+		if p.NextCursor != nil {
 			continue
 		}
 		if !follow {
 			return nil
 		}
-		cur, _, err := a.Operation(ctx, op.ID)
+		cur, err := cl.Operation(ctx, op.ID)
 		if err != nil {
 			return err
 		}
-		if cur.Status != app.OpRunning && cur.Status != app.OpQueued {
-			// One last read: events written between the two queries.
-			if more, err := a.Events(ctx, op.ID, after, 1); err == nil && len(more) > 0 {
+		if cur.Status != model.OperationStatusRunning && cur.Status != model.OperationStatusQueued {
+			// Events written between the last page and the end.
+			if more, err := cl.Events(ctx, op.ID, after, 1, stacks...); err == nil && len(more.Items) > 0 {
 				continue
 			}
 			return nil
@@ -138,7 +155,7 @@ func (e *env) followLogs(ctx context.Context, a *app.App, op *store.Operation, s
 }
 
 // eventLine renders one event as a log line.
-func (e *env) eventLine(ev store.Event) string {
+func (e *env) eventLine(ev *model.Event) string {
 	at := ev.Time.Local().Format("15:04:05.000")
 	who := ev.Stack
 	if who == "" {
@@ -151,7 +168,7 @@ func (e *env) eventLine(ev store.Event) string {
 			Status, Reason, Error string
 			Changes               map[string]int
 		}
-		_ = json.Unmarshal(ev.Payload, &s)
+		_ = monitor.Decode(ev, &s)
 		line := prefix + " " + e.paint(statusColor(s.Status), s.Status)
 		if s.Reason != "" {
 			line += " (" + s.Reason + ")"
@@ -165,8 +182,8 @@ func (e *env) eventLine(ev store.Event) string {
 		return line
 	case app.EventEngine:
 		var pe protocol.Event
-		if json.Unmarshal(ev.Payload, &pe) != nil {
-			return prefix + " " + string(ev.Payload)
+		if monitor.Decode(ev, &pe) != nil {
+			return prefix + " " + payloadText(ev)
 		}
 		switch pe.Type {
 		case protocol.EventResourcePre:
@@ -183,8 +200,18 @@ func (e *env) eventLine(ev store.Event) string {
 		return ""
 	case app.EventLog:
 		var l protocol.Log
-		_ = json.Unmarshal(ev.Payload, &l)
+		_ = monitor.Decode(ev, &l)
 		return fmt.Sprintf("%s [%s] %s", prefix, l.Level, l.Text)
 	}
-	return prefix + " " + ev.Kind + " " + string(ev.Payload)
+	return prefix + " " + ev.Kind + " " + payloadText(ev)
+}
+
+// payloadText is an event's payload as JSON text.
+func payloadText(ev *model.Event) string {
+	var v any
+	if monitor.Decode(ev, &v) != nil {
+		return fmt.Sprint(ev.Payload)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

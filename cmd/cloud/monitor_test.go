@@ -116,10 +116,9 @@ func initProbe(t *testing.T, home, id string, delay int, fail bool) {
 
 func latestOp(t *testing.T, home, id string) string {
 	t.Helper()
-	var ops []struct{ ID, Status string }
-	out := mustCloud(t, home, "history", id, "-o", "json").stdout
-	if err := json.Unmarshal([]byte(out), &ops); err != nil || len(ops) == 0 {
-		t.Fatalf("history: %v: %s", err, out)
+	ops := items[struct{ ID, Status string }](t, mustCloud(t, home, "history", id, "-o", "json").stdout)
+	if len(ops) == 0 {
+		t.Fatalf("history of %s is empty", id)
 	}
 	return ops[0].ID
 }
@@ -243,10 +242,10 @@ func TestMonitorReconnectE2E(t *testing.T) {
 	defer deploy.Wait()
 	var op string
 	for deadline := time.Now().Add(30 * time.Second); op == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		var ops []struct{ ID string }
+		var page struct{ Items []struct{ ID string } }
 		r := cloud(t, home, "history", "DMONRC1", "-o", "json")
-		if json.Unmarshal([]byte(r.stdout), &ops) == nil && len(ops) > 0 {
-			op = ops[0].ID
+		if json.Unmarshal([]byte(r.stdout), &page) == nil && len(page.Items) > 0 {
+			op = page.Items[0].ID
 		}
 	}
 	if op == "" {

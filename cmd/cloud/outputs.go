@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,65 +31,41 @@ Examples:
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usageError("outputs: want ID [STACK]")
 			}
-			if srv := e.server(c); srv != "" {
-				return e.remoteOutputs(c, srv, c.Args().Get(0), c.String("env"), c.Args().Get(1), c.Bool("show-secrets"))
-			}
-			a, err := e.open(c.Context)
+			cl, err := e.client(c)
 			if err != nil {
 				return err
 			}
-			all, err := a.Outputs(c.Context, c.Args().Get(0), c.String("env"), c.Args().Get(1), c.Bool("show-secrets"))
+			outs, err := cl.Outputs(c.Context, c.Args().Get(0), c.String("env"), c.Args().Get(1), c.Bool("show-secrets"))
 			if err != nil {
 				return err
 			}
-			// JSON and YAML get plain maps: stack -> name -> value.
-			plain := map[string]map[string]any{}
-			for s, outs := range all {
-				plain[s] = map[string]any{}
-				for k, v := range outs {
-					if v.Sealed {
-						plain[s][k] = sealedText
-					} else if v.Secret && v.Value == nil {
-						plain[s][k] = "[secret]"
-					} else {
-						plain[s][k] = v.Value
-					}
-				}
-			}
-			return e.emit(plain, func(w io.Writer) {
+			return e.emit(outs, func(w io.Writer) {
 				row(w, "STACK", "OUTPUT", "VALUE")
-				stacks := make([]string, 0, len(all))
-				for s := range all {
-					stacks = append(stacks, s)
+				for _, o := range outs.Items {
+					row(w, o.Stack, o.Name, outputText(o))
 				}
-				sort.Strings(stacks)
-				for _, s := range stacks {
-					names := make([]string, 0, len(all[s]))
-					for k := range all[s] {
-						names = append(names, k)
-					}
-					sort.Strings(names)
-					for _, k := range names {
-						v := all[s][k]
-						text := "[secret]"
-						if v.Sealed {
-							text = sealedText
-						} else if !v.Secret || v.Value != nil {
-							b, _ := json.Marshal(v.Value)
-							text = string(b)
-							if str, ok := v.Value.(string); ok {
-								text = str
-							}
-						}
-						row(w, s, k, text)
-					}
-				}
-				if len(all) == 0 {
+				if len(outs.Items) == 0 {
 					fmt.Fprintln(w, "(no outputs)")
 				}
 			})
 		},
 	}
+}
+
+// outputText is an output's value as a table shows it: strings bare,
+// other values as JSON, secrets masked unless shown.
+func outputText(o *model.Output) string {
+	switch {
+	case o.Sealed:
+		return sealedText
+	case o.Redacted:
+		return "[secret]"
+	}
+	if s, ok := o.Value.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(o.Value)
+	return string(b)
 }
 
 // sealedText stands for a secret output synced from another machine, which

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
 )
@@ -212,70 +213,66 @@ func firstLine(s string) string {
 	return s
 }
 
-// printReport prints the end-of-run summary: every stack's result, then the
-// errors in full, then one line with the totals.
-func (e *env) printReport(r *app.Report) error {
-	type stackJSON struct {
-		Stack         string         `json:"stack"`
-		Layer         int            `json:"layer"`
-		Status        string         `json:"status"`
-		Reason        string         `json:"reason,omitempty"`
-		Error         string         `json:"error,omitempty"`
-		Changes       map[string]int `json:"changes,omitempty"`
-		ResourceCount int            `json:"resourceCount"`
-		DurationMS    int64          `json:"durationMs"`
-	}
-	out := struct {
-		Operation *store.Operation `json:"operation"`
-		Stacks    []stackJSON      `json:"stacks"`
-	}{Operation: r.Operation}
-	for _, s := range r.Stacks {
-		out.Stacks = append(out.Stacks, stackJSON{s.Stack, r.Layers[s.Stack], s.Status, s.Reason, s.Error, s.Changes,
-			s.ResourceCount, s.Duration.Milliseconds()})
-	}
+// printReport prints an operation once it ended: with -o json or yaml its
+// document, else every stack's result, then the errors in full, then one
+// line with the totals, on stderr (stdout with --quiet), and why the
+// operation failed when it ended before its stacks could say (e.g. an
+// invalid config).
+func (e *env) printReport(op *model.Operation) error {
 	if e.output != "table" {
-		return e.emit(out, nil)
+		return e.emit(op, nil)
 	}
-	e.printReportTable(r)
-	return nil
-}
-
-// printReportTable writes an operation's stacks and result as a table, on
-// stderr (stdout with --quiet), for local and remote operations alike.
-func (e *env) printReportTable(r *app.Report) {
 	w := e.io.Err
 	if e.quiet {
 		w = e.io.Out
 	}
-	counts := map[string]int{}
+	byStatus := map[string]int{}
 	fmt.Fprintln(w)
 	tw := newTable(w)
 	row(tw, "STACK", "STATUS", "DURATION", "CHANGES", "RESOURCES", "NOTE")
-	for _, s := range r.Stacks {
-		counts[s.Status]++
+	for _, s := range op.Stacks {
+		byStatus[string(s.Status)]++
 		note := s.Reason
 		if s.Error != "" {
 			note = firstLine(s.Error)
 		}
-		row(tw, s.Stack, e.cell(statusColor(s.Status), s.Status), duration(s.Duration), changes(s.Changes), s.ResourceCount, note)
+		d := time.Duration(0)
+		if s.StartedAt != nil && s.FinishedAt != nil {
+			d = s.FinishedAt.Sub(*s.StartedAt)
+		}
+		row(tw, s.Stack, e.cell(statusColor(string(s.Status)), string(s.Status)), duration(d), changes(counts(s.Changes)), s.ResourceCount, note)
 	}
 	tw.Flush()
-	for _, s := range r.Stacks {
+	for _, s := range op.Stacks {
 		if s.Error != "" && strings.Contains(s.Error, "\n") {
 			fmt.Fprintf(w, "\n%s failed:\n  %s\n", s.Stack, strings.ReplaceAll(s.Error, "\n", "\n  "))
 		}
 	}
 	var parts []string
 	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled", "interrupted"} {
-		if counts[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		if byStatus[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", byStatus[k], k))
 		}
 	}
-	op := r.Operation
 	elapsed := time.Duration(0)
 	if op.FinishedAt != nil {
 		elapsed = op.FinishedAt.Sub(op.StartedAt)
 	}
-	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status),
+	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)),
 		duration(elapsed), strings.Join(parts, ", "))
+	if op.Error != "" && op.Error != string(op.Status) && op.Status != model.OperationStatusSucceeded && !stacksSay(op) {
+		fmt.Fprintf(w, "%s\n", op.Error)
+	}
+	return nil
+}
+
+// stacksSay reports whether the stacks' table already says why the
+// operation did not succeed ("failed: app" repeats it).
+func stacksSay(op *model.Operation) bool {
+	for _, s := range op.Stacks {
+		if s.Error != "" || s.Status == model.StackStatusFailed {
+			return true
+		}
+	}
+	return op.Status == model.OperationStatusCancelled
 }

@@ -201,7 +201,7 @@ func TestProjectStacks(t *testing.T) {
 
 	rep := decode[reportJSON](t, mustCloud(t, home, "deploy", "DPROJ01", "-o", "json").stdout)
 	wantStatuses(t, "first deploy", rep, map[string]string{"network": "deployed", "site": "deployed", "cdn": "deployed", "monitoring": "deployed"})
-	outs := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DPROJ01", "-o", "json").stdout)
+	outs := outputsOf(t, mustCloud(t, home, "outputs", "DPROJ01", "-o", "json").stdout)
 	url := filepath.Join(sites, "index.html")
 	if got := outs["site"]["url"]; got != "file://"+url {
 		t.Errorf("site.url = %v, want file://%s", got, url)
@@ -209,7 +209,7 @@ func TestProjectStacks(t *testing.T) {
 	if got := outs["cdn"]["token"]; got != "[secret]" {
 		t.Errorf("cdn.token printed as %v, want it redacted", got)
 	}
-	shown := decode[map[string]map[string]any](t, mustCloud(t, home, "outputs", "DPROJ01", "cdn", "--show-secrets", "-o", "json").stdout)
+	shown := outputsOf(t, mustCloud(t, home, "outputs", "DPROJ01", "cdn", "--show-secrets", "-o", "json").stdout)
 	if got := shown["cdn"]["token"]; got != "s3cret-token" {
 		t.Errorf("cdn.token with --show-secrets = %v, want the secret's value s3cret-token", got)
 	}

@@ -26,26 +26,23 @@ Examples:
 			requireLockFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			if srv := e.server(c); srv != "" {
-				as, err := args(c, "ID")
-				if err != nil {
-					return err
-				}
-				return e.remoteRollback(c, srv, as[0])
-			}
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
 			envName := c.String("env")
 			if c.Bool("list") {
-				ops, err := a.RollbackCandidates(c.Context, as[0], envName)
+				cl, err := e.client(c)
+				if err != nil {
+					return err
+				}
+				ops, err := cl.RollbackCandidates(c.Context, as[0], envName)
 				if err != nil {
 					return err
 				}
 				return e.emit(ops, func(w io.Writer) {
 					row(w, "OPERATION", "KIND", "REVISION", "FINISHED", "BY", "SUMMARY")
-					for _, op := range ops {
+					for _, op := range ops.Items {
 						finished := "-"
 						if op.FinishedAt != nil {
 							finished = ts(*op.FinishedAt)
@@ -53,6 +50,13 @@ Examples:
 						row(w, op.ID, op.Kind, op.Revision, finished, op.Actor, summaryText(op.Summary))
 					}
 				})
+			}
+			if srv := e.server(c); srv != "" {
+				return e.remoteRollback(c, srv, as[0])
+			}
+			a, err := e.open(c.Context)
+			if err != nil {
+				return err
 			}
 			to := c.String("to")
 			if to == "" {
@@ -64,7 +68,7 @@ Examples:
 				}}
 			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
 				RequireLock: c.Bool("require-lock")}
-			return e.watch(app.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
+			return e.watch(c.Context, a, app.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
 		},
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,18 +39,15 @@ Examples:
 			} else if env == "" {
 				env = "dev"
 			}
-			if srv := e.server(c); srv != "" {
-				return e.remoteStatus(c, srv, as[0], env)
-			}
-			a, err := e.open(c.Context)
+			cl, err := e.client(c)
 			if err != nil {
 				return err
 			}
-			st, err := a.Status(c.Context, as[0], env)
+			d, err := cl.Deployment(c.Context, as[0], env)
 			if err != nil {
 				return err
 			}
-			return e.emit(st, func(w io.Writer) { e.printStatus(w, st) })
+			return e.emit(d, func(w io.Writer) { e.printStatus(w, d) })
 		},
 	}
 }
@@ -76,51 +73,46 @@ Examples:
 			&cli.BoolFlag{Name: "all", Usage: "include destroyed deployments"},
 		},
 		Action: func(c *cli.Context) error {
-			if srv := e.server(c); srv != "" {
-				return e.remoteList(c, srv)
-			}
-			a, err := e.open(c.Context)
+			cl, err := e.client(c)
 			if err != nil {
 				return err
 			}
-			list, err := a.List(c.Context, c.Bool("all"))
+			list, err := cl.Deployments(c.Context, c.Bool("all"))
 			if err != nil {
 				return err
 			}
 			return e.emit(list, func(w io.Writer) {
 				row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "CREATED")
-				for _, d := range list {
+				for _, d := range list.Items {
 					var envs []string
-					for name, s := range d.Environments {
-						envs = append(envs, name+":"+s)
+					for _, env := range d.Environments {
+						envs = append(envs, env.Name+":"+string(env.Status))
 					}
 					sort.Strings(envs)
-					row(w, d.Deployment.ID, d.Deployment.Organization, d.Deployment.Project,
-						e.cell(statusColor(d.Status), d.Status), strings.Join(envs, " "), ts(d.Deployment.CreatedAt))
+					row(w, d.ID, d.Organization, d.Project, e.cell(statusColor(string(d.Status)), string(d.Status)),
+						strings.Join(envs, " "), ts(d.CreatedAt))
 				}
 			})
 		},
 	}
 }
 
-// printStatus writes a deployment's status as `cloud status` shows it, for
-// the local store and (converted) for a server's answer alike.
-func (e *env) printStatus(w io.Writer, st *app.DeploymentStatus) {
-	d := st.Deployment
-	fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), st.Revision)
-	for _, es := range st.Environments {
+// printStatus writes a deployment's status as `cloud status` shows it.
+func (e *env) printStatus(w io.Writer, d *model.Deployment) {
+	fmt.Fprintf(w, "Deployment %s  %s/%s  domain %s  revision %d\n", d.ID, d.Organization, d.Project, orDash(d.Domain), d.Revision)
+	for _, es := range d.Environments {
 		enabled := "enabled"
 		if !es.Enabled {
 			enabled = "disabled"
 		}
-		fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(es.Status), es.Status),
+		fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(string(es.Status)), string(es.Status)),
 			enabled, orDash(es.Region), orDash(es.AccountID))
 		if op := es.LastOperation; op != nil {
-			fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(op.Status), op.Status), ts(op.StartedAt), op.Actor)
+			fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)), ts(op.StartedAt), op.Actor)
 		}
 		row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
 		for _, s := range es.Stacks {
-			status := s.Status
+			status := string(s.Status)
 			if !s.Enabled {
 				status = "disabled"
 			}

@@ -135,8 +135,8 @@ func TestSync_TwoHomes(t *testing.T) {
 	mustCloud(t, h1, "init", "--id", "DSYNC01", "--org", "acme", "--project", "shop")
 	mustCloud(t, h1, "sync")
 	mustCloud(t, h2, "sync")
-	list := decode[[]map[string]any](t, mustCloud(t, h2, "list", "-o", "json").stdout)
-	if len(list) != 1 || list[0]["Deployment"].(map[string]any)["ID"] != "DSYNC01" {
+	list := items[map[string]any](t, mustCloud(t, h2, "list", "-o", "json").stdout)
+	if len(list) != 1 || list[0]["id"] != "DSYNC01" {
 		t.Fatalf("h2 lists %v", list)
 	}
 

@@ -79,7 +79,7 @@ func TestTeamLock_TwoHomes(t *testing.T) {
 		!strings.Contains(r.stderr, "lease until") {
 		t.Errorf("deploy on home 2 while home 1 deploys: exit %d\n%s", r.code, r.stderr)
 	}
-	if ops := decode[[]map[string]any](t, mustCloud(t, h2, "history", id, "-o", "json").stdout); len(ops) != 0 {
+	if ops := items[map[string]any](t, mustCloud(t, h2, "history", id, "-o", "json").stdout); len(ops) != 0 {
 		t.Errorf("the refused deploy was recorded: %v", ops)
 	}
 
@@ -108,7 +108,7 @@ func TestTeamLock_TwoHomes(t *testing.T) {
 	if int64(token) != l.Token {
 		t.Errorf("team.lock event token %v, lease token %d", token, l.Token)
 	}
-	hist := decode[[]struct {
+	hist := items[struct {
 		ID    string
 		Flags map[string]any
 	}](t, mustCloud(t, h1, "history", id, "-o", "json").stdout)

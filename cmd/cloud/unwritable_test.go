@@ -36,7 +36,7 @@ func staleOperation(t *testing.T, home string) *store.DB {
 
 func opStatus(t *testing.T, home string) string {
 	t.Helper()
-	ops := decode[[]struct{ Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
+	ops := items[struct{ Status string }](t, mustCloud(t, home, "history", "DSLOW01", "-o", "json").stdout)
 	if len(ops) == 0 {
 		t.Fatal("no operation")
 	}

@@ -56,7 +56,7 @@ func TestValidateDeployment(t *testing.T) {
 	if d.code != 2 || !strings.Contains(d.stderr, "is not valid (3 errors") {
 		t.Fatalf("deploy of an invalid deployment: exit %d\n%s", d.code, d.stderr)
 	}
-	if h := mustCloud(t, home, "history", id, "-o", "json").stdout; strings.TrimSpace(h) != "[]" && strings.TrimSpace(h) != "null" {
+	if h := mustCloud(t, home, "history", id, "-o", "json").stdout; !emptyList(h) {
 		t.Errorf("a refused deploy recorded an operation: %s", h)
 	}
 

@@ -1,7 +1,7 @@
 package rest
 
 import (
-	"context"
+	"github.com/cloudplatform/cloud/document"
 	"net/http"
 	"strings"
 
@@ -26,11 +26,11 @@ func (a *api) listDeployments(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, d := range c.Nodes {
-		if err := a.fillDeployment(r.Context(), d); err != nil {
+		if err := a.docs.FillDeployment(r.Context(), d); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+	return writeJSON(w, http.StatusOK, document.PageOf(c.Nodes, c.PageInfo, c.TotalCount))
 }
 
 // createDeploymentBody is InitDeploymentInput: organization and project
@@ -84,14 +84,14 @@ func (a *api) createDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.fillDeployment(r.Context(), d); err != nil {
+	if err := a.docs.FillDeployment(r.Context(), d); err != nil {
 		return err
 	}
 	return created(w, deploymentURL(d.ID), d)
 }
 
 func (a *api) getDeployment(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.deployment(r.Context(), r.PathValue("id"))
+	d, err := a.docs.Deployment(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (a *api) putManifest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.fillDeployment(r.Context(), ch.Deployment); err != nil {
+	if err := a.docs.FillDeployment(r.Context(), ch.Deployment); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ch)
@@ -161,7 +161,7 @@ func (a *api) listRevisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := a.deployment(r.Context(), r.PathValue("id"))
+	d, err := a.docs.Deployment(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (a *api) listRevisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+	return writeJSON(w, http.StatusOK, document.PageOf(c.Nodes, c.PageInfo, c.TotalCount))
 }
 
 // configBody sets one manifest value by its dotted path.
@@ -194,7 +194,7 @@ func (a *api) setConfig(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.fillDeployment(r.Context(), ch.Deployment); err != nil {
+	if err := a.docs.FillDeployment(r.Context(), ch.Deployment); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ch)
@@ -207,7 +207,7 @@ func (a *api) validateDeployment(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	if envName != nil {
-		if _, err := a.environment(r.Context(), id, *envName); err != nil {
+		if _, err := a.docs.Environment(r.Context(), id, *envName); err != nil {
 			return err
 		}
 	}
@@ -233,11 +233,11 @@ func (a *api) listOperations(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, op := range c.Nodes {
-		if err := a.fillOperation(r.Context(), op); err != nil {
+		if err := a.docs.FillOperation(r.Context(), op); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+	return writeJSON(w, http.StatusOK, document.PageOf(c.Nodes, c.PageInfo, c.TotalCount))
 }
 
 func (a *api) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
@@ -254,7 +254,7 @@ func (a *api) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, eventPageOf(c, args.afterSeq, true))
+	return writeJSON(w, http.StatusOK, document.EventPageOf(c, args.afterSeq, true))
 }
 
 // eventArgs are the filters and paging of an event list.
@@ -280,84 +280,4 @@ func eventArgsOf(q query) (eventArgs, error) {
 	}
 	args.kinds, err = q.list("kind")
 	return args, err
-}
-
-// Lookups shared by the handlers.
-
-// deployment loads a deployment with its environments: a 404 when there is
-// none (the resolver answers null, as GraphQL does).
-func (a *api) deployment(ctx context.Context, id string) (*model.Deployment, error) {
-	d, err := a.res.Query().Deployment(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if d == nil {
-		return nil, notFoundf("deployment %s: not found", id)
-	}
-	return d, a.fillDeployment(ctx, d)
-}
-
-// environment loads one environment of a deployment, a 404 when either is
-// missing: every route under /environments/{env} checks it first, so an
-// unknown environment is a 404 there rather than an empty list.
-func (a *api) environment(ctx context.Context, id, name string) (*model.Environment, error) {
-	d, err := a.deployment(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	e, err := a.res.Deployment().Environment(ctx, d, name)
-	if err != nil {
-		return nil, err
-	}
-	if e == nil {
-		names := make([]string, 0, len(d.Environments))
-		for _, e := range d.Environments {
-			names = append(names, e.Name)
-		}
-		return nil, notFoundf("deployment %s has no environment %q (it has: %s)", id, name, strings.Join(names, ", "))
-	}
-	return e, nil
-}
-
-// fillDeployment completes a deployment for REST, which has no field
-// selection: its environments, each with the stacks of its last operation.
-func (a *api) fillDeployment(ctx context.Context, d *model.Deployment) error {
-	envs, err := a.res.Deployment().Environments(ctx, d)
-	if err != nil {
-		return err
-	}
-	if envs == nil {
-		envs = []*model.Environment{}
-	}
-	d.Environments = envs
-	for _, e := range envs {
-		if err := a.fillEnvironment(ctx, e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *api) fillEnvironment(ctx context.Context, e *model.Environment) error {
-	if e.Stacks == nil {
-		e.Stacks = []*model.StackState{}
-	}
-	if e.LastOperation != nil {
-		return a.fillOperation(ctx, e.LastOperation)
-	}
-	return nil
-}
-
-// fillOperation loads the stacks of an operation, so that an operation has
-// the same shape in every response.
-func (a *api) fillOperation(ctx context.Context, op *model.Operation) error {
-	stacks, err := a.res.Operation().Stacks(ctx, op)
-	if err != nil {
-		return err
-	}
-	if stacks == nil {
-		stacks = []*model.OperationStack{}
-	}
-	op.Stacks = stacks
-	return nil
 }

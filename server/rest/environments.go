@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"github.com/cloudplatform/cloud/document"
 	"net/http"
 
 	"github.com/cloudplatform/cloud/graph/model"
@@ -9,15 +10,15 @@ import (
 // Environments of a deployment, and the operations started on them.
 
 func (a *api) listEnvironments(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.deployment(r.Context(), r.PathValue("id"))
+	d, err := a.docs.Deployment(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(d.Environments))
+	return writeJSON(w, http.StatusOK, document.ListOf(d.Environments))
 }
 
 func (a *api) getEnvironment(w http.ResponseWriter, r *http.Request) error {
-	e, err := a.environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
+	e, err := a.docs.Environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
@@ -41,14 +42,14 @@ func (a *api) enableEnvironment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	ch, err := a.res.Mutation().EnableEnvironment(r.Context(), id, name, in.Stacks)
 	if err != nil {
 		return err
 	}
-	if err := a.fillEnvironment(r.Context(), ch.Environment); err != nil {
+	if err := a.docs.FillEnvironment(r.Context(), ch.Environment); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ch)
@@ -62,18 +63,18 @@ func (a *api) disableEnvironment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	ch, err := a.res.Mutation().DisableEnvironment(r.Context(), id, name, in.Stacks, in.Destroy)
 	if err != nil {
 		return err
 	}
-	if err := a.fillEnvironment(r.Context(), ch.Environment); err != nil {
+	if err := a.docs.FillEnvironment(r.Context(), ch.Environment); err != nil {
 		return err
 	}
 	if ch.Operation != nil {
-		if err := a.fillOperation(r.Context(), ch.Operation); err != nil {
+		if err := a.docs.FillOperation(r.Context(), ch.Operation); err != nil {
 			return err
 		}
 		return accepted(w, ch.Operation, ch)
@@ -83,7 +84,7 @@ func (a *api) disableEnvironment(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) getPlan(w http.ResponseWriter, r *http.Request) error {
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	p, err := a.res.Query().Plan(r.Context(), id, name)
@@ -115,12 +116,12 @@ func (a *api) outputs(w http.ResponseWriter, r *http.Request, stackName *string)
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	e, err := a.environment(r.Context(), id, name)
+	e, err := a.docs.Environment(r.Context(), id, name)
 	if err != nil {
 		return err
 	}
 	if stackName != nil {
-		if _, err := stackState(e, *stackName); err != nil {
+		if _, err := document.Stack(e, *stackName); err != nil {
 			return err
 		}
 	}
@@ -128,38 +129,27 @@ func (a *api) outputs(w http.ResponseWriter, r *http.Request, stackName *string)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(outs))
+	return writeJSON(w, http.StatusOK, document.ListOf(outs))
 }
 
 func (a *api) listStackStates(w http.ResponseWriter, r *http.Request) error {
-	e, err := a.environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
+	e, err := a.docs.Environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, listOf(e.Stacks))
+	return writeJSON(w, http.StatusOK, document.ListOf(e.Stacks))
 }
 
 func (a *api) getStackState(w http.ResponseWriter, r *http.Request) error {
-	e, err := a.environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
+	e, err := a.docs.Environment(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
-	s, err := stackState(e, r.PathValue("stack"))
+	s, err := document.Stack(e, r.PathValue("stack"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, s)
-}
-
-// stackState finds a stack of the manifest in an environment, a 404 when
-// the manifest has none of that name.
-func stackState(e *model.Environment, name string) (*model.StackState, error) {
-	for _, s := range e.Stacks {
-		if s.Name == name {
-			return s, nil
-		}
-	}
-	return nil, notFoundf("deployment %s has no stack %q in %s", e.DeploymentID, name, e.Name)
 }
 
 // LockState is the lock of an environment: who holds it, if anyone — a
@@ -171,7 +161,7 @@ type LockState struct {
 
 func (a *api) getLock(w http.ResponseWriter, r *http.Request) error {
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	op, err := a.res.Query().EnvironmentLock(r.Context(), id, name)
@@ -179,7 +169,7 @@ func (a *api) getLock(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if op != nil {
-		if err := a.fillOperation(r.Context(), op); err != nil {
+		if err := a.docs.FillOperation(r.Context(), op); err != nil {
 			return err
 		}
 	}
@@ -206,14 +196,14 @@ func (a *api) lockEnvironment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	op, err := a.res.Mutation().LockEnvironment(r.Context(), id, name, in.Reason)
 	if err != nil {
 		return err
 	}
-	if err := a.fillOperation(r.Context(), op); err != nil {
+	if err := a.docs.FillOperation(r.Context(), op); err != nil {
 		return err
 	}
 	return created(w, operationURL(op.ID), op)
@@ -225,7 +215,7 @@ func (a *api) unlockEnvironment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	op, err := a.res.Mutation().UnlockEnvironment(r.Context(), id, name, force)
@@ -236,27 +226,18 @@ func (a *api) unlockEnvironment(w http.ResponseWriter, r *http.Request) error {
 	if got, err := a.res.Query().Operation(r.Context(), op.ID); err == nil && got != nil {
 		op = got
 	}
-	if err := a.fillOperation(r.Context(), op); err != nil {
+	if err := a.docs.FillOperation(r.Context(), op); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, op)
 }
 
 func (a *api) rollbackCandidates(w http.ResponseWriter, r *http.Request) error {
-	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
-		return err
-	}
-	ops, err := a.res.Query().RollbackCandidates(r.Context(), id, name)
+	p, err := a.docs.RollbackCandidates(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
-	for _, op := range ops {
-		if err := a.fillOperation(r.Context(), op); err != nil {
-			return err
-		}
-	}
-	return writeJSON(w, http.StatusOK, listOf(ops))
+	return writeJSON(w, http.StatusOK, p)
 }
 
 // stackOptions are the options of an operation on one stack (the stack is
@@ -325,7 +306,7 @@ func startEnvironment(kind string) func(*api, http.ResponseWriter, *http.Request
 			return err
 		}
 		id, name := r.PathValue("id"), r.PathValue("env")
-		if _, err := a.environment(r.Context(), id, name); err != nil {
+		if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 			return err
 		}
 		op, err := start(a, r, in.input(id, name))
@@ -345,11 +326,11 @@ func startStack(kind string) func(*api, http.ResponseWriter, *http.Request) erro
 			return err
 		}
 		id, name, stackName := r.PathValue("id"), r.PathValue("env"), r.PathValue("stack")
-		e, err := a.environment(r.Context(), id, name)
+		e, err := a.docs.Environment(r.Context(), id, name)
 		if err != nil {
 			return err
 		}
-		if _, err := stackState(e, stackName); err != nil {
+		if _, err := document.Stack(e, stackName); err != nil {
 			return err
 		}
 		opts := operationOptions{Stacks: []string{stackName}, WithDependencies: in.WithDependencies, Cascade: in.Cascade,
@@ -382,7 +363,7 @@ func (a *api) rollback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.environment(r.Context(), id, name); err != nil {
+	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
 		return err
 	}
 	op, err := a.res.Mutation().Rollback(r.Context(), model.RollbackInput{DeploymentID: id, Environment: name,
@@ -396,7 +377,7 @@ func (a *api) rollback(w http.ResponseWriter, r *http.Request) error {
 // acceptOperation answers 202 Accepted with a started operation and its
 // Location.
 func (a *api) acceptOperation(w http.ResponseWriter, r *http.Request, op *model.Operation) error {
-	if err := a.fillOperation(r.Context(), op); err != nil {
+	if err := a.docs.FillOperation(r.Context(), op); err != nil {
 		return err
 	}
 	return accepted(w, op, op)

@@ -3,6 +3,7 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cloudplatform/cloud/document"
 	"reflect"
 	"regexp"
 	"slices"
@@ -208,8 +209,8 @@ var schemaTypes = map[string]any{
 	"StackValidation":    model.StackValidation{},
 	"StackFinding":       model.StackFinding{},
 	"LockState":          LockState{},
-	"EventPage":          EventPage{},
-	"DeploymentPage":     Page[*model.Deployment]{},
+	"EventPage":          document.EventPage{},
+	"DeploymentPage":     document.Page[*model.Deployment]{},
 	"Problem":            Problem{},
 	"ProblemDetail":      ProblemDetail{},
 	// Request bodies.

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"github.com/cloudplatform/cloud/document"
 	"net/http"
 )
 
@@ -15,7 +16,7 @@ func (a *api) getOperation(w http.ResponseWriter, r *http.Request) error {
 	if op == nil {
 		return notFoundf("operation %s: not found", id)
 	}
-	if err := a.fillOperation(r.Context(), op); err != nil {
+	if err := a.docs.FillOperation(r.Context(), op); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, op)
@@ -41,5 +42,5 @@ func (a *api) operationEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, eventPageOf(c, args.afterSeq, false))
+	return writeJSON(w, http.StatusOK, document.EventPageOf(c, args.afterSeq, false))
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"github.com/cloudplatform/cloud/document"
 	"net/http"
 
 	"github.com/cloudplatform/cloud/graph/model"
@@ -17,7 +18,7 @@ func (a *api) listStacks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageOf(c.Nodes, c.PageInfo, c.TotalCount))
+	return writeJSON(w, http.StatusOK, document.PageOf(c.Nodes, c.PageInfo, c.TotalCount))
 }
 
 // registerBody names the program to register: a name looked up in the

@@ -44,63 +44,6 @@ func deploymentURL(id string) string { return Prefix + "/deployments/" + url.Pat
 func stackURL(name string) string    { return Prefix + "/stacks/" + url.PathEscape(name) }
 func templateURL(name string) string { return Prefix + "/templates/" + url.PathEscape(name) }
 
-// Page is the body of every list response: items, the cursor of the next
-// page (absent on the last one) to pass as ?after=, and how many items the
-// whole list has.
-type Page[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"nextCursor,omitempty"`
-	TotalCount int     `json:"totalCount"`
-}
-
-func pageOf[T any](items []T, info *model.PageInfo, total int) Page[T] {
-	if items == nil {
-		items = []T{}
-	}
-	p := Page[T]{Items: items, TotalCount: total}
-	if info != nil && info.HasNextPage && info.EndCursor != nil {
-		p.NextCursor = info.EndCursor
-	}
-	return p
-}
-
-// listOf is a list that is never long enough to page (the environments of
-// a deployment, the outputs of an environment), in the same envelope.
-func listOf[T any](items []T) Page[T] {
-	return pageOf(items, nil, len(items))
-}
-
-// EventPage is a page of events. Events are appended while an operation
-// runs, so a list has no total; lastSeq is where to continue (?afterSeq=)
-// whether or not this page was the last one for now.
-type EventPage struct {
-	Items      []*model.Event `json:"items"`
-	NextCursor *string        `json:"nextCursor,omitempty"`
-	// LastSeq is the seq (deployment events: the globalSeq) of the last
-	// item, or the afterSeq asked for when the page is empty.
-	LastSeq int `json:"lastSeq"`
-}
-
-func eventPageOf(c *model.EventConnection, afterSeq *int, global bool) EventPage {
-	p := EventPage{Items: c.Nodes}
-	if p.Items == nil {
-		p.Items = []*model.Event{}
-	}
-	if afterSeq != nil {
-		p.LastSeq = *afterSeq
-	}
-	if n := len(p.Items); n > 0 {
-		p.LastSeq = p.Items[n-1].Seq
-		if global {
-			p.LastSeq = p.Items[n-1].GlobalSeq
-		}
-	}
-	if c.PageInfo != nil && c.PageInfo.HasNextPage && c.PageInfo.EndCursor != nil {
-		p.NextCursor = c.PageInfo.EndCursor
-	}
-	return p
-}
-
 // accepts reports whether the request's Accept header prefers offer over
 // JSON (its q-value is higher, or equal and it is listed first). Without
 // an Accept header the answer is JSON.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph"
 )
 
@@ -30,10 +31,12 @@ const Prefix = "/api/v1"
 // would explode the label set).
 type RouteKey struct{}
 
-// api holds what every handler needs: the resolvers and a logger.
+// api holds what every handler needs: the resolvers, the complete
+// documents read through them, and a logger.
 type api struct {
-	res *graph.Resolver
-	log *slog.Logger
+	res  *graph.Resolver
+	docs *document.Reader
+	log  *slog.Logger
 }
 
 // New returns the REST handler, to be mounted with the /api/v1 prefix
@@ -42,7 +45,7 @@ func New(res *graph.Resolver, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &api{res: res, log: log}
+	a := &api{res: res, docs: document.New(res), log: log}
 	mux := http.NewServeMux()
 	for _, rt := range routeTable {
 		mux.Handle(rt.Method+" "+rt.Path, a.handler(rt))

@@ -1,0 +1,41 @@
+package main
+
+// The client a command reads through: client.Local over this machine's
+// store, or client.HTTP of the server --server (CLOUD_SERVER) names. Both
+// answer with the API's documents, so no command asks which it has.
+
+import (
+	"github.com/cloudplatform/cloud/client"
+	"github.com/urfave/cli/v2"
+)
+
+// client is the client for command c: of the server it runs against,
+// else of the local store.
+func (e *env) client(c *cli.Context) (client.Client, error) {
+	if srv := e.server(c); srv != "" {
+		return e.remote(srv)
+	}
+	a, err := e.open(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewLocal(a), nil
+}
+
+// remote is the REST client of server.
+func (e *env) remote(server string) (*client.HTTP, error) {
+	h, err := client.NewHTTP(server, e.tokenStore(), e.io.Err)
+	if err != nil {
+		return nil, usageError("--server: %v", err)
+	}
+	return h, nil
+}
+
+// serverArg is the --server argument that repeats the server command c
+// runs against, for the commands a message suggests ("" locally).
+func (e *env) serverArg(c *cli.Context) string {
+	if srv := e.server(c); srv != "" {
+		return "--server " + srv + " "
+	}
+	return ""
+}
