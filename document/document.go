@@ -234,12 +234,7 @@ func (d *Reader) Operations(ctx context.Context, id string, env *string, first *
 	if err != nil {
 		return Page[*model.Operation]{}, err
 	}
-	for _, op := range c.Nodes {
-		if err := d.FillOperation(ctx, op); err != nil {
-			return Page[*model.Operation]{}, err
-		}
-	}
-	return PageOf(c.Nodes, c.PageInfo, c.TotalCount), nil
+	return PageOf(c.Nodes, c.PageInfo, c.TotalCount), d.fillOperations(ctx, c.Nodes)
 }
 
 // RollbackCandidates are the operations environment env of deployment id
@@ -252,12 +247,7 @@ func (d *Reader) RollbackCandidates(ctx context.Context, id, env string) (Page[*
 	if err != nil {
 		return Page[*model.Operation]{}, err
 	}
-	for _, op := range ops {
-		if err := d.FillOperation(ctx, op); err != nil {
-			return Page[*model.Operation]{}, err
-		}
-	}
-	return ListOf(ops), nil
+	return ListOf(ops), d.fillOperations(ctx, ops)
 }
 
 // Operation is operation id with its stacks; ErrNotFound when there is
@@ -309,6 +299,15 @@ func (d *Reader) FillEnvironment(ctx context.Context, e *model.Environment) erro
 	}
 	if e.LastOperation != nil {
 		return d.FillOperation(ctx, e.LastOperation)
+	}
+	return nil
+}
+
+func (d *Reader) fillOperations(ctx context.Context, ops []*model.Operation) error {
+	for _, op := range ops {
+		if err := d.FillOperation(ctx, op); err != nil {
+			return err
+		}
 	}
 	return nil
 }

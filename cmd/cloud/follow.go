@@ -152,6 +152,7 @@ func (e *env) remoteOperate(c *cli.Context, server string, req app.RunRequest) e
 // server, and the message says how to cancel it.
 func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) error {
 	e.status("%s %s started on %s (%s of %s)", op.Kind, op.ID, r.Where(), op.Environment, op.DeploymentID)
+	stopped := &exitError{code: 1, err: fmt.Errorf("stopped following %s; it goes on on %s (cancel it with: cloud --server %s cancel %s)", op.ID, r.Where(), r.Where(), op.ID)}
 	hdr := r.Header(ctx)
 	src := monitor.Remote{URL: r.Base(), Header: hdr, GiveUp: 2 * time.Minute}
 	st := monitor.New()
@@ -174,7 +175,7 @@ func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) e
 			}
 		})
 	if ctx.Err() != nil {
-		return &exitError{code: 1, err: fmt.Errorf("stopped following %s; it goes on on %s (cancel it with: cloud --server %s cancel %s)", op.ID, r.Where(), r.Where(), op.ID)}
+		return stopped
 	}
 	if err != nil {
 		e.status("live events of %s unavailable (%v); polling", op.ID, err)
@@ -188,7 +189,7 @@ func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) e
 			break
 		}
 		if err := client.SleepCtx(ctx, time.Second); err != nil {
-			return &exitError{code: 1, err: fmt.Errorf("stopped following %s; it goes on on %s (cancel it with: cloud --server %s cancel %s)", op.ID, r.Where(), r.Where(), op.ID)}
+			return stopped
 		}
 	}
 	if err := e.printReport(final); err != nil {

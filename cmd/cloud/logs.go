@@ -48,13 +48,17 @@ Examples:
 			if err != nil {
 				return err
 			}
-			d, err := cl.Deployment(c.Context, as[0], "")
-			if err != nil {
-				return err
-			}
-			if stack := c.String("stack"); stack != "" {
-				if err := document.HasStack(d, stack); err != nil {
+			// The deployment is read only to check what the user named.
+			stack, envName := c.String("stack"), c.String("env")
+			if stack != "" || envName != "" && c.String("operation") == "" {
+				d, err := cl.Deployment(c.Context, as[0], envName)
+				if err != nil {
 					return err
+				}
+				if stack != "" {
+					if err := document.HasStack(d, stack); err != nil {
+						return err
+					}
 				}
 			}
 			var op *model.Operation
@@ -65,17 +69,10 @@ Examples:
 				if op.DeploymentID != as[0] {
 					return usageError("operation %s belongs to deployment %s, not %s", id, op.DeploymentID, as[0])
 				}
-			} else if envName := c.String("env"); envName != "" {
-				if err := document.Narrow(d, envName); err != nil {
-					return err
-				}
-				if op, err = client.Latest(c.Context, cl, as[0], envName); err != nil {
-					return err
-				}
-			} else if op, err = client.Latest(c.Context, cl, as[0], ""); err != nil {
+			} else if op, err = client.Latest(c.Context, cl, as[0], envName); err != nil {
 				return err
 			}
-			return e.followLogs(c.Context, cl, op, c.String("stack"), c.Int("tail"), c.Bool("follow"))
+			return e.followLogs(c.Context, cl, op, stack, c.Int("tail"), c.Bool("follow"))
 		},
 	}
 }
