@@ -11,6 +11,7 @@ import (
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/monitor"
 )
 
 // MaxPage is the most items one page holds: a longer list is read page by
@@ -47,6 +48,16 @@ type Client interface {
 	// Cancel asks a running operation to stop; it answers with the
 	// operation as it is now (stopping takes a moment).
 	Cancel(ctx context.Context, opID string) (*model.Operation, error)
+	// Check makes sure the client can be used before a long stream is
+	// started on it: a server that refuses the login says why at once
+	// (a WebSocket refusal says less, and would be retried). The local
+	// store has nothing to check.
+	Check(ctx context.Context) error
+	// Stream streams events live (monitor.Source): an operation's until
+	// it ends, or a deployment's, or everyone's. A stream of everyone's
+	// events after position 0 starts from now, not from the first event
+	// ever stored.
+	monitor.Source
 }
 
 // Latest is the newest operation of a deployment (of one environment when

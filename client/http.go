@@ -16,6 +16,7 @@ import (
 	"github.com/cloudplatform/cloud/auth/cognito"
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/monitor"
 )
 
 // HTTP is a Client of a `cloud serve` over its REST API (/api/v1). It
@@ -30,6 +31,9 @@ type HTTP struct {
 	Sleep func(context.Context, time.Duration) error
 	// Warn tells the user something they should know (on stderr).
 	Warn io.Writer
+	// GiveUp ends a Stream after being unable to connect for that long in
+	// a row (0: never).
+	GiveUp time.Duration
 }
 
 // NewHTTP is a client of the server at base (its URL), with the tokens
@@ -381,8 +385,15 @@ func (c *HTTP) Start(ctx context.Context, id, env, stack, kind string, body map[
 	return &op, nil
 }
 
-// Check makes one cheap authenticated call, to tell a bad login before a
-// long-lived connection would only retry it.
+// Stream implements Client over the server's GraphQL subscriptions
+// (graphql-transport-ws), reconnecting with backoff; each connection
+// carries the ID token as it is then, renewed when due: the server closes
+// a subscription when its token expires.
+func (c *HTTP) Stream(ctx context.Context, f monitor.Filter, after int, emit func(monitor.Update)) error {
+	return monitor.Remote{URL: c.base, Authorize: c.Renew, GiveUp: c.GiveUp}.Stream(ctx, f, after, emit)
+}
+
+// Check implements Client with one cheap authenticated call.
 func (c *HTTP) Check(ctx context.Context) error {
 	return c.Do(ctx, http.MethodGet, "/deployments", url.Values{"first": {"1"}}, nil, nil)
 }

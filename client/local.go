@@ -8,18 +8,39 @@ import (
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/monitor"
+	"github.com/cloudplatform/cloud/store/feed"
 )
 
 // Local is a Client over the core in this process: it reads the documents
 // through the resolvers the server serves them with, so they are the
 // server's documents byte for byte.
 type Local struct {
+	app  *app.App
 	docs *document.Reader
 }
 
 // NewLocal is a Client over a.
 func NewLocal(a *app.App) *Local {
-	return &Local{docs: document.New(&graph.Resolver{App: a})}
+	return &Local{app: a, docs: document.New(&graph.Resolver{App: a})}
+}
+
+// Check implements Client.
+func (l *Local) Check(context.Context) error { return nil }
+
+// Stream implements Client through a feed hub of its own, which watches
+// the store for events other processes (a deploy, a server) append.
+func (l *Local) Stream(ctx context.Context, f monitor.Filter, after int, emit func(monitor.Update)) error {
+	if f.OperationID == "" && f.DeploymentID == "" && after == 0 {
+		last, err := l.app.LastEventSeq(ctx)
+		if err != nil {
+			return err
+		}
+		after = int(last)
+	}
+	hub := l.app.Feed(feed.Options{})
+	defer hub.Close()
+	return monitor.Local{Hub: hub}.Stream(ctx, f, after, emit)
 }
 
 // Where implements Client.

@@ -19,6 +19,20 @@ func Duration(d time.Duration) string {
 	}
 }
 
+// Clock formats the time of an event the one way every printer shows it
+// (plain lines, the log pane, a deploy's progress): the local time of day
+// (TZ decides), to the second. Documents carry full RFC 3339 times.
+func Clock(t time.Time) string { return t.Local().Format(time.TimeOnly) }
+
+// LayerList formats the stacks by layer: "L0[network] L1[app db]".
+func (s *State) LayerList() string {
+	var parts []string
+	for i, l := range s.Layers() {
+		parts = append(parts, fmt.Sprintf("L%d[%s]", i, strings.Join(l, " ")))
+	}
+	return strings.Join(parts, " ")
+}
+
 // Progress formats a stack's resource progress: "+2 ~1 -0".
 func (s *Stack) Progress() string {
 	p := fmt.Sprintf("+%d ~%d -%d", s.Created, s.Updated, s.Deleted)
@@ -31,7 +45,7 @@ func (s *Stack) Progress() string {
 // PlainLine renders ev, already applied to st, as one line for --plain
 // output; "" for events not worth a line (resource starts, debug output).
 func PlainLine(st *State, ev *Event) string {
-	at := ev.Time.UTC().Format("15:04:05")
+	at := Clock(ev.Time)
 	switch ev.Kind {
 	case KindOperation:
 		line := fmt.Sprintf("%s operation %s %s %s", at, ev.OperationID, st.Kind, st.Status)
@@ -42,12 +56,8 @@ func PlainLine(st *State, ev *Event) string {
 		}
 		return line
 	case KindPlan:
-		var parts []string
-		for i, l := range st.Layers() {
-			parts = append(parts, fmt.Sprintf("L%d[%s]", i, strings.Join(l, " ")))
-		}
 		return fmt.Sprintf("%s plan %s of %s/%s: %d stacks %s", at, st.Kind, st.DeploymentID, st.Environment,
-			len(st.Stacks), strings.Join(parts, " "))
+			len(st.Stacks), st.LayerList())
 	case KindStack:
 		s := st.Stacks[ev.Stack]
 		if s == nil {

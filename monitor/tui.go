@@ -337,7 +337,7 @@ func (m *Model) View() string {
 			case "warning":
 				lv = yellow.Render(lv)
 			}
-			b.WriteString(ansi.Truncate(fmt.Sprintf(" %s %s %-14s %s", l.Time.Local().Format("15:04:05"), lv, l.Stack, l.Text), w, "…") + "\n")
+			b.WriteString(ansi.Truncate(fmt.Sprintf(" %s %s %-14s %s", Clock(l.Time), lv, l.Stack, l.Text), w, "…") + "\n")
 		}
 	}
 	b.WriteString("\n" + faint.Render("↑/k ↓/j select · enter details · l log · f filter · pgup/pgdn scroll · q quit") + "\n")

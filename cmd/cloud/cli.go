@@ -8,7 +8,6 @@ import (
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,12 +50,9 @@ type env struct {
 	// noAutoSync: the command syncs by itself (cloud sync …).
 	noAutoSync bool
 	// serverURL is the global --server (CLOUD_SERVER): the commands that
-	// can run against a `cloud serve` do (remote.go); "" is local.
+	// can run against a `cloud serve` do (clients.go, follow.go); "" is local.
 	serverURL string
-	// monitorAuth sets the Authorization of monitor --server's requests
-	// and connections (the login kept for the server, renewed when due).
-	monitorAuth func(context.Context, http.Header)
-	app         *app.App
+	app       *app.App
 }
 
 func (e *env) open(ctx context.Context) (*app.App, error) {

@@ -5,6 +5,8 @@ package main
 // answer with the API's documents, so no command asks which it has.
 
 import (
+	"time"
+
 	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
@@ -13,7 +15,11 @@ import (
 // else of the local store.
 func (e *env) client(c *cli.Context) (client.Client, error) {
 	if srv := e.server(c); srv != "" {
-		return e.remote(srv)
+		h, err := e.remote(srv)
+		if err == nil && hasFlag(c.Command.Flags, "give-up") {
+			h.GiveUp = c.Duration("give-up")
+		}
+		return h, err
 	}
 	a, err := e.open(c.Context)
 	if err != nil {
@@ -28,6 +34,9 @@ func (e *env) remote(server string) (*client.HTTP, error) {
 	if err != nil {
 		return nil, usageError("--server: %v", err)
 	}
+	// A stream gives up after this long without a connection: following
+	// an operation then falls back to polling it.
+	h.GiveUp = 2 * time.Minute
 	return h, nil
 }
 

@@ -250,8 +250,8 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 // there is a report, it has said what failed: the exit code is 1 without
 // repeating the error.
 func (e *env) watch(ctx context.Context, a *app.App, kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
-	p := newProgress(e, kind)
-	run.Observer, run.Started = p.observe, p.start
+	p := newProgress(e, "Ctrl-C cancels")
+	run.Observer = p.observe
 	// Not quiet-able: running without the team lock is a risk the user
 	// must see.
 	run.Warn = func(msg string) { fmt.Fprintf(e.io.Err, "warning: %s\n", msg) }

@@ -59,8 +59,8 @@ func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
 		if err := e.confirm(fmt.Sprintf("Destroy what is deployed in %s of %s, then disable it?", as[1], as[0])); err != nil {
 			return err
 		}
-		p = newProgress(e, app.KindDestroy)
-		req.Run = app.RunRequest{Parallel: c.Int("parallel"), Command: c.Command.Name, Observer: p.observe, Started: p.start}
+		p = newProgress(e, "Ctrl-C cancels")
+		req.Run = app.RunRequest{Parallel: c.Int("parallel"), Command: c.Command.Name, Observer: p.observe}
 	}
 	report, rev, err := a.SetEnvironment(c.Context, req)
 	if p != nil {

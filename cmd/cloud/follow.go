@@ -153,27 +153,10 @@ func (e *env) remoteOperate(c *cli.Context, server string, req app.RunRequest) e
 func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) error {
 	e.status("%s %s started on %s (%s of %s)", op.Kind, op.ID, r.Where(), op.Environment, op.DeploymentID)
 	stopped := &exitError{code: 1, err: fmt.Errorf("stopped following %s; it goes on on %s (cancel it with: cloud --server %s cancel %s)", op.ID, r.Where(), r.Where(), op.ID)}
-	hdr := r.Header(ctx)
-	src := monitor.Remote{URL: r.Base(), Header: hdr, GiveUp: 2 * time.Minute}
-	st := monitor.New()
-	err := monitor.Follow(ctx, src, monitor.Filter{OperationID: op.ID, DeploymentID: op.DeploymentID, Environment: op.Environment},
-		false, st, func(ev *monitor.Event) {
-			if e.quiet {
-				return
-			}
-			if line := monitor.PlainLine(st, ev); line != "" {
-				fmt.Fprintln(e.io.Err, line)
-			}
-		}, func(u monitor.Update) {
-			if u.Status == "reconnecting" {
-				// The server closes a subscription when its token expires:
-				// reconnect with a renewed one. Stream copies the Remote but
-				// shares the header map, and calls this on its own goroutine
-				// before it dials again, so renewing in place is safe.
-				r.Renew(ctx, hdr)
-				e.status("connection to %s lost (%v); reconnecting in %s", r.Where(), u.Err, monitor.Duration(u.Retry))
-			}
-		})
+	p := newProgress(e, "Ctrl-C stops following, not the operation")
+	err := monitor.Follow(ctx, r, monitor.Filter{OperationID: op.ID, DeploymentID: op.DeploymentID, Environment: op.Environment},
+		false, monitor.New(), p.apply, e.connectionStatus(r, ""))
+	p.stop()
 	if ctx.Err() != nil {
 		return stopped
 	}
@@ -198,21 +181,5 @@ func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) e
 	if final.Status != model.OperationStatusSucceeded {
 		return &exitError{code: 1, err: errSilent}
 	}
-	return nil
-}
-
-// remoteMonitor prepares `cloud monitor --server`: it checks the login
-// with one REST call first (a WebSocket refusal says less, and the
-// subscription would retry it until --give-up), then lets monitor run with
-// the token on every request and on the subscription.
-func (e *env) remoteMonitor(c *cli.Context, server string) error {
-	r, err := e.remote(server)
-	if err != nil {
-		return err
-	}
-	if err := r.Check(c.Context); err != nil {
-		return err
-	}
-	e.monitorAuth = r.Renew
 	return nil
 }

@@ -153,7 +153,7 @@ func (e *env) followLogs(ctx context.Context, cl client.Client, op *model.Operat
 
 // eventLine renders one event as a log line.
 func (e *env) eventLine(ev *model.Event) string {
-	at := ev.Time.Local().Format("15:04:05.000")
+	at := monitor.Clock(ev.Time)
 	who := ev.Stack
 	if who == "" {
 		who = "operation"

@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
-	"github.com/cloudplatform/cloud/store/feed"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -64,52 +62,38 @@ Examples:
 			if c.NArg() > 1 {
 				return usageError("monitor takes at most one argument, DEPLOYMENT_ID")
 			}
-			srv := e.server(c)
-			if srv != "" {
-				if err := e.remoteMonitor(c, srv); err != nil {
-					return err
-				}
+			cl, err := e.client(c)
+			if err != nil {
+				return err
+			}
+			if err := cl.Check(c.Context); err != nil {
+				return err
 			}
 			plain := c.Bool("plain") || e.output == "json" || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
-			return e.monitor(c.Context, c.Args().First(), c.String("env"), c.String("operation"), srv, c.Duration("give-up"), plain)
+			return e.monitor(c.Context, cl, c.Args().First(), c.String("env"), c.String("operation"), plain)
 		},
 	}
 }
 
 // monitor follows an operation (or a deployment) in the full-screen view
 // or, plain, one line per event.
-func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giveUp time.Duration, plain bool) error {
+func (e *env) monitor(ctx context.Context, cl client.Client, id, envName, opID string, plain bool) error {
 	st := monitor.New()
-	var src monitor.Source
-	var remote *monitor.Remote
-	var a *app.App
-	if server != "" {
-		remote = &monitor.Remote{URL: server, GiveUp: giveUp, Authorize: e.monitorAuth}
-		src = remote
-	} else {
-		var err error
-		if a, err = e.open(ctx); err != nil {
-			return err
-		}
-		hub := feed.New(a.Store(), feed.Options{})
-		defer hub.Close()
-		src = monitor.Local{Hub: hub}
-	}
 	f := monitor.Filter{OperationID: opID, DeploymentID: id, Environment: envName}
 	watch := opID == ""
 	switch {
 	case opID != "":
-		dep, env, err := e.operationOwner(ctx, a, remote, opID)
+		op, err := cl.Operation(ctx, opID)
 		if err != nil {
 			return err
 		}
-		if id != "" && dep != id {
-			return usageError("operation %s belongs to deployment %s, not %s", opID, dep, id)
+		if id != "" && op.DeploymentID != id {
+			return usageError("operation %s belongs to deployment %s, not %s", opID, op.DeploymentID, id)
 		}
-		f.DeploymentID, f.Environment = dep, env
-		e.monitorHistory(ctx, a, remote, st, dep, env)
+		f.DeploymentID, f.Environment = op.DeploymentID, op.Environment
+		monitorHistory(ctx, cl, st, f.DeploymentID, f.Environment)
 	case id == "":
-		items, err := e.monitorList(ctx, a, remote)
+		items, err := monitorList(ctx, cl)
 		if err != nil {
 			return err
 		}
@@ -120,7 +104,7 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 			return usageError("give a DEPLOYMENT_ID, or --operation")
 		}
 		picker := &monitor.Picker{Items: items}
-		if err := e.runPicker(ctx, picker, src, a, remote); err != nil {
+		if err := runPicker(ctx, picker, cl); err != nil {
 			return err
 		}
 		if picker.Chosen == "" {
@@ -130,22 +114,23 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 		f.DeploymentID = id
 		fallthrough
 	default:
-		latest, err := e.latestOperation(ctx, a, remote, id, envName)
+		ops, err := cl.Operations(ctx, id, envName, 1)
 		if err != nil {
 			return err
 		}
-		if latest == "" {
+		if len(ops.Items) == 0 {
 			// Nothing has run yet: wait for the first operation.
 			e.status("monitor: %s has no operation yet; waiting for one", id)
+		} else {
+			f.OperationID = ops.Items[0].ID
 		}
-		f.OperationID = latest
-		e.monitorHistory(ctx, a, remote, st, id, envName)
+		monitorHistory(ctx, cl, st, id, envName)
 	}
 	if !plain {
-		return e.monitorTUI(ctx, src, remote, a, f, watch, st)
+		return monitorTUI(ctx, cl, f, watch, st)
 	}
 	enc := json.NewEncoder(e.io.Out)
-	err := monitor.Follow(ctx, src, f, watch, st, func(ev *monitor.Event) {
+	err := monitor.Follow(ctx, cl, f, watch, st, func(ev *monitor.Event) {
 		if e.output == "json" {
 			// Every event, whole, one per line: what a script or a test
 			// needs to check that nothing was missed or repeated.
@@ -155,14 +140,7 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 		if line := monitor.PlainLine(st, ev); line != "" {
 			fmt.Fprintln(e.io.Out, line)
 		}
-	}, func(u monitor.Update) {
-		switch u.Status {
-		case "reconnecting":
-			e.status("monitor: connection lost (%v); reconnecting in %s", u.Err, monitor.Duration(u.Retry))
-		case "connected":
-			e.status("monitor: connected to %s", remote.Endpoint())
-		}
-	})
+	}, e.connectionStatus(cl, "monitor: "))
 	if watch {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
@@ -178,27 +156,31 @@ func (e *env) monitor(ctx context.Context, id, envName, opID, server string, giv
 	return opResult(st, opID)
 }
 
-// opResult is the exit status of a monitored operation.
+// connectionStatus reports a stream's changes of connection (a server's
+// stream reconnects by itself) on stderr.
+func (e *env) connectionStatus(cl client.Client, prefix string) func(monitor.Update) {
+	return func(u monitor.Update) {
+		switch u.Status {
+		case "reconnecting":
+			e.status("%sconnection to %s lost (%v); reconnecting in %s", prefix, cl.Where(), u.Err, monitor.Duration(u.Retry))
+		case "connected":
+			e.status("%sconnected to %s", prefix, cl.Where())
+		}
+	}
+}
+
 // runPicker runs the deployment picker, keeping its statuses live: every
 // operation or stack status event of any deployment (from now on) makes it
 // re-read the list.
-func (e *env) runPicker(ctx context.Context, picker *monitor.Picker, src monitor.Source, a *app.App, remote *monitor.Remote) error {
+func runPicker(ctx context.Context, picker *monitor.Picker, cl client.Client) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := tea.NewProgram(picker, tea.WithContext(ctx))
-	after := 0
-	if a != nil {
-		last, err := a.Store().LastGlobalSeq(ctx)
-		if err != nil {
-			return err
-		}
-		after = int(last)
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = src.Stream(ctx, monitor.Filter{Kinds: []string{"operation.status", "stack.status"}}, after, func(monitor.Update) {
-			if items, err := e.monitorList(ctx, a, remote); err == nil {
+		_ = cl.Stream(ctx, monitor.Filter{Kinds: []string{monitor.KindOperation, monitor.KindStack}}, 0, func(monitor.Update) {
+			if items, err := monitorList(ctx, cl); err == nil {
 				p.Send(monitor.ItemsMsg(items))
 			}
 		})
@@ -212,6 +194,7 @@ func (e *env) runPicker(ctx context.Context, picker *monitor.Picker, src monitor
 	return nil
 }
 
+// opResult is the exit status of a monitored operation.
 func opResult(st *monitor.State, opID string) error {
 	if !st.Succeeded() {
 		status := st.Status
@@ -225,7 +208,7 @@ func opResult(st *monitor.State, opID string) error {
 
 // monitorTUI runs the full-screen view while the events stream in. The
 // view keeps its own State (the stream's goes on in another goroutine).
-func (e *env) monitorTUI(ctx context.Context, src monitor.Source, remote *monitor.Remote, a *app.App, f monitor.Filter, watch bool, hist *monitor.State) error {
+func monitorTUI(ctx context.Context, cl client.Client, f monitor.Filter, watch bool, hist *monitor.State) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	view := monitor.New()
@@ -236,12 +219,12 @@ func (e *env) monitorTUI(ctx context.Context, src monitor.Source, remote *monito
 	}
 	m := monitor.NewModel(view, title)
 	m.Outputs = func(stack string) ([]monitor.Output, error) {
-		return e.monitorOutputs(ctx, a, remote, view.DeploymentID, view.Environment, stack)
+		return monitorOutputs(ctx, cl, view.DeploymentID, view.Environment, stack)
 	}
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	done := make(chan error, 1)
 	go func() {
-		err := monitor.Follow(ctx, src, f, watch, monitor.New(), func(ev *monitor.Event) {
+		err := monitor.Follow(ctx, cl, f, watch, monitor.New(), func(ev *monitor.Event) {
 			p.Send(monitor.EventsMsg{ev})
 		}, func(u monitor.Update) {
 			p.Send(monitor.StatusMsg(u))
@@ -262,175 +245,45 @@ func (e *env) monitorTUI(ctx context.Context, src monitor.Source, remote *monito
 }
 
 // monitorOutputs returns a stack's outputs, secrets redacted.
-func (e *env) monitorOutputs(ctx context.Context, a *app.App, r *monitor.Remote, id, envName, stack string) ([]monitor.Output, error) {
-	var outs []monitor.Output
-	if r == nil {
-		all, err := a.Outputs(ctx, id, envName, stack, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range slices.Sorted(maps.Keys(all[stack])) {
-			o := all[stack][name]
-			out := monitor.Output{Name: name, Secret: o.Secret}
-			if !o.Secret {
-				out.Value = o.Value
-			}
-			outs = append(outs, out)
-		}
-		return outs, nil
-	}
-	var data struct {
-		Outputs []struct {
-			Name   string
-			Value  any
-			Secret bool
-		}
-	}
-	if err := r.Query(ctx, `query($d: ID!, $env: String!, $s: String) { outputs(deploymentId: $d, environment: $env, stack: $s) { name value secret redacted } }`,
-		map[string]any{"d": id, "env": envName, "s": stack}, &data); err != nil {
+func monitorOutputs(ctx context.Context, cl client.Client, id, envName, stack string) ([]monitor.Output, error) {
+	page, err := cl.Outputs(ctx, id, envName, stack, false)
+	if err != nil {
 		return nil, err
 	}
-	for _, o := range data.Outputs {
+	var outs []monitor.Output
+	for _, o := range page.Items {
 		outs = append(outs, monitor.Output{Name: o.Name, Value: o.Value, Secret: o.Secret})
 	}
 	return outs, nil
 }
 
-// operationOwner returns the deployment and environment of an operation.
-func (e *env) operationOwner(ctx context.Context, a *app.App, r *monitor.Remote, opID string) (string, string, error) {
-	if r == nil {
-		op, _, err := a.Operation(ctx, opID)
-		if err != nil {
-			return "", "", err
-		}
-		return op.DeploymentID, op.Environment, nil
-	}
-	var data struct {
-		Operation *struct{ DeploymentID, Environment string }
-	}
-	if err := r.Query(ctx, `query($id: ID!) { operation(id: $id) { deploymentId environment } }`, map[string]any{"id": opID}, &data); err != nil {
-		return "", "", err
-	}
-	if data.Operation == nil {
-		return "", "", fmt.Errorf("operation %s not found", opID)
-	}
-	return data.Operation.DeploymentID, data.Operation.Environment, nil
-}
-
-// latestOperation returns the ID of the deployment's newest operation.
-// latestOperation returns the latest operation of deployment id (in envName
-// if given), or "" when the deployment exists but nothing has run yet.
-func (e *env) latestOperation(ctx context.Context, a *app.App, r *monitor.Remote, id, envName string) (string, error) {
-	if r == nil {
-		op, err := a.LatestOperation(ctx, id, envName)
-		if errors.Is(err, app.ErrNotFound) {
-			if _, _, merr := a.Manifest(ctx, id); merr != nil {
-				return "", merr
-			}
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		return op.ID, nil
-	}
-	var data struct {
-		Deployment *struct{ ID string }
-		Operations struct{ Nodes []struct{ ID string } }
-	}
-	vars := map[string]any{"d": id}
-	if envName != "" {
-		vars["env"] = envName
-	}
-	if err := r.Query(ctx, `query($d: ID!, $env: String) { deployment(id: $d) { id } operations(deploymentId: $d, environment: $env, first: 1) { nodes { id } } }`, vars, &data); err != nil {
-		return "", err
-	}
-	if data.Deployment == nil {
-		return "", fmt.Errorf("deployment %s not found", id)
-	}
-	if len(data.Operations.Nodes) == 0 {
-		return "", nil
-	}
-	return data.Operations.Nodes[0].ID, nil
-}
-
-func (e *env) monitorList(ctx context.Context, a *app.App, r *monitor.Remote) ([]monitor.PickItem, error) {
-	var items []monitor.PickItem
-	if r == nil {
-		list, err := a.List(ctx, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range list {
-			items = append(items, monitor.PickItem{ID: d.Deployment.ID, Status: d.Status})
-		}
-		return items, nil
-	}
-	var data struct {
-		Deployments struct{ Nodes []struct{ ID, Status string } }
-	}
-	if err := r.Query(ctx, `{ deployments { nodes { id status } } }`, nil, &data); err != nil {
+// monitorList lists the deployments for the picker.
+func monitorList(ctx context.Context, cl client.Client) ([]monitor.PickItem, error) {
+	page, err := cl.Deployments(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	for _, d := range data.Deployments.Nodes {
-		items = append(items, monitor.PickItem{ID: d.ID, Status: d.Status})
+	var items []monitor.PickItem
+	for _, d := range page.Items {
+		items = append(items, monitor.PickItem{ID: d.ID, Status: string(d.Status)})
 	}
 	return items, nil
 }
 
 // monitorHistory feeds the stacks' durations in the environment's earlier
 // successful operations to the ETA. Best effort: errors are ignored.
-func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote, st *monitor.State, id, envName string) {
-	type stackRun struct {
-		Stack, Status         string
-		StartedAt, FinishedAt *time.Time
-	}
-	var runs [][]stackRun
-	if r == nil {
-		ops, err := a.History(ctx, id, envName, 10)
-		if err != nil {
-			return
-		}
-		for _, op := range ops {
-			if op.Status != app.OpSucceeded {
-				continue
-			}
-			_, stacks, err := a.Operation(ctx, op.ID)
-			if err != nil {
-				continue
-			}
-			var rs []stackRun
-			for _, s := range stacks {
-				rs = append(rs, stackRun{s.Stack, s.Status, s.StartedAt, s.FinishedAt})
-			}
-			runs = append(runs, rs)
-		}
-	} else {
-		var data struct {
-			Operations struct {
-				Nodes []struct {
-					Status string
-					Stacks []stackRun
-				}
-			}
-		}
-		vars := map[string]any{"d": id}
-		if envName != "" {
-			vars["env"] = envName
-		}
-		if r.Query(ctx, `query($d: ID!, $env: String) { operations(deploymentId: $d, environment: $env, first: 10) { nodes { status stacks { stack status startedAt finishedAt } } } }`, vars, &data) != nil {
-			return
-		}
-		for _, op := range data.Operations.Nodes {
-			if op.Status == app.OpSucceeded {
-				runs = append(runs, op.Stacks)
-			}
-		}
+func monitorHistory(ctx context.Context, cl client.Client, st *monitor.State, id, envName string) {
+	ops, err := cl.Operations(ctx, id, envName, 10)
+	if err != nil {
+		return
 	}
 	seen := map[string]int{}
-	for _, rs := range runs {
-		for _, s := range rs {
-			if s.Status != monitor.Deployed || s.StartedAt == nil || s.FinishedAt == nil {
+	for _, op := range ops.Items {
+		if op.Status != model.OperationStatusSucceeded {
+			continue
+		}
+		for _, s := range op.Stacks {
+			if string(s.Status) != monitor.Deployed || s.StartedAt == nil || s.FinishedAt == nil {
 				continue
 			}
 			seen[s.Stack]++

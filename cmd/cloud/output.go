@@ -173,6 +173,7 @@ func changes(c map[string]int) string {
 	return strings.Join(parts, " ")
 }
 
+// ts formats a date and time in tables: local time, like monitor.Clock.
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return "-"

@@ -1,30 +1,30 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"
-	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/store"
 )
 
-// progress shows an operation as it runs: on a terminal, a block of lines
-// (one per stack: state, elapsed time, resources done) redrawn in place; not
-// on a terminal, one plain line per stack transition and per error.
+// progress shows an operation as it runs, from its events folded by
+// monitor.State, the reducer `cloud monitor` uses, so a deploy prints the
+// same here, with --server and in the monitor: on a terminal, a block of
+// lines (one per stack: state, elapsed time, resource changes, what it is
+// doing) redrawn in place; not on a terminal, the monitor's plain line for
+// each step of the operation and each stack transition, warning and error.
 type progress struct {
-	e     *env
-	kind  string
+	e *env
+	// hint is what Ctrl-C does, for the line that introduces an operation.
+	hint  string
 	mu    sync.Mutex
-	op    *store.Operation
-	order []string
-	rows  map[string]*stackRow
+	st    *monitor.State
 	drawn int
 	begin time.Time
 	done  chan struct{}
@@ -32,48 +32,66 @@ type progress struct {
 	wg    sync.WaitGroup
 }
 
-type stackRow struct {
-	layer     int
-	status    string
-	reason    string
-	started   time.Time
-	finished  time.Time
-	resources int
-	seen      map[string]bool
-	current   string
-}
-
-func newProgress(e *env, kind string) *progress {
-	return &progress{e: e, kind: kind, rows: map[string]*stackRow{}, done: make(chan struct{}), begin: time.Now()}
+func newProgress(e *env, hint string) *progress {
+	return &progress{e: e, hint: hint, st: monitor.New(), done: make(chan struct{}), begin: time.Now()}
 }
 
 func (p *progress) live() bool { return p.e.io.TTY && !p.e.quiet }
 
-func (p *progress) start(op *store.Operation, layers map[string]int) {
+// observe takes each stored event of an operation run in this process, as
+// the server would send it.
+func (p *progress) observe(ev store.Event) { p.apply(graph.ToEvent(ev)) }
+
+// apply takes the operation's next event.
+func (p *progress) apply(ev *monitor.Event) {
 	p.mu.Lock()
-	// One command may run several operations (a rollback destroys, then
-	// deploys): each gets a block of its own.
-	p.op, p.rows, p.order, p.drawn = op, map[string]*stackRow{}, nil, 0
-	for n, l := range layers {
-		p.rows[n] = &stackRow{layer: l, status: app.StackPending, seen: map[string]bool{}}
-		p.order = append(p.order, n)
+	defer p.mu.Unlock()
+	if ev.OperationID != p.st.OperationID {
+		// One command may run several operations (a rollback destroys,
+		// then deploys): each gets a block of its own.
+		p.drawn = 0
 	}
-	sort.Slice(p.order, func(i, j int) bool {
-		a, b := p.rows[p.order[i]], p.rows[p.order[j]]
-		if a.layer != b.layer {
-			return a.layer < b.layer
+	p.st.Apply(ev)
+	if ev.Kind == monitor.KindPlan {
+		st := p.st
+		p.e.status("%s %s of %s in %s: %d stacks %s (%s)", strings.ToUpper(st.Kind[:1])+st.Kind[1:], st.OperationID,
+			st.DeploymentID, st.Environment, len(st.Stacks), st.LayerList(), p.hint)
+		if p.live() {
+			p.once.Do(func() {
+				p.wg.Add(1)
+				go p.loop()
+			})
 		}
-		return p.order[i] < p.order[j]
-	})
-	p.mu.Unlock()
-	p.e.status("%s %s of %s in %s: %d stacks (%s)", strings.ToUpper(p.kind[:1])+p.kind[1:], op.ID, op.DeploymentID,
-		op.Environment, len(layers), "Ctrl-C cancels")
-	if p.live() {
-		p.once.Do(func() {
-			p.wg.Add(1)
-			go p.loop()
-		})
 	}
+	if p.live() {
+		return
+	}
+	if p.e.quiet || !worthALine(ev) {
+		return
+	}
+	if line := monitor.PlainLine(p.st, ev); line != "" {
+		fmt.Fprintln(p.e.io.Err, line)
+	}
+}
+
+// worthALine reports whether a plain progress line shows ev: the steps of
+// the operation and of its stacks, and what went wrong, but not each
+// resource (that is what `cloud monitor --plain` and `cloud logs` are
+// for), and not the operation's plan or status (the line that introduces
+// it and the report say those).
+func worthALine(ev *monitor.Event) bool {
+	switch ev.Kind {
+	case monitor.KindStack:
+		var s struct{ Status string }
+		_ = monitor.Decode(ev, &s)
+		return s.Status != monitor.Pending
+	case monitor.KindEngine, monitor.KindLog:
+		var d struct{ Severity, Level string }
+		_ = monitor.Decode(ev, &d)
+		l := d.Severity + d.Level
+		return l == "warning" || l == "error"
+	}
+	return false
 }
 
 func (p *progress) loop() {
@@ -96,66 +114,6 @@ func (p *progress) stop() {
 	p.wg.Wait()
 }
 
-// observe is called for every stored event of the operation.
-func (p *progress) observe(ev store.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	row := p.rows[ev.Stack]
-	switch ev.Kind {
-	case app.EventStack:
-		var s struct {
-			Status, Reason, Error string
-		}
-		_ = json.Unmarshal(ev.Payload, &s)
-		if row == nil {
-			return
-		}
-		row.status, row.reason = s.Status, s.Reason
-		switch s.Status {
-		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
-			row.started = ev.Time
-		case app.StackPending:
-		default:
-			row.finished = ev.Time
-			row.current = ""
-		}
-		if !p.live() && s.Status != app.StackPending && !p.e.quiet {
-			line := fmt.Sprintf("%s  %-14s %s", ev.Time.Local().Format("15:04:05"), ev.Stack, s.Status)
-			if s.Reason != "" {
-				line += " (" + s.Reason + ")"
-			}
-			if !row.started.IsZero() && !row.finished.IsZero() {
-				line += " in " + duration(row.finished.Sub(row.started))
-			}
-			if s.Error != "" {
-				line += ": " + firstLine(s.Error)
-			}
-			fmt.Fprintln(p.e.io.Err, line)
-		}
-	case app.EventEngine:
-		var e protocol.Event
-		if json.Unmarshal(ev.Payload, &e) != nil || row == nil {
-			return
-		}
-		switch e.Type {
-		case protocol.EventResourcePre:
-			if e.Resource != "pulumi:pulumi:Stack" && e.Op != "same" {
-				row.current = e.Op + " " + e.Name
-			}
-		case protocol.EventResourceDone:
-			// Components report their outputs twice; count each once.
-			if e.Resource != "pulumi:pulumi:Stack" && !row.seen[e.URN] {
-				row.seen[e.URN] = true
-				row.resources++
-			}
-		case protocol.EventDiagnostic:
-			if e.Severity == "error" && !p.live() && !p.e.quiet {
-				fmt.Fprintf(p.e.io.Err, "%s  %-14s error: %s\n", ev.Time.Local().Format("15:04:05"), ev.Stack, firstLine(e.Message))
-			}
-		}
-	}
-}
-
 // draw redraws the block of stack lines in place.
 func (p *progress) draw() {
 	p.mu.Lock()
@@ -165,37 +123,38 @@ func (p *progress) draw() {
 		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
 	}
 	spin := `⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏`
-	frame := []rune(spin)[int(time.Since(p.begin)/(100*time.Millisecond))%10]
-	done := 0
-	for _, n := range p.order {
-		r := p.rows[n]
+	now := time.Now()
+	frame := []rune(spin)[int(now.Sub(p.begin)/(100*time.Millisecond))%10]
+	order := p.st.Order()
+	for _, n := range order {
+		s := p.st.Stacks[n]
 		icon := "·"
-		switch r.status {
-		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
+		switch {
+		case monitor.Running(s.Status):
 			icon = string(frame)
-		case app.StackDeployed, app.StackUnchanged, app.StackPreviewed, app.StackDestroyed, app.StackInSync:
-			icon, done = "✓", done+1
-		case app.StackFailed, app.StackDrifted, app.StackInterrupted:
-			icon, done = "✗", done+1
-		case app.StackSkipped, app.StackCancelled:
-			icon, done = "-", done+1
+		case monitor.Bad(s.Status):
+			icon = "✗"
+		case s.Status == monitor.Skipped || s.Status == string(model.StackStatusCancelled):
+			icon = "-"
+		case monitor.Finished(s.Status):
+			icon = "✓"
 		}
 		elapsed := ""
-		switch {
-		case !r.started.IsZero() && !r.finished.IsZero():
-			elapsed = duration(r.finished.Sub(r.started))
-		case !r.started.IsZero():
-			elapsed = duration(time.Since(r.started))
+		if !s.Started.IsZero() {
+			elapsed = duration(s.Elapsed(now))
 		}
-		detail := r.current
-		if r.reason != "" && r.status != app.StackDeploying {
-			detail = r.reason
+		detail := s.Reason
+		if monitor.Running(s.Status) || detail == "" {
+			detail = ""
+			if ops := s.InFlight(); len(ops) > 0 {
+				detail = ops[0].Op + " " + ops[0].Name
+			}
 		}
-		fmt.Fprintf(&b, " %s L%d %-16s %s %7s  %3d res  %s\n", p.e.paint(statusColor(r.status), icon), r.layer, n,
-			p.e.paint(statusColor(r.status), fmt.Sprintf("%-12s", r.status)), elapsed, r.resources, truncate(detail, 50))
+		fmt.Fprintf(&b, " %s L%d %-16s %s %7s  %-12s %s\n", p.e.paint(statusColor(s.Status), icon), s.Layer, n,
+			p.e.paint(statusColor(s.Status), fmt.Sprintf("%-12s", s.Status)), elapsed, s.Progress(), truncate(detail, 50))
 	}
-	fmt.Fprintf(&b, " %d/%d stacks done, %s elapsed\n", done, len(p.order), duration(time.Since(p.begin)))
-	p.drawn = len(p.order) + 1
+	fmt.Fprintf(&b, " %d/%d stacks done, %s elapsed\n", p.st.Counts().Done(), len(order), duration(p.st.Elapsed(now)))
+	p.drawn = len(order) + 1
 	io.WriteString(p.e.io.Err, b.String())
 }
 
