@@ -169,7 +169,7 @@ func (r *Resolver) events(ctx context.Context, f store.EventFilter, afterSeq, fi
 	if after < 0 {
 		return nil, inputErrorf("afterSeq", "must not be negative")
 	}
-	evs, err := r.App.Store().EventsAfter(ctx, f, after, n+1)
+	evs, err := r.App.EventsAfter(ctx, f, after, n+1)
 	if err != nil {
 		return nil, err
 	}

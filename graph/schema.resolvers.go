@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -53,16 +52,16 @@ func (r *deploymentResolver) Manifest(ctx context.Context, obj *model.Deployment
 		}
 		return toRevision(*rev), nil
 	}
-	rev, err := r.App.Store().Revision(ctx, obj.ID, *revision)
+	rev, err := r.App.Revision(ctx, obj.ID, *revision)
 	if err != nil {
-		return nil, fmt.Errorf("deployment %s revision %d: %w", obj.ID, *revision, err)
+		return nil, err
 	}
 	return toRevision(*rev), nil
 }
 
 // Revisions is the resolver for the revisions field.
 func (r *deploymentResolver) Revisions(ctx context.Context, obj *model.Deployment, first *int, after *string) (*model.ManifestRevisionConnection, error) {
-	revs, err := r.App.Store().Revisions(ctx, obj.ID)
+	revs, err := r.App.Revisions(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +304,7 @@ func (r *operationResolver) Stacks(ctx context.Context, obj *model.Operation) ([
 	if obj.Stacks != nil {
 		return obj.Stacks, nil
 	}
-	stacks, err := r.App.Store().OperationStacks(ctx, obj.ID)
+	stacks, err := r.App.OperationStacks(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -383,8 +382,8 @@ func (r *queryResolver) DeploymentEvents(ctx context.Context, deploymentID strin
 	if err := app.CheckDeploymentID(deploymentID); err != nil {
 		return nil, err
 	}
-	if _, err := r.App.Store().Deployment(ctx, deploymentID); err != nil {
-		return nil, fmt.Errorf("deployment %s: %w", deploymentID, app.ErrNotFound)
+	if _, err := r.App.Deployment(ctx, deploymentID); err != nil {
+		return nil, err
 	}
 	return r.events(ctx, store.EventFilter{DeploymentID: deploymentID, Environment: deref(environment), Stacks: stacks, Kinds: kinds}, afterSeq, first)
 }
@@ -558,8 +557,8 @@ func (r *subscriptionResolver) DeploymentEvents(ctx context.Context, deploymentI
 	if err := app.CheckDeploymentID(deploymentID); err != nil {
 		return nil, err
 	}
-	if _, err := r.App.Store().Deployment(ctx, deploymentID); err != nil {
-		return nil, fmt.Errorf("deployment %s: %w", deploymentID, app.ErrNotFound)
+	if _, err := r.App.Deployment(ctx, deploymentID); err != nil {
+		return nil, err
 	}
 	return r.subscribe(ctx, store.EventFilter{DeploymentID: deploymentID, Environment: deref(environment), Stacks: stacks, Kinds: kinds}, afterSeq)
 }
@@ -568,7 +567,7 @@ func (r *subscriptionResolver) DeploymentEvents(ctx context.Context, deploymentI
 func (r *subscriptionResolver) Events(ctx context.Context, afterSeq *int, kinds []string) (<-chan *model.EventMessage, error) {
 	if afterSeq == nil {
 		// From now: what is already stored is the client's query to make.
-		last, err := r.App.Store().LastGlobalSeq(ctx)
+		last, err := r.App.LastEventSeq(ctx)
 		if err != nil {
 			return nil, err
 		}

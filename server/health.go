@@ -19,7 +19,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]any{}
 	status, code := "ok", http.StatusOK
-	if _, err := s.cfg.App.Store().LastGlobalSeq(ctx); err != nil {
+	if _, err := s.cfg.App.LastEventSeq(ctx); err != nil {
 		checks["store"] = map[string]any{"status": "failing", "error": err.Error()}
 		status, code = "failing", http.StatusServiceUnavailable
 	} else {

@@ -46,7 +46,7 @@ func newMetrics(s *Server) *metrics {
 		}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			n, _ := s.cfg.App.Store().LastGlobalSeq(ctx)
+			n, _ := s.cfg.App.LastEventSeq(ctx)
 			return float64(n)
 		}),
 		&operationsCollector{s: s, desc: prometheus.NewDesc("cloud_operations",
@@ -133,7 +133,7 @@ func (c *operationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.des
 func (c *operationsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts, err := c.s.cfg.App.Store().OperationCounts(ctx)
+	counts, err := c.s.cfg.App.OperationCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return

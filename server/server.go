@@ -91,7 +91,7 @@ func New(cfg Config) *Server {
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
-	s.hub = feed.New(cfg.App.Store(), cfg.Feed)
+	s.hub = cfg.App.Feed(cfg.Feed)
 	s.resolver = &graph.Resolver{App: cfg.App, Feed: s.hub}
 	s.metrics = newMetrics(s)
 	s.limits = newClientLimits(cfg.Limits, s.metrics.reg)

@@ -127,9 +127,9 @@ Examples:
 				}
 				return nil
 			}
-			r, err := a.Store().Revision(c.Context, as[0], c.Int("revision"))
+			r, err := a.Revision(c.Context, as[0], c.Int("revision"))
 			if err != nil {
-				return fmt.Errorf("deployment %s: %w", as[0], err)
+				return err
 			}
 			return e.emit(r, func(w io.Writer) { fmt.Fprint(w, r.YAML) })
 		},
@@ -140,9 +140,9 @@ Examples:
 // and stores the result as a new revision, looping while the file is
 // invalid and there is a terminal to ask on.
 func (e *env) editManifest(ctx context.Context, a *app.App, id string) error {
-	cur, err := a.Store().Revision(ctx, id, 0)
+	cur, err := a.Revision(ctx, id, 0)
 	if err != nil {
-		return fmt.Errorf("deployment %s: %w", id, err)
+		return err
 	}
 	dir, err := os.MkdirTemp("", "cloud-edit-")
 	if err != nil {
