@@ -1,10 +1,22 @@
 package main
 
 import (
+	"context"
+
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
-func cancelCommand(e *env) *cli.Command {
+// cancelOptions are what `cloud cancel` runs with.
+type cancelOptions struct {
+	Client      func() (client.Client, error)
+	OperationID string
+	// Follow is the command that follows the operation, for the message:
+	// "cloud logs" with the --server the cancel was sent to.
+	Follow string
+}
+
+func cancelCommand(e *env, runF func(context.Context, *cancelOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "cancel",
 		Usage: "cancel a running operation (its stacks are stopped through the Pulumi engine)",
@@ -20,19 +32,28 @@ Examples:
 			if err != nil {
 				return err
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &cancelOptions{Client: e.lazyClient(c), OperationID: as[0], Follow: "cloud " + e.serverArg(c) + "logs"}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			op, err := cl.Cancel(c.Context, as[0])
-			if err != nil {
-				return err
-			}
-			if e.output != "table" {
-				return e.emit(op, nil)
-			}
-			e.status("%s is being cancelled (%s); follow it with: cloud %slogs %s --operation %s --follow", op.ID, cl.Where(), e.serverArg(c), op.DeploymentID, op.ID)
-			return nil
+			return e.cancelRun(c.Context, opts)
 		},
 	}
+}
+
+// cancelRun asks an operation to stop and says how to follow it.
+func (e *env) cancelRun(ctx context.Context, opts *cancelOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	op, err := cl.Cancel(ctx, opts.OperationID)
+	if err != nil {
+		return err
+	}
+	if e.output != "table" {
+		return e.emit(op, nil)
+	}
+	e.status("%s is being cancelled (%s); follow it with: %s %s --operation %s --follow", op.ID, cl.Where(), opts.Follow, op.DeploymentID, op.ID)
+	return nil
 }

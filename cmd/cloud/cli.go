@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cloudplatform/cloud/client"
-	"github.com/cloudplatform/cloud/document"
-	"github.com/cloudplatform/cloud/graph"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/document"
+	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/stacks/examples"
 	"github.com/cloudplatform/cloud/stacks/kit"
@@ -234,13 +234,13 @@ func newApp(e *env) *cli.App {
 			destroyCommand(e),
 			refreshCommand(e),
 			destroyStackCommand(e),
-			statusCommand(e),
-			listCommand(e),
-			outputsCommand(e),
-			historyCommand(e),
+			statusCommand(e, nil),
+			listCommand(e, nil),
+			outputsCommand(e, nil),
+			historyCommand(e, nil),
 			logsCommand(e),
 			graphCommand(e),
-			cancelCommand(e),
+			cancelCommand(e, nil),
 			lockCommand(e),
 			unlockCommand(e),
 			syncCommand(e),

@@ -28,6 +28,12 @@ func (e *env) client(c *cli.Context) (client.Client, error) {
 	return client.NewLocal(a), nil
 }
 
+// lazyClient is the client of command c, made when a run first asks for
+// it: parsing the arguments must not open the store or need a server.
+func (e *env) lazyClient(c *cli.Context) func() (client.Client, error) {
+	return func() (client.Client, error) { return e.client(c) }
+}
+
 // remote is the REST client of server.
 func (e *env) remote(server string) (*client.HTTP, error) {
 	h, err := client.NewHTTP(server, e.tokenStore(), e.io.Err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +12,17 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func historyCommand(e *env) *cli.Command {
+// historyOptions are what `cloud history` runs with.
+type historyOptions struct {
+	Client func() (client.Client, error)
+	ID     string
+	// Env keeps one environment's operations ("" keeps all).
+	Env string
+	// Limit is the most operations shown, 1 to client.MaxPage.
+	Limit int
+}
+
+func historyCommand(e *env, runF func(context.Context, *historyOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "history",
 		Usage: "list a deployment's operations, newest first",
@@ -34,17 +45,26 @@ Examples:
 			if n := c.Int("limit"); n < 1 || n > client.MaxPage {
 				return usageError("--limit must be between 1 and %d, got %d", client.MaxPage, n)
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &historyOptions{Client: e.lazyClient(c), ID: as[0], Env: c.String("env"), Limit: c.Int("limit")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			ops, err := cl.Operations(c.Context, as[0], c.String("env"), c.Int("limit"))
-			if err != nil {
-				return err
-			}
-			return e.emit(ops, func(w io.Writer) { e.operationRows(w, ops.Items) })
+			return e.historyRun(c.Context, opts)
 		},
 	}
+}
+
+// historyRun prints a deployment's operations, newest first.
+func (e *env) historyRun(ctx context.Context, opts *historyOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	ops, err := cl.Operations(ctx, opts.ID, opts.Env, opts.Limit)
+	if err != nil {
+		return err
+	}
+	return e.emit(ops, func(w io.Writer) { e.operationRows(w, ops.Items) })
 }
 
 // operationRows is the table of operations history prints.

@@ -65,7 +65,7 @@ type tableWriter struct {
 func (t *tableWriter) Write(p []byte) (int, error) { return t.buf.Write(p) }
 
 // Flush writes the aligned rows: cells separated by two spaces, the last
-// cell of a row not padded.
+// non-empty cell of a row not padded.
 func (t *tableWriter) Flush() error {
 	text := t.buf.String()
 	t.buf.Reset()
@@ -84,6 +84,11 @@ func (t *tableWriter) Flush() error {
 	}
 	var out strings.Builder
 	for i, cells := range rows {
+		// Empty cells at the end of a row are not padded either: no line
+		// ends in spaces.
+		for len(cells) > 1 && cells[len(cells)-1] == "" {
+			cells = cells[:len(cells)-1]
+		}
 		for j, c := range cells {
 			out.WriteString(c)
 			if j < len(cells)-1 {

@@ -1,15 +1,27 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
-func outputsCommand(e *env) *cli.Command {
+// outputsOptions are what `cloud outputs` runs with.
+type outputsOptions struct {
+	Client func() (client.Client, error)
+	ID     string
+	Env    string
+	// Stack shows one stack's outputs ("" every stack's).
+	Stack       string
+	ShowSecrets bool
+}
+
+func outputsCommand(e *env, runF func(context.Context, *outputsOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "outputs",
 		Usage: "show the outputs of one stack or all stacks (secrets masked unless --show-secrets)",
@@ -31,25 +43,35 @@ Examples:
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usageError("outputs: want ID [STACK]")
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &outputsOptions{Client: e.lazyClient(c), ID: c.Args().Get(0), Env: c.String("env"),
+				Stack: c.Args().Get(1), ShowSecrets: c.Bool("show-secrets")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			outs, err := cl.Outputs(c.Context, c.Args().Get(0), c.String("env"), c.Args().Get(1), c.Bool("show-secrets"))
-			if err != nil {
-				return err
-			}
-			return e.emit(outs, func(w io.Writer) {
-				row(w, "STACK", "OUTPUT", "VALUE")
-				for _, o := range outs.Items {
-					row(w, o.Stack, o.Name, outputText(o))
-				}
-				if len(outs.Items) == 0 {
-					fmt.Fprintln(w, "(no outputs)")
-				}
-			})
+			return e.outputsRun(c.Context, opts)
 		},
 	}
+}
+
+// outputsRun prints the outputs of an environment's stacks.
+func (e *env) outputsRun(ctx context.Context, opts *outputsOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	outs, err := cl.Outputs(ctx, opts.ID, opts.Env, opts.Stack, opts.ShowSecrets)
+	if err != nil {
+		return err
+	}
+	return e.emit(outs, func(w io.Writer) {
+		row(w, "STACK", "OUTPUT", "VALUE")
+		for _, o := range outs.Items {
+			row(w, o.Stack, o.Name, outputText(o))
+		}
+		if len(outs.Items) == 0 {
+			fmt.Fprintln(w, "(no outputs)")
+		}
+	})
 }
 
 // outputText is an output's value as a table shows it: strings bare,

@@ -1,16 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
+	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
-func statusCommand(e *env) *cli.Command {
+// statusOptions are what `cloud status` runs with.
+type statusOptions struct {
+	Client func() (client.Client, error)
+	ID     string
+	// Env is the environment shown; "" shows every one.
+	Env string
+}
+
+func statusCommand(e *env, runF func(context.Context, *statusOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show a deployment and every stack in an environment",
@@ -39,17 +49,26 @@ Examples:
 			} else if env == "" {
 				env = "dev"
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &statusOptions{Client: e.lazyClient(c), ID: as[0], Env: env}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			d, err := cl.Deployment(c.Context, as[0], env)
-			if err != nil {
-				return err
-			}
-			return e.emit(d, func(w io.Writer) { e.printStatus(w, d) })
+			return e.statusRun(c.Context, opts)
 		},
 	}
+}
+
+// statusRun prints a deployment's status document.
+func (e *env) statusRun(ctx context.Context, opts *statusOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	d, err := cl.Deployment(ctx, opts.ID, opts.Env)
+	if err != nil {
+		return err
+	}
+	return e.emit(d, func(w io.Writer) { e.printStatus(w, d) })
 }
 
 func orDash(s string) string {
@@ -59,7 +78,14 @@ func orDash(s string) string {
 	return s
 }
 
-func listCommand(e *env) *cli.Command {
+// listOptions are what `cloud list` runs with.
+type listOptions struct {
+	Client func() (client.Client, error)
+	// All includes the deployments destroyed everywhere.
+	All bool
+}
+
+func listCommand(e *env, runF func(context.Context, *listOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list deployments with their status",
@@ -73,28 +99,40 @@ Examples:
 			&cli.BoolFlag{Name: "all", Usage: "include destroyed deployments"},
 		},
 		Action: func(c *cli.Context) error {
-			cl, err := e.client(c)
-			if err != nil {
+			if _, err := args(c); err != nil {
 				return err
 			}
-			list, err := cl.Deployments(c.Context, c.Bool("all"))
-			if err != nil {
-				return err
+			opts := &listOptions{Client: e.lazyClient(c), All: c.Bool("all")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			return e.emit(list, func(w io.Writer) {
-				row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "CREATED")
-				for _, d := range list.Items {
-					var envs []string
-					for _, env := range d.Environments {
-						envs = append(envs, env.Name+":"+string(env.Status))
-					}
-					sort.Strings(envs)
-					row(w, d.ID, d.Organization, d.Project, e.cell(statusColor(string(d.Status)), string(d.Status)),
-						strings.Join(envs, " "), ts(d.CreatedAt))
-				}
-			})
+			return e.listRun(c.Context, opts)
 		},
 	}
+}
+
+// listRun prints the list of deployments.
+func (e *env) listRun(ctx context.Context, opts *listOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	list, err := cl.Deployments(ctx, opts.All)
+	if err != nil {
+		return err
+	}
+	return e.emit(list, func(w io.Writer) {
+		row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "CREATED")
+		for _, d := range list.Items {
+			var envs []string
+			for _, env := range d.Environments {
+				envs = append(envs, env.Name+":"+string(env.Status))
+			}
+			sort.Strings(envs)
+			row(w, d.ID, d.Organization, d.Project, e.cell(statusColor(string(d.Status)), string(d.Status)),
+				strings.Join(envs, " "), ts(d.CreatedAt))
+		}
+	})
 }
 
 // printStatus writes a deployment's status as `cloud status` shows it.
