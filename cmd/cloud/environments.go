@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
@@ -59,7 +60,7 @@ func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
 		if err := e.confirm(fmt.Sprintf("Destroy what is deployed in %s of %s, then disable it?", as[1], as[0])); err != nil {
 			return err
 		}
-		p = newProgress(e, app.KindDestroy)
+		p = newProgress(e, string(vocab.KindDestroy))
 		req.Run = app.RunRequest{Parallel: c.Int("parallel"), Command: c.Command.Name, Observer: p.observe, Started: p.start}
 	}
 	report, rev, err := a.SetEnvironment(c.Context, req)
@@ -114,7 +115,7 @@ Examples:
 			return e.emit(envs, func(w io.Writer) {
 				row(w, "ENVIRONMENT", "ENABLED", "REGION", "ACCOUNT", "STATUS", "DEPLOYED", "FAILED", "NOT DEPLOYED")
 				for _, s := range envs {
-					row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), s.Status),
+					row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), string(s.Status)),
 						s.Deployed, s.Failed, s.NotDeployed)
 				}
 			})

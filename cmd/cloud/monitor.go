@@ -15,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/store/feed"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -362,7 +363,7 @@ func (e *env) monitorList(ctx context.Context, a *app.App, r *monitor.Remote) ([
 			return nil, err
 		}
 		for _, d := range list {
-			items = append(items, monitor.PickItem{ID: d.Deployment.ID, Status: d.Status})
+			items = append(items, monitor.PickItem{ID: d.Deployment.ID, Status: string(d.Status)})
 		}
 		return items, nil
 	}
@@ -382,7 +383,8 @@ func (e *env) monitorList(ctx context.Context, a *app.App, r *monitor.Remote) ([
 // successful operations to the ETA. Best effort: errors are ignored.
 func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote, st *monitor.State, id, envName string) {
 	type stackRun struct {
-		Stack, Status         string
+		Stack                 string
+		Status                vocab.StackStatus
 		StartedAt, FinishedAt *time.Time
 	}
 	var runs [][]stackRun
@@ -392,7 +394,7 @@ func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote,
 			return
 		}
 		for _, op := range ops {
-			if op.Status != app.OpSucceeded {
+			if op.Status != vocab.OpSucceeded {
 				continue
 			}
 			_, stacks, err := a.Operation(ctx, op.ID)
@@ -409,7 +411,7 @@ func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote,
 		var data struct {
 			Operations struct {
 				Nodes []struct {
-					Status string
+					Status vocab.OperationStatus
 					Stacks []stackRun
 				}
 			}
@@ -422,7 +424,7 @@ func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote,
 			return
 		}
 		for _, op := range data.Operations.Nodes {
-			if op.Status == app.OpSucceeded {
+			if op.Status == vocab.OpSucceeded {
 				runs = append(runs, op.Stacks)
 			}
 		}
@@ -430,7 +432,7 @@ func (e *env) monitorHistory(ctx context.Context, a *app.App, r *monitor.Remote,
 	seen := map[string]int{}
 	for _, rs := range runs {
 		for _, s := range rs {
-			if s.Status != monitor.Deployed || s.StartedAt == nil || s.FinishedAt == nil {
+			if s.Status != vocab.StackDeployed || s.StartedAt == nil || s.FinishedAt == nil {
 				continue
 			}
 			seen[s.Stack]++

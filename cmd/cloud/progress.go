@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // progress shows an operation as it runs: on a terminal, a block of lines
@@ -34,7 +34,7 @@ type progress struct {
 
 type stackRow struct {
 	layer     int
-	status    string
+	status    vocab.StackStatus
 	reason    string
 	started   time.Time
 	finished  time.Time
@@ -55,7 +55,7 @@ func (p *progress) start(op *store.Operation, layers map[string]int) {
 	// deploys): each gets a block of its own.
 	p.op, p.rows, p.order, p.drawn = op, map[string]*stackRow{}, nil, 0
 	for n, l := range layers {
-		p.rows[n] = &stackRow{layer: l, status: app.StackPending, seen: map[string]bool{}}
+		p.rows[n] = &stackRow{layer: l, status: vocab.StackPending, seen: map[string]bool{}}
 		p.order = append(p.order, n)
 	}
 	sort.Slice(p.order, func(i, j int) bool {
@@ -102,9 +102,10 @@ func (p *progress) observe(ev store.Event) {
 	defer p.mu.Unlock()
 	row := p.rows[ev.Stack]
 	switch ev.Kind {
-	case app.EventStack:
+	case vocab.EventStack:
 		var s struct {
-			Status, Reason, Error string
+			Status        vocab.StackStatus
+			Reason, Error string
 		}
 		_ = json.Unmarshal(ev.Payload, &s)
 		if row == nil {
@@ -112,14 +113,14 @@ func (p *progress) observe(ev store.Event) {
 		}
 		row.status, row.reason = s.Status, s.Reason
 		switch s.Status {
-		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
+		case vocab.StackDeploying, vocab.StackDestroying, vocab.StackRefreshing:
 			row.started = ev.Time
-		case app.StackPending:
+		case vocab.StackPending:
 		default:
 			row.finished = ev.Time
 			row.current = ""
 		}
-		if !p.live() && s.Status != app.StackPending && !p.e.quiet {
+		if !p.live() && s.Status != vocab.StackPending && !p.e.quiet {
 			line := fmt.Sprintf("%s  %-14s %s", ev.Time.Local().Format("15:04:05"), ev.Stack, s.Status)
 			if s.Reason != "" {
 				line += " (" + s.Reason + ")"
@@ -132,7 +133,7 @@ func (p *progress) observe(ev store.Event) {
 			}
 			fmt.Fprintln(p.e.io.Err, line)
 		}
-	case app.EventEngine:
+	case vocab.EventEngine:
 		var e protocol.Event
 		if json.Unmarshal(ev.Payload, &e) != nil || row == nil {
 			return
@@ -171,13 +172,13 @@ func (p *progress) draw() {
 		r := p.rows[n]
 		icon := "·"
 		switch r.status {
-		case app.StackDeploying, app.StackDestroying, app.StackRefreshing:
+		case vocab.StackDeploying, vocab.StackDestroying, vocab.StackRefreshing:
 			icon = string(frame)
-		case app.StackDeployed, app.StackUnchanged, app.StackPreviewed, app.StackDestroyed, app.StackInSync:
+		case vocab.StackDeployed, vocab.StackUnchanged, vocab.StackPreviewed, vocab.StackDestroyed, vocab.StackInSync:
 			icon, done = "✓", done+1
-		case app.StackFailed, app.StackDrifted, app.StackInterrupted:
+		case vocab.StackFailed, vocab.StackDrifted, vocab.StackInterrupted:
 			icon, done = "✗", done+1
-		case app.StackSkipped, app.StackCancelled:
+		case vocab.StackSkipped, vocab.StackCancelled:
 			icon, done = "-", done+1
 		}
 		elapsed := ""
@@ -188,7 +189,7 @@ func (p *progress) draw() {
 			elapsed = duration(time.Since(r.started))
 		}
 		detail := r.current
-		if r.reason != "" && r.status != app.StackDeploying {
+		if r.reason != "" && r.status != vocab.StackDeploying {
 			detail = r.reason
 		}
 		fmt.Fprintf(&b, " %s L%d %-16s %s %7s  %3d res  %s\n", p.e.paint(statusColor(r.status), icon), r.layer, n,
@@ -260,7 +261,7 @@ func (e *env) printReport(op *model.Operation) error {
 	}
 	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)),
 		duration(elapsed), strings.Join(parts, ", "))
-	if op.Error != "" && op.Error != string(op.Status) && op.Status != model.OperationStatusSucceeded && !stacksSay(op) {
+	if op.Error != "" && op.Error != string(op.Status) && op.Status != vocab.OpSucceeded && !stacksSay(op) {
 		fmt.Fprintf(w, "%s\n", op.Error)
 	}
 	return nil
@@ -270,9 +271,9 @@ func (e *env) printReport(op *model.Operation) error {
 // operation did not succeed ("failed: app" repeats it).
 func stacksSay(op *model.Operation) bool {
 	for _, s := range op.Stacks {
-		if s.Error != "" || s.Status == model.StackStatusFailed {
+		if s.Error != "" || s.Status == vocab.StackFailed {
 			return true
 		}
 	}
-	return op.Status == model.OperationStatusCancelled
+	return op.Status == vocab.OpCancelled
 }
