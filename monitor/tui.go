@@ -380,12 +380,12 @@ func (m *Model) details(n string, now time.Time) string {
 }
 
 func (m *Model) statusStyle(status string) lipgloss.Style {
-	switch status {
-	case "succeeded":
+	switch vocab.OperationStatus(status) {
+	case vocab.OpSucceeded:
 		return green
-	case "failed", "cancelled", "interrupted":
+	case vocab.OpFailed, vocab.OpCancelled, vocab.OpInterrupted:
 		return red
-	case "running":
+	case vocab.OpRunning:
 		return cyan
 	}
 	return faint
