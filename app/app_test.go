@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // chain is a → b → c of probes, with a slow b when asked; prod is disabled.
@@ -52,14 +53,14 @@ func statuses(t *testing.T, a *app.App) map[string]string {
 	}
 	out := map[string]string{}
 	for _, s := range st.Environments[0].Stacks {
-		out[s.Name] = s.Status
+		out[s.Name] = string(s.Status)
 	}
 	return out
 }
 
 func TestRun_DisabledEnvironmentRefused(t *testing.T) {
 	a := openApp(t, chain("0"))
-	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "prod", Kind: app.KindDeploy, Parallel: 1})
+	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "prod", Kind: vocab.KindDeploy, Parallel: 1})
 	if !errors.Is(err, app.ErrDisabled) {
 		t.Fatalf("deploy to disabled prod: %v, want ErrDisabled", err)
 	}
@@ -79,12 +80,12 @@ func TestRun_DeployStackAndDestroyStackRules(t *testing.T) {
 		req.DeploymentID, req.Environment, req.Parallel = "DCHAIN1", "dev", 2
 		return a.Run(ctx, req)
 	}
-	_, err := run(app.RunRequest{Kind: app.KindDeploy, Stacks: []string{"b"}})
+	_, err := run(app.RunRequest{Kind: vocab.KindDeploy, Stacks: []string{"b"}})
 	var ue *app.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "depends on a, which is not deployed") {
 		t.Fatalf("deploy-stack b without a: %v", err)
 	}
-	rep, err := run(app.RunRequest{Kind: app.KindDeploy, Stacks: []string{"b"}, WithDependencies: true})
+	rep, err := run(app.RunRequest{Kind: vocab.KindDeploy, Stacks: []string{"b"}, WithDependencies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +95,11 @@ func TestRun_DeployStackAndDestroyStackRules(t *testing.T) {
 	if got := statuses(t, a); got["a"] != "deployed" || got["b"] != "deployed" || got["c"] != "not_deployed" {
 		t.Errorf("after deploy-stack b --with-dependencies: %v", got)
 	}
-	_, err = run(app.RunRequest{Kind: app.KindDestroy, Stacks: []string{"a"}})
+	_, err = run(app.RunRequest{Kind: vocab.KindDestroy, Stacks: []string{"a"}})
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "deployed dependents (b)") {
 		t.Fatalf("destroy-stack a with b deployed: %v", err)
 	}
-	if _, err := run(app.RunRequest{Kind: app.KindDestroy, Stacks: []string{"a"}, Force: true}); err != nil {
+	if _, err := run(app.RunRequest{Kind: vocab.KindDestroy, Stacks: []string{"a"}, Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := statuses(t, a); got["a"] != "destroyed" || got["b"] != "deployed" {
@@ -117,10 +118,10 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 	var rep *app.Report
 	go func() {
 		var err error
-		rep, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 2,
+		rep, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2,
 			Started: func(op *store.Operation, _ map[string]int) { started <- op.ID },
 			Observer: func(ev store.Event) {
-				if ev.Stack == "b" && ev.Kind == app.EventEngine {
+				if ev.Stack == "b" && ev.Kind == vocab.EventEngine {
 					once.Do(func() { close(bRunning) })
 				}
 			}})
@@ -138,7 +139,7 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 		t.Fatal("b never started")
 	}
 
-	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 1})
+	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 1})
 	var busy *store.BusyError
 	if !errors.As(err, &busy) || busy.Holder.ID != opID {
 		t.Fatalf("second deploy while %s runs: %v, want a BusyError naming it", opID, err)
@@ -150,12 +151,12 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 	}
 	byStack := map[string]string{}
 	for _, s := range rep.Stacks {
-		byStack[s.Stack] = s.Status
+		byStack[s.Stack] = string(s.Status)
 	}
 	if byStack["a"] != "deployed" || byStack["b"] != "cancelled" || byStack["c"] != "cancelled" {
 		t.Errorf("after cancel: %v, want a deployed, b and c cancelled", byStack)
 	}
-	if got, want := rep.Operation.Status, "cancelled"; got != want {
+	if got, want := rep.Operation.Status, vocab.OpCancelled; got != want {
 		t.Errorf("operation %s, want %s", got, want)
 	}
 
@@ -163,7 +164,7 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 	if _, err := a.SetConfig(context.Background(), "DCHAIN1", "stacks.b.config.delaySeconds", "0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 2}); err != nil {
+	if _, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}); err != nil {
 		t.Fatalf("deploy after cancel: %v", err)
 	}
 	for n, s := range statuses(t, a) {

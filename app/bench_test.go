@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // skewedManifest is two chains of probes: "a" with three 4-second stacks,
@@ -82,7 +83,7 @@ func BenchmarkSkewedDeploy(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		rep, err := a.Run(ctx, app.RunRequest{DeploymentID: "DBENCH1", Environment: "dev", Kind: app.KindDeploy, Parallel: 6})
+		rep, err := a.Run(ctx, app.RunRequest{DeploymentID: "DBENCH1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 6})
 		makespan := time.Since(start)
 		if err != nil {
 			b.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // SetEnvironmentRequest enables or disables an environment of a deployment,
@@ -48,7 +50,7 @@ func (a *App) SetEnvironment(ctx context.Context, req SetEnvironmentRequest) (*R
 	var report *Report
 	if req.Destroy {
 		run := req.Run
-		run.DeploymentID, run.Environment, run.Kind, run.Stacks = req.DeploymentID, req.Environment, KindDestroy, req.Stacks
+		run.DeploymentID, run.Environment, run.Kind, run.Stacks = req.DeploymentID, req.Environment, vocab.KindDestroy, req.Stacks
 		run.Force = len(req.Stacks) > 0 // the stacks go away from this environment together
 		if run.Parallel < 1 {
 			run.Parallel = 4
@@ -85,15 +87,15 @@ func (a *App) SetEnvironment(ctx context.Context, req SetEnvironmentRequest) (*R
 
 // EnvironmentSummary is one line of `cloud list-environments`.
 type EnvironmentSummary struct {
-	Name        string `json:"name"`
-	Enabled     bool   `json:"enabled"`
-	Region      string `json:"region"`
-	AccountID   string `json:"accountId"`
-	Status      string `json:"status"`
-	Stacks      int    `json:"stacks"`
-	Deployed    int    `json:"deployed"`
-	Failed      int    `json:"failed"`
-	NotDeployed int    `json:"notDeployed"`
+	Name        string                 `json:"name"`
+	Enabled     bool                   `json:"enabled"`
+	Region      string                 `json:"region"`
+	AccountID   string                 `json:"accountId"`
+	Status      vocab.DeploymentStatus `json:"status"`
+	Stacks      int                    `json:"stacks"`
+	Deployed    int                    `json:"deployed"`
+	Failed      int                    `json:"failed"`
+	NotDeployed int                    `json:"notDeployed"`
 }
 
 // ListEnvironments returns a deployment's environments with how many of
@@ -121,9 +123,9 @@ func (e EnvironmentStatus) Summary() EnvironmentSummary {
 		}
 		sum.Stacks++
 		switch s.Status {
-		case StackDeployed:
+		case vocab.StackDeployed:
 			sum.Deployed++
-		case StackFailed, StackInterrupted, StackCancelled:
+		case vocab.StackFailed, vocab.StackInterrupted, vocab.StackCancelled:
 			sum.Failed++
 		default:
 			sum.NotDeployed++

@@ -11,11 +11,8 @@ import (
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/stacks/project"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
-
-// KindLock is a manual lock: an operation that runs until unlock, held by
-// a person rather than a process (a change freeze, maintenance).
-const KindLock = "lock"
 
 // LockStatus returns the operation holding a deployment's environment, or
 // nil when it is free. Operations whose process died are released first.
@@ -44,7 +41,7 @@ func (a *App) Lock(ctx context.Context, id, env, reason string) (*store.Operatio
 		return nil, noEnvironment(m, env)
 	}
 	_, _, host := store.ProcessIdentity()
-	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindLock, Command: "lock",
+	op := &store.Operation{DeploymentID: id, Environment: env, Kind: vocab.KindLock, Command: "lock",
 		Flags: callerFlags(ctx, map[string]any{"reason": reason}), Actor: a.actor(ctx), Host: host,
 		// No owner process: the reaper leaves a lock with no pid alone.
 		PID: -1}
@@ -74,8 +71,8 @@ func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Op
 	if holder == nil {
 		return nil, usagef("%s of %s is not locked", env, id)
 	}
-	if holder.Kind == KindLock {
-		err := a.db.FinishOperation(ctx, holder.ID, OpSucceeded, "", map[string]any{"unlockedBy": a.actor(ctx)})
+	if holder.Kind == vocab.KindLock {
+		err := a.db.FinishOperation(ctx, holder.ID, vocab.OpSucceeded, "", map[string]any{"unlockedBy": a.actor(ctx)})
 		return holder, err
 	}
 	_, _, host := store.ProcessIdentity()
@@ -88,7 +85,7 @@ func (a *App) Unlock(ctx context.Context, id, env string, force bool) (*store.Op
 		return holder, usagef("%s of %s is held by %s %s of %s on %s since %s; if that machine is gone, break the lock with --force",
 			env, id, holder.Kind, holder.ID, holder.Actor, holder.Host, holder.StartedAt.Format("2006-01-02 15:04:05"))
 	}
-	err = a.db.FinishOperation(ctx, holder.ID, OpInterrupted, fmt.Sprintf("lock broken by %s with unlock --force", a.actor(ctx)), nil)
+	err = a.db.FinishOperation(ctx, holder.ID, vocab.OpInterrupted, fmt.Sprintf("lock broken by %s with unlock --force", a.actor(ctx)), nil)
 	return holder, err
 }
 
@@ -125,7 +122,7 @@ func (a *App) ClearEngineLock(ctx context.Context, id, env, stack string) (*Engi
 	if err != nil {
 		return nil, err
 	}
-	if _, _, host := store.ProcessIdentity(); holder != nil && holder.Kind != KindLock && holder.Host == host && holder.PID > 0 {
+	if _, _, host := store.ProcessIdentity(); holder != nil && holder.Kind != vocab.KindLock && holder.Host == host && holder.PID > 0 {
 		return nil, usagef("%s of %s is held by %s %s, running in process %d on this machine: its engine's lock is in use; cancel it: cloud cancel %s",
 			env, id, holder.Kind, holder.ID, holder.PID, holder.ID)
 	}

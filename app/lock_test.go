@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // TestLock: a manual lock refuses deploys until unlock; an operation of
@@ -22,7 +23,7 @@ func TestLock(t *testing.T) {
 	if _, err := a.Lock(ctx, "DCHAIN1", "dev", "again"); !errors.Is(err, store.ErrBusy) {
 		t.Errorf("second lock: %v, want busy", err)
 	}
-	_, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 1})
+	_, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 1})
 	var busy *store.BusyError
 	if !errors.As(err, &busy) || busy.Holder.ID != op.ID {
 		t.Fatalf("deploy under a lock: %v, want busy naming %s", err, op.ID)
@@ -47,7 +48,7 @@ func TestLock(t *testing.T) {
 	}
 
 	// An operation recorded by another machine (as sync will bring).
-	remote := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Actor: "bob",
+	remote := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Actor: "bob",
 		Host: "build-42", PID: 4242, PIDStart: "1"}
 	if err := a.Store().BeginOperation(ctx, remote); err != nil {
 		t.Fatal(err)
@@ -59,12 +60,12 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _, err := a.Operation(ctx, remote.ID)
-	if err != nil || got.Status != app.OpInterrupted || !strings.Contains(got.Error, "lock broken by") {
+	if err != nil || got.Status != vocab.OpInterrupted || !strings.Contains(got.Error, "lock broken by") {
 		t.Errorf("broken operation: %+v %v", got, err)
 	}
 
 	// A live operation of this machine (this very process) is never broken.
-	local := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy}
+	local := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy}
 	if err := a.Store().BeginOperation(ctx, local); err != nil {
 		t.Fatal(err)
 	}

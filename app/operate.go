@@ -23,68 +23,14 @@ import (
 	"github.com/cloudplatform/cloud/engine/scheduler"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
-)
-
-// Operation kinds.
-const (
-	KindDeploy = "deploy"
-	// KindRollback is a deploy of an earlier manifest revision.
-	KindRollback = "rollback"
-	// KindRefresh compares every stack's state with its real resources.
-	KindRefresh = "refresh"
-	KindDestroy = "destroy"
-	KindPreview = "preview"
-)
-
-// Operation statuses, as stored.
-const (
-	OpQueued      = store.StatusQueued
-	OpRunning     = store.StatusRunning
-	OpSucceeded   = store.StatusSucceeded
-	OpFailed      = store.StatusFailed
-	OpCancelled   = store.StatusCancelled
-	OpInterrupted = store.StatusInterrupted
-)
-
-// Stack statuses, as stored in stack states and operation stacks.
-const (
-	StackNotDeployed = "not_deployed"
-	StackPending     = "pending"
-	StackDeploying   = "deploying"
-	StackDeployed    = "deployed"
-	StackFailed      = "failed"
-	StackSkipped     = "skipped"
-	StackDestroying  = "destroying"
-	StackDestroyed   = "destroyed"
-	StackInterrupted = "interrupted"
-	// StackUnchanged and StackPreviewed appear on operation stacks only: the
-	// stack's own state does not change.
-	StackUnchanged = "unchanged"
-	StackPreviewed = "previewed"
-	StackCancelled = "cancelled"
-	// A refresh leaves every stack it looked at refreshing, then drifted or
-	// in_sync.
-	StackRefreshing = "refreshing"
-	StackDrifted    = "drifted"
-	StackInSync     = "in_sync"
-)
-
-// Event kinds.
-const (
-	EventOperation = store.EventOperationStatus
-	// EventPlan follows the operation's start: the stacks it will run and
-	// their layers, for monitors to draw the graph.
-	EventPlan   = "operation.plan"
-	EventStack  = "stack.status"
-	EventEngine = "engine"
-	EventLog    = "log"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // RunRequest asks for one operation on one environment of a deployment.
 type RunRequest struct {
 	DeploymentID string
 	Environment  string
-	Kind         string // deploy, destroy or preview
+	Kind         vocab.Kind // deploy, destroy or preview
 	// Stacks limits the run to these stacks (deploy-stack, destroy-stack).
 	Stacks []string
 	// WithDependencies also deploys the dependencies of Stacks.
@@ -134,7 +80,7 @@ type Report struct {
 // StackResult is how one stack fared in an operation.
 type StackResult struct {
 	Stack         string
-	Status        string
+	Status        vocab.StackStatus
 	Reason        string
 	Error         string
 	Changes       map[string]int
@@ -149,7 +95,7 @@ type StackResult struct {
 // is returned then too).
 func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	switch req.Kind {
-	case KindDeploy, KindDestroy, KindPreview, KindRollback, KindRefresh:
+	case vocab.KindDeploy, vocab.KindDestroy, vocab.KindPreview, vocab.KindRollback, vocab.KindRefresh:
 	default:
 		return nil, usagef("unknown operation kind %q", req.Kind)
 	}
@@ -166,13 +112,13 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 		return nil, noEnvironment(m, req.Environment)
 	}
 	need := accessOperate
-	if req.Kind == KindPreview {
+	if req.Kind == vocab.KindPreview {
 		need = accessPreview
 	}
 	if err := authorize(ctx, need, fmt.Sprintf("%s %s of %s", req.Kind, env.Name, d.ID), env); err != nil {
 		return nil, err
 	}
-	if !env.Enabled && (deploys(req.Kind) || req.Kind == KindPreview) {
+	if !env.Enabled && (req.Kind.Deploys() || req.Kind == vocab.KindPreview) {
 		return nil, fmt.Errorf("%w: environment %s of deployment %s is disabled; enable it with `cloud enable-environment %s %s`",
 			ErrDisabled, env.Name, d.ID, d.ID, env.Name)
 	}
@@ -180,7 +126,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (deploys(req.Kind) || req.Kind == KindPreview) && !req.SkipValidation {
+	if (req.Kind.Deploys() || req.Kind == vocab.KindPreview) && !req.SkipValidation {
 		v, err := a.ValidateDeployment(ctx, d.ID, env.Name)
 		if err != nil {
 			return nil, err
@@ -198,7 +144,7 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 		return nil, err
 	}
 	g := p.Graph.Subgraph(selected)
-	if req.Kind == KindDestroy {
+	if req.Kind == vocab.KindDestroy {
 		g = g.Reverse()
 	}
 	client, err := a.runnerClient()
@@ -214,17 +160,13 @@ func (a *App) Run(ctx context.Context, req RunRequest) (*Report, error) {
 	if err := r.checkLanguageHosts(); err != nil {
 		return nil, err
 	}
-	if deploys(req.Kind) || req.Kind == KindPreview {
+	if req.Kind.Deploys() || req.Kind == vocab.KindPreview {
 		if err := r.checkReferences(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return r.execute(ctx, rev.Revision)
 }
-
-// deploys reports whether an operation kind changes infrastructure towards
-// the manifest (deploy and rollback do; preview and destroy do not).
-func deploys(kind string) bool { return kind == KindDeploy || kind == KindRollback }
 
 // noEnvironment is the usage error of an environment the deployment has
 // not, naming those it has.
@@ -255,10 +197,10 @@ func (a *App) stateMap(ctx context.Context, id, env string) (map[string]store.St
 // deployed reports whether a stack has resources in the environment.
 func deployed(s store.StackState) bool {
 	switch s.Status {
-	case StackDeployed, StackFailed, StackInterrupted, StackDeploying, StackDestroying:
+	case vocab.StackDeployed, vocab.StackFailed, vocab.StackInterrupted, vocab.StackDeploying, vocab.StackDestroying:
 		// A failed or interrupted stack may hold resources from a partial
 		// update; destroy must visit it.
-		return s.ResourceCount > 0 || s.Status == StackDeployed
+		return s.ResourceCount > 0 || s.Status == vocab.StackDeployed
 	}
 	return false
 }
@@ -280,10 +222,10 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 	}
 	switch {
 	case req.Resume:
-		if req.Kind != KindDeploy {
+		if req.Kind != vocab.KindDeploy {
 			return nil, usagef("--resume applies to deploy only")
 		}
-		last, err := a.db.LastOperation(ctx, p.Manifest.DeploymentID, p.Environment.Name, KindDeploy, KindRollback)
+		last, err := a.db.LastOperation(ctx, p.Manifest.DeploymentID, p.Environment.Name, vocab.KindDeploy, vocab.KindRollback)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, usagef("nothing to resume: no earlier deploy of %s", p.Environment.Name)
 		}
@@ -297,7 +239,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 		var again []string
 		for _, s := range ops {
 			switch s.Status {
-			case StackFailed, StackSkipped, StackInterrupted, StackCancelled, StackPending, StackDeploying:
+			case vocab.StackFailed, vocab.StackSkipped, vocab.StackInterrupted, vocab.StackCancelled, vocab.StackPending, vocab.StackDeploying:
 				if inPlan[s.Stack] {
 					again = append(again, s.Stack)
 				}
@@ -309,7 +251,7 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 		return union(again, p.Graph.Descendants(again...)), nil
 	case len(req.Stacks) == 0:
 		return all, nil
-	case req.Kind == KindDestroy:
+	case req.Kind == vocab.KindDestroy:
 		if !req.Force {
 			for _, s := range req.Stacks {
 				for _, dep := range p.Graph.Descendants(s) {
@@ -324,13 +266,13 @@ func (a *App) selectStacks(ctx context.Context, req RunRequest, p *plan.Plan, st
 	case req.WithDependencies:
 		return union(req.Stacks, p.Graph.Ancestors(req.Stacks...)), nil
 	default:
-		if deploys(req.Kind) {
+		if req.Kind.Deploys() {
 			for _, s := range req.Stacks {
 				for _, dep := range p.Graph.Ancestors(s) {
 					if slices.Contains(req.Stacks, dep) {
 						continue
 					}
-					if states[dep].Status != StackDeployed {
+					if states[dep].Status != vocab.StackDeployed {
 						return nil, usagef("stack %s depends on %s, which is not deployed in %s; deploy it first or use --with-dependencies",
 							s, dep, p.Environment.Name)
 					}
@@ -500,7 +442,7 @@ func (r *run) lookup(outs map[string]map[string]store.Output, beforeRun bool) fu
 		if v, ok := outs[stack][output]; ok && !v.Sealed {
 			return placeholder.Value{Value: v.Value, Secret: v.Secret}, true
 		}
-		if r.req.Kind == KindPreview {
+		if r.req.Kind == vocab.KindPreview {
 			return r.mock(stack, output)
 		}
 		return placeholder.Value{}, false
@@ -570,7 +512,7 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 	pid, pidStart, host := store.ProcessIdentity()
 	op := &store.Operation{
 		DeploymentID: r.dep.ID, Environment: r.env.Name,
-		Kind: r.req.Kind, Status: OpRunning, Revision: revision, Command: r.req.Command, Flags: callerFlags(ctx, flags),
+		Kind: r.req.Kind, Status: vocab.OpRunning, Revision: revision, Command: r.req.Command, Flags: callerFlags(ctx, flags),
 		Actor: r.app.actor(ctx), Host: host, PID: pid, PIDStart: pidStart, StartedAt: r.app.cfg.Now().UTC(),
 	}
 	if err := r.app.db.BeginOperation(ctx, op); err != nil {
@@ -590,7 +532,7 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 	r.replay(bg, 0)
 	switch {
 	case held != nil:
-		r.event(bg, "", EventTeamLock, map[string]any{"taken": true, "token": held.Token(),
+		r.event(bg, "", vocab.EventTeamLock, map[string]any{"taken": true, "token": held.Token(),
 			"holder": held.Holder(), "until": held.Until().UTC()})
 		// A lock taken over mid-run means another machine may be changing
 		// the same environment: stop rather than race it.
@@ -599,19 +541,19 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 		go func() {
 			select {
 			case <-held.Lost():
-				r.event(bg, "", EventTeamLock, map[string]any{"lost": true, "token": held.Token(),
+				r.event(bg, "", vocab.EventTeamLock, map[string]any{"lost": true, "token": held.Token(),
 					"reason": "the team lock was broken or taken over; cancelling the operation"})
 				cancel()
 			case <-done:
 			}
 		}()
 	case warning != "":
-		r.event(bg, "", EventTeamLock, map[string]any{"taken": false, "reason": warning})
+		r.event(bg, "", vocab.EventTeamLock, map[string]any{"taken": false, "reason": warning})
 	}
-	r.event(bg, "", EventPlan, map[string]any{"kind": op.Kind, "stacks": r.graph.Nodes(),
+	r.event(bg, "", vocab.EventPlan, map[string]any{"kind": op.Kind, "stacks": r.graph.Nodes(),
 		"layers": r.graph.Layers(), "revision": revision})
 	for _, name := range r.graph.Order() {
-		r.transition(bg, name, StackPending, "", nil, false)
+		r.transition(bg, name, vocab.StackPending, "", nil, false)
 	}
 	if r.req.Started != nil {
 		r.req.Started(op, r.graph.Layers())
@@ -623,9 +565,9 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 		FailFast: r.req.FailFast,
 		Priority: func(n string) float64 { return float64(height[n]) },
 		OnSkip: func(n, reason string) {
-			status := StackSkipped
+			status := vocab.StackSkipped
 			if strings.Contains(reason, "cancelled") {
-				status = StackCancelled
+				status = vocab.StackCancelled
 			}
 			r.transition(bg, n, status, reason, nil, false)
 		},
@@ -633,37 +575,37 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 		return r.runStack(ctx, bg, name)
 	})
 
-	status := OpSucceeded
+	status := vocab.OpSucceeded
 	var failed []string
 	for _, n := range r.graph.Order() {
 		switch outcomes[n].Status {
 		case scheduler.Failed:
 			failed = append(failed, n)
-			status = OpFailed
+			status = vocab.OpFailed
 		case scheduler.Cancelled:
-			if status != OpFailed {
-				status = OpCancelled
+			if status != vocab.OpFailed {
+				status = vocab.OpCancelled
 			}
 		case scheduler.Skipped:
-			if status == OpSucceeded {
-				status = OpFailed
+			if status == vocab.OpSucceeded {
+				status = vocab.OpFailed
 			}
 		}
 	}
 	// Free the team lock as soon as the stacks are done; a release that
 	// fails is recorded (the lease then lapses at its end).
 	if err := release(bg); err != nil {
-		r.event(bg, "", EventTeamLock, map[string]any{"released": false, "reason": err.Error()})
+		r.event(bg, "", vocab.EventTeamLock, map[string]any{"released": false, "reason": err.Error()})
 	}
 	report := r.report()
 	summary := map[string]any{}
 	for _, s := range report.Stacks {
-		summary[s.Status] = toInt(summary[s.Status]) + 1
+		summary[string(s.Status)] = toInt(summary[string(s.Status)]) + 1
 	}
 	errText := ""
 	if len(failed) > 0 {
 		errText = "failed: " + strings.Join(failed, ", ")
-	} else if status == OpCancelled {
+	} else if status == vocab.OpCancelled {
 		errText = "cancelled"
 	}
 	last, err := r.app.db.LastEvents(bg, op.ID, 1)
@@ -681,9 +623,9 @@ func (r *run) execute(ctx context.Context, revision int) (*Report, error) {
 		report.Operation = op
 	}
 	switch status {
-	case OpFailed:
+	case vocab.OpFailed:
 		return report, fmt.Errorf("%w: %s", ErrFailed, errText)
-	case OpCancelled:
+	case vocab.OpCancelled:
 		return report, ErrCancelled
 	}
 	return report, nil
@@ -714,9 +656,9 @@ func heights(g *graph.Graph) map[string]int {
 // user cancels; bg is for recording, which must go on.
 func (r *run) runStack(ctx, bg context.Context, name string) error {
 	switch r.req.Kind {
-	case KindDestroy:
+	case vocab.KindDestroy:
 		return r.destroyStack(ctx, bg, name)
-	case KindRefresh:
+	case vocab.KindRefresh:
 		return r.refreshStack(ctx, bg, name)
 	default:
 		return r.upStack(ctx, bg, name)
@@ -735,7 +677,7 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	if err != nil {
 		return r.fail(bg, name, explainSealed(err, outs))
 	}
-	if deploys(r.req.Kind) {
+	if r.req.Kind.Deploys() {
 		body, err := json.Marshal(cfg)
 		if err != nil {
 			return r.fail(bg, name, err)
@@ -749,34 +691,34 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 		// Say which inputs are stand-ins, so a preview is never mistaken
 		// for what the deploy will do with real upstream values.
 		previewNote = "mock outputs for " + strings.Join(mocked, ", ")
-		r.event(bg, name, EventLog, protocol.Log{Level: "info",
+		r.event(bg, name, vocab.EventLog, protocol.Log{Level: "info",
 			Text: "preview with mock outputs of stacks not deployed yet for config " + strings.Join(mocked, ", ")})
 	}
 	prog := r.programs[name]
 	hash := r.configHash(prog, cfg)
 	prev := r.states[name]
-	if deploys(r.req.Kind) && !r.req.Force && prev.Status == StackDeployed && prev.ConfigHash == hash {
+	if r.req.Kind.Deploys() && !r.req.Force && prev.Status == vocab.StackDeployed && prev.ConfigHash == hash {
 		r.mu.Lock()
 		r.result(name).ResourceCount = prev.ResourceCount
 		r.mu.Unlock()
-		r.transition(bg, name, StackUnchanged, "config, program and upstream outputs unchanged since "+prev.LastOperationID, nil, false)
+		r.transition(bg, name, vocab.StackUnchanged, "config, program and upstream outputs unchanged since "+prev.LastOperationID, nil, false)
 		return nil
 	}
-	if r.req.Kind == KindPreview {
-		r.transition(bg, name, StackDeploying, "preview", nil, false)
+	if r.req.Kind == vocab.KindPreview {
+		r.transition(bg, name, vocab.StackDeploying, "preview", nil, false)
 	} else {
-		r.transition(bg, name, StackDeploying, "", nil, true)
+		r.transition(bg, name, vocab.StackDeploying, "", nil, true)
 	}
 	op := protocol.Up
-	if r.req.Kind == KindPreview {
+	if r.req.Kind == vocab.KindPreview {
 		op = protocol.Preview
 	}
 	res, err := r.runProgram(ctx, bg, name, prev, op, cfg)
 	if err != nil {
 		return r.fail(bg, name, err)
 	}
-	if r.req.Kind == KindPreview {
-		r.transition(bg, name, StackPreviewed, previewNote, res, false)
+	if r.req.Kind == vocab.KindPreview {
+		r.transition(bg, name, vocab.StackPreviewed, previewNote, res, false)
 		return nil
 	}
 	outputs := make(map[string]store.Output, len(res.Outputs))
@@ -792,11 +734,11 @@ func (r *run) upStack(ctx, bg context.Context, name string) error {
 	}
 	if r.programs[name].Project != "" {
 		if err := r.app.recordOutputs(bg, r.man.Stack(name).Program, res.Outputs); err != nil {
-			r.eventAt(bg, name, EventLog, time.Now(), &protocol.Log{Level: "warning", Text: "record the outputs of project " + r.programs[name].Project + ": " + err.Error()})
+			r.eventAt(bg, name, vocab.EventLog, time.Now(), &protocol.Log{Level: "warning", Text: "record the outputs of project " + r.programs[name].Project + ": " + err.Error()})
 		}
 	}
 	// The hash is of what this run deployed; recompute nothing.
-	r.finish(bg, name, StackDeployed, "", res, hash)
+	r.finish(bg, name, vocab.StackDeployed, "", res, hash)
 	return nil
 }
 
@@ -804,13 +746,13 @@ func (r *run) destroyStack(ctx, bg context.Context, name string) error {
 	prev := r.states[name]
 	if !deployed(prev) {
 		reason := "never deployed"
-		if prev.Status == StackDestroyed {
+		if prev.Status == vocab.StackDestroyed {
 			reason = "already destroyed"
 		}
-		r.transition(bg, name, StackSkipped, reason, nil, false)
+		r.transition(bg, name, vocab.StackSkipped, reason, nil, false)
 		return nil
 	}
-	r.transition(bg, name, StackDestroying, "", nil, true)
+	r.transition(bg, name, vocab.StackDestroying, "", nil, true)
 	res, err := r.runProgram(ctx, bg, name, prev, protocol.Destroy, nil)
 	if err != nil {
 		return r.fail(bg, name, err)
@@ -818,7 +760,7 @@ func (r *run) destroyStack(ctx, bg context.Context, name string) error {
 	if err := r.app.db.SetOutputs(bg, r.dep.ID, r.env.Name, name, nil); err != nil {
 		return r.fail(bg, name, err)
 	}
-	r.finish(bg, name, StackDestroyed, "", res, "")
+	r.finish(bg, name, vocab.StackDestroyed, "", res, "")
 	return nil
 }
 
@@ -831,10 +773,10 @@ const driftedPrefix = "drifted: "
 func (r *run) refreshStack(ctx, bg context.Context, name string) error {
 	prev := r.states[name]
 	if !deployed(prev) {
-		r.transition(bg, name, StackSkipped, "not deployed", nil, false)
+		r.transition(bg, name, vocab.StackSkipped, "not deployed", nil, false)
 		return nil
 	}
-	r.transition(bg, name, StackRefreshing, "", nil, false)
+	r.transition(bg, name, vocab.StackRefreshing, "", nil, false)
 	res, err := r.runProgram(ctx, bg, name, prev, protocol.Refresh, nil)
 	if err != nil {
 		return r.fail(bg, name, err)
@@ -845,7 +787,7 @@ func (r *run) refreshStack(ctx, bg context.Context, name string) error {
 			st.Reason = "" // put back by hand since the last refresh
 		}
 		st.LastOperationID = r.op.ID
-		r.record(bg, name, StackInSync, "", res, &st)
+		r.record(bg, name, vocab.StackInSync, "", res, &st)
 		return nil
 	}
 	var what []string
@@ -854,7 +796,7 @@ func (r *run) refreshStack(ctx, bg context.Context, name string) error {
 	}
 	reason := driftedPrefix + strings.Join(what, ", ")
 	st.Reason, st.ConfigHash, st.LastOperationID = reason, "", r.op.ID
-	r.record(bg, name, StackDrifted, reason, res, &st)
+	r.record(bg, name, vocab.StackDrifted, reason, res, &st)
 	return nil
 }
 
@@ -872,7 +814,7 @@ func (r *run) runProgram(ctx, bg context.Context, name string, prev store.StackS
 		WorkDir:    filepath.Join(r.app.cfg.Home, "workspaces", r.dep.ID, name+"-"+r.env.Name),
 		PulumiHome: filepath.Join(r.app.cfg.Home, "pulumi"),
 		Config:     cfg,
-		ClearLock:  prev.Status == StackInterrupted || prev.Status == StackDeploying || prev.Status == StackDestroying,
+		ClearLock:  prev.Status == vocab.StackInterrupted || prev.Status == vocab.StackDeploying || prev.Status == vocab.StackDestroying,
 		// Drift found by an earlier refresh is repaired by refreshing the
 		// state before the update.
 		RefreshFirst: op == protocol.Up && strings.HasPrefix(prev.Reason, driftedPrefix),
@@ -892,9 +834,9 @@ func (r *run) runProgram(ctx, bg context.Context, name string, prev store.StackS
 				r.changed[name] = true
 				r.mu.Unlock()
 			}
-			r.eventAt(bg, name, EventEngine, m.Time, m.Event)
+			r.eventAt(bg, name, vocab.EventEngine, m.Time, m.Event)
 		case protocol.KindLog:
-			r.eventAt(bg, name, EventLog, m.Time, m.Log)
+			r.eventAt(bg, name, vocab.EventLog, m.Time, m.Log)
 		}
 	})
 	if err != nil {
@@ -920,7 +862,7 @@ func (e *stackError) Error() string { return e.msg }
 // fail records a stack's failure and returns the error for the scheduler.
 func (r *run) fail(bg context.Context, name string, err error) error {
 	if errors.Is(err, context.Canceled) {
-		r.transition(bg, name, StackCancelled, "operation cancelled", nil, true)
+		r.transition(bg, name, vocab.StackCancelled, "operation cancelled", nil, true)
 		return err
 	}
 	var res *protocol.Result
@@ -930,21 +872,21 @@ func (r *run) fail(bg context.Context, name string, err error) error {
 	}
 	// A runner or engine that died did not fail: it was stopped part-way,
 	// and the next run clears the engine lock it left.
-	status := StackFailed
+	status := vocab.StackFailed
 	var died *runner.DiedError
 	if errors.As(err, &died) {
-		status = StackInterrupted
+		status = vocab.StackInterrupted
 		if died.Stderr != "" {
-			r.event(bg, name, EventLog, protocol.Log{Level: "error", Text: "the runner's stderr:\n" + died.Stderr})
+			r.event(bg, name, vocab.EventLog, protocol.Log{Level: "error", Text: "the runner's stderr:\n" + died.Stderr})
 		}
 	} else if res != nil && res.Interrupted {
-		status = StackInterrupted
+		status = vocab.StackInterrupted
 	}
 	r.mu.Lock()
 	sr := r.result(name)
 	sr.Error = err.Error()
 	r.mu.Unlock()
-	if r.req.Kind == KindPreview {
+	if r.req.Kind == vocab.KindPreview {
 		r.transition(bg, name, status, "", res, false)
 	} else {
 		r.finish(bg, name, status, "", res, "")
@@ -953,18 +895,18 @@ func (r *run) fail(bg context.Context, name string, err error) error {
 }
 
 // finish records a stack's final state after it ran.
-func (r *run) finish(bg context.Context, name, status, reason string, res *protocol.Result, hash string) {
+func (r *run) finish(bg context.Context, name string, status vocab.StackStatus, reason string, res *protocol.Result, hash string) {
 	st := store.StackState{DeploymentID: r.dep.ID, Environment: r.env.Name, Stack: name, Status: status,
 		Reason: reason, LastOperationID: r.op.ID, ConfigHash: hash}
 	prev := r.states[name]
 	st.ResourceCount = prev.ResourceCount
-	if res != nil && (status == StackDeployed || res.ResourceCount > 0) {
+	if res != nil && (status == vocab.StackDeployed || res.ResourceCount > 0) {
 		st.ResourceCount = res.ResourceCount
 	}
-	if status == StackDestroyed {
+	if status == vocab.StackDestroyed {
 		st.ResourceCount = 0
 	}
-	if reason == "" && (status == StackFailed || status == StackInterrupted) {
+	if reason == "" && (status == vocab.StackFailed || status == vocab.StackInterrupted) {
 		// The state says why, as a skipped stack's does: the first line of
 		// the error (the operation keeps the whole error).
 		r.mu.Lock()
@@ -985,27 +927,27 @@ func errorGist(err string) string {
 
 // transition records a stack's new status in the operation; when state is
 // set the stack's own state changes too (it starts running).
-func (r *run) transition(bg context.Context, name, status, reason string, res *protocol.Result, state bool) {
+func (r *run) transition(bg context.Context, name string, status vocab.StackStatus, reason string, res *protocol.Result, state bool) {
 	var st *store.StackState
 	if state {
 		prev := r.states[name]
 		s := prev
 		s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
 		s.Status, s.Reason, s.LastOperationID = status, reason, r.op.ID
-		if status == StackCancelled && !r.changedInRun(name) {
+		if status == vocab.StackCancelled && !r.changedInRun(name) {
 			// Cancelled before its engine changed anything: the stack is
 			// as it was before this operation.
 			s = r.before[name]
 			s.DeploymentID, s.Environment, s.Stack = r.dep.ID, r.env.Name, name
 			if s.Status == "" {
-				s.Status = StackNotDeployed
+				s.Status = vocab.StackNotDeployed
 			}
 		}
 		st = &s
-	} else if status == StackSkipped {
+	} else if status == vocab.StackSkipped {
 		// A stack that never ran keeps its state, unless it has none yet:
 		// then the state says why it is not there.
-		if prev, ok := r.states[name]; (!ok || prev.Status == StackNotDeployed || prev.Status == "") && deploys(r.req.Kind) {
+		if prev, ok := r.states[name]; (!ok || prev.Status == vocab.StackNotDeployed || prev.Status == "") && r.req.Kind.Deploys() {
 			st = &store.StackState{DeploymentID: r.dep.ID, Environment: r.env.Name, Stack: name,
 				Status: status, Reason: reason, LastOperationID: r.op.ID}
 		}
@@ -1041,17 +983,17 @@ func (r *run) result(name string) *StackResult {
 
 // record stores the transition (operation stack, optional stack state and
 // the event) in one transaction and tells the observer.
-func (r *run) record(bg context.Context, name, status, reason string, res *protocol.Result, st *store.StackState) {
+func (r *run) record(bg context.Context, name string, status vocab.StackStatus, reason string, res *protocol.Result, st *store.StackState) {
 	now := r.app.cfg.Now().UTC()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sr := r.result(name)
 	sr.Status, sr.Reason = status, reason
 	ost := store.OperationStack{OperationID: r.op.ID, Stack: name, Status: status, Reason: reason, Error: sr.Error}
-	if status == StackDeployed || status == StackUnchanged {
+	if status == vocab.StackDeployed || status == vocab.StackUnchanged {
 		ost.Config = r.configs[name]
 	}
-	running := status == StackDeploying || status == StackDestroying || status == StackRefreshing
+	running := status == vocab.StackDeploying || status == vocab.StackDestroying || status == vocab.StackRefreshing
 	if running {
 		r.started[name] = now
 	}
@@ -1065,7 +1007,7 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	}
 	if res != nil {
 		sr.Changes = res.Changes
-		if res.ResourceCount > 0 || status == StackDeployed || status == StackDestroyed {
+		if res.ResourceCount > 0 || status == vocab.StackDeployed || status == vocab.StackDestroyed {
 			sr.ResourceCount = res.ResourceCount
 		}
 		ost.Changes = res.Changes
@@ -1075,7 +1017,7 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	if reason != "" {
 		payload["reason"] = reason
 	}
-	if sr.Error != "" && (status == StackFailed || status == StackInterrupted) {
+	if sr.Error != "" && (status == vocab.StackFailed || status == vocab.StackInterrupted) {
 		payload["error"] = sr.Error
 	}
 	if res != nil && len(res.Changes) > 0 {
@@ -1084,7 +1026,7 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 	if st != nil {
 		r.states[name] = *st
 	}
-	ev := r.newEvent(name, EventStack, now, payload)
+	ev := r.newEvent(name, vocab.EventStack, now, payload)
 	if err := r.app.db.Transition(bg, ost, st, ev); err != nil {
 		r.logStoreError(err)
 		return
@@ -1093,11 +1035,11 @@ func (r *run) record(bg context.Context, name, status, reason string, res *proto
 }
 
 // event records an operation-level or stack-level event.
-func (r *run) event(bg context.Context, stack, kind string, payload any) {
+func (r *run) event(bg context.Context, stack string, kind vocab.EventType, payload any) {
 	r.eventAt(bg, stack, kind, r.app.cfg.Now().UTC(), payload)
 }
 
-func (r *run) eventAt(bg context.Context, stack, kind string, at time.Time, payload any) {
+func (r *run) eventAt(bg context.Context, stack string, kind vocab.EventType, at time.Time, payload any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ev := r.newEvent(stack, kind, at, payload)
@@ -1108,7 +1050,7 @@ func (r *run) eventAt(bg context.Context, stack, kind string, at time.Time, payl
 	r.notify(ev)
 }
 
-func (r *run) newEvent(stack, kind string, at time.Time, payload any) *store.Event {
+func (r *run) newEvent(stack string, kind vocab.EventType, at time.Time, payload any) *store.Event {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		body = []byte(strconv.Quote(err.Error()))

@@ -11,17 +11,7 @@ import (
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/engine/plan"
 	"github.com/cloudplatform/cloud/store"
-)
-
-// Deployment statuses per environment, computed from the stack states.
-const (
-	DeploymentInitialized = "initialized"
-	DeploymentDeploying   = "deploying"
-	DeploymentDeployed    = "deployed"
-	DeploymentPartial     = "partial"
-	DeploymentFailed      = "failed"
-	DeploymentDestroying  = "destroying"
-	DeploymentDestroyed   = "destroyed"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // DeploymentStatus is a deployment with the state of its environments.
@@ -37,7 +27,7 @@ type EnvironmentStatus struct {
 	Enabled       bool
 	Region        string
 	AccountID     string
-	Status        string
+	Status        vocab.DeploymentStatus
 	Stacks        []StackStatus
 	LastOperation *store.Operation
 }
@@ -48,7 +38,7 @@ type StackStatus struct {
 	Layer         int
 	Enabled       bool
 	Dependencies  []string
-	Status        string
+	Status        vocab.StackStatus
 	Reason        string
 	ResourceCount int
 	LastOperation string
@@ -97,7 +87,7 @@ func (a *App) Status(ctx context.Context, id, env string) (*DeploymentStatus, er
 			ss := byEnv[e.Name][s.Name]
 			status := ss.Status
 			if status == "" {
-				status = StackNotDeployed
+				status = vocab.StackNotDeployed
 			}
 			es.Stacks = append(es.Stacks, StackStatus{Name: s.Name, Layer: layers[s.Name], Enabled: s.EnabledIn(e.Name),
 				Dependencies: deps[s.Name], Status: status, Reason: ss.Reason, ResourceCount: ss.ResourceCount,
@@ -122,13 +112,13 @@ func (a *App) Status(ctx context.Context, id, env string) (*DeploymentStatus, er
 
 // environmentStatus derives an environment's status from its enabled
 // stacks and its last operation.
-func environmentStatus(stacks []StackStatus, last *store.Operation) string {
-	if last != nil && last.Status == OpRunning {
-		if last.Kind == KindDestroy {
-			return DeploymentDestroying
+func environmentStatus(stacks []StackStatus, last *store.Operation) vocab.DeploymentStatus {
+	if last != nil && last.Status == vocab.OpRunning {
+		if last.Kind == vocab.KindDestroy {
+			return vocab.DeploymentDestroying
 		}
-		if deploys(last.Kind) {
-			return DeploymentDeploying
+		if last.Kind.Deploys() {
+			return vocab.DeploymentDeploying
 		}
 	}
 	var total, up, down, bad, destroyed int
@@ -138,11 +128,11 @@ func environmentStatus(stacks []StackStatus, last *store.Operation) string {
 		}
 		total++
 		switch s.Status {
-		case StackDeployed:
+		case vocab.StackDeployed:
 			up++
-		case StackFailed, StackInterrupted, StackCancelled:
+		case vocab.StackFailed, vocab.StackInterrupted, vocab.StackCancelled:
 			bad++
-		case StackDestroyed:
+		case vocab.StackDestroyed:
 			destroyed++
 			down++
 		default:
@@ -151,25 +141,25 @@ func environmentStatus(stacks []StackStatus, last *store.Operation) string {
 	}
 	switch {
 	case total == 0 || (up == 0 && bad == 0 && destroyed == 0):
-		return DeploymentInitialized
+		return vocab.DeploymentInitialized
 	case up == total:
-		return DeploymentDeployed
+		return vocab.DeploymentDeployed
 	case bad > 0 && up == 0:
-		return DeploymentFailed
+		return vocab.DeploymentFailed
 	case up > 0:
-		return DeploymentPartial
+		return vocab.DeploymentPartial
 	case bad > 0:
-		return DeploymentFailed
+		return vocab.DeploymentFailed
 	default:
-		return DeploymentDestroyed
+		return vocab.DeploymentDestroyed
 	}
 }
 
 // DeploymentSummary is one line of `cloud list`.
 type DeploymentSummary struct {
 	Deployment   store.Deployment
-	Status       string
-	Environments map[string]string
+	Status       vocab.DeploymentStatus
+	Environments map[string]vocab.DeploymentStatus
 }
 
 // List returns the deployments with their status per environment. A
@@ -186,8 +176,8 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := DeploymentSummary{Deployment: d, Environments: map[string]string{}}
-		counts := map[string]int{}
+		sum := DeploymentSummary{Deployment: d, Environments: map[string]vocab.DeploymentStatus{}}
+		counts := map[vocab.DeploymentStatus]int{}
 		for _, e := range st.Environments {
 			sum.Environments[e.Name] = e.Status
 			counts[e.Status]++
@@ -196,7 +186,7 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 		// Hidden only when every environment is destroyed: one destroyed
 		// environment beside others not deployed yet is still a deployment
 		// someone works on.
-		if sum.Status == DeploymentDestroyed && counts[DeploymentDestroyed] == len(st.Environments) && !all {
+		if sum.Status == vocab.DeploymentDestroyed && counts[vocab.DeploymentDestroyed] == len(st.Environments) && !all {
 			continue
 		}
 		out = append(out, sum)
@@ -205,16 +195,16 @@ func (a *App) List(ctx context.Context, all bool) ([]DeploymentSummary, error) {
 }
 
 // OverallStatus summarises environment statuses: the most urgent wins.
-func OverallStatus(counts map[string]int) string {
-	for _, s := range []string{DeploymentDeploying, DeploymentDestroying, DeploymentFailed, DeploymentPartial, DeploymentDeployed} {
+func OverallStatus(counts map[vocab.DeploymentStatus]int) vocab.DeploymentStatus {
+	for _, s := range []vocab.DeploymentStatus{vocab.DeploymentDeploying, vocab.DeploymentDestroying, vocab.DeploymentFailed, vocab.DeploymentPartial, vocab.DeploymentDeployed} {
 		if counts[s] > 0 {
 			return s
 		}
 	}
-	if counts[DeploymentDestroyed] > 0 {
-		return DeploymentDestroyed
+	if counts[vocab.DeploymentDestroyed] > 0 {
+		return vocab.DeploymentDestroyed
 	}
-	return DeploymentInitialized
+	return vocab.DeploymentInitialized
 }
 
 // Outputs returns the outputs of one stack (or all when stack is empty) in
@@ -350,10 +340,10 @@ func (a *App) Cancel(ctx context.Context, opID string) (*store.Operation, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.authorizeEnv(ctx, accessOperate, "cancel "+op.Kind+" "+op.ID+" in", op.DeploymentID, op.Environment); err != nil {
+	if err := a.authorizeEnv(ctx, accessOperate, "cancel "+string(op.Kind)+" "+op.ID+" in", op.DeploymentID, op.Environment); err != nil {
 		return nil, err
 	}
-	if op.Status != OpRunning && op.Status != OpQueued {
+	if op.Status != vocab.OpRunning && op.Status != vocab.OpQueued {
 		return op, fmt.Errorf("%w: operation %s is already %s", ErrConflict, op.ID, op.Status)
 	}
 	if a.bg.cancel(op.ID) {

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudplatform/cloud/engine/plan"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // RollbackCandidates returns the earlier successful deploys and rollbacks of
@@ -21,7 +22,7 @@ func (a *App) RollbackCandidates(ctx context.Context, id, env string) ([]store.O
 	}
 	var out []store.Operation
 	for _, op := range ops {
-		if deploys(op.Kind) && op.Status == OpSucceeded && op.Environment == env {
+		if op.Kind.Deploys() && op.Status == vocab.OpSucceeded && op.Environment == env {
 			out = append(out, op)
 		}
 	}
@@ -63,7 +64,7 @@ func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error
 		return nil, usagef("operation %s is a %s of %s in %s, not of %s in %s", target.ID, target.Kind,
 			target.DeploymentID, target.Environment, req.DeploymentID, req.Environment)
 	}
-	if !deploys(target.Kind) || target.Status != OpSucceeded {
+	if !target.Kind.Deploys() || target.Status != vocab.OpSucceeded {
 		return nil, usagef("operation %s is a %s that %s; roll back to a successful deploy (see `cloud rollback %s --list -e %s`)",
 			target.ID, target.Kind, target.Status, req.DeploymentID, req.Environment)
 	}
@@ -92,7 +93,7 @@ func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error
 	}
 	if len(extra) > 0 {
 		run := req.Run
-		run.DeploymentID, run.Environment, run.Kind, run.Stacks, run.Force = req.DeploymentID, req.Environment, KindDestroy, extra, true
+		run.DeploymentID, run.Environment, run.Kind, run.Stacks, run.Force = req.DeploymentID, req.Environment, vocab.KindDestroy, extra, true
 		run.Resume, run.WithDependencies = false, false
 		if rep, err := a.Run(ctx, run); err != nil {
 			return rep, fmt.Errorf("destroy stacks absent from revision %d: %w", rev.Revision, err)
@@ -106,7 +107,7 @@ func (a *App) Rollback(ctx context.Context, req RollbackRequest) (*Report, error
 		return nil, err
 	}
 	run := req.Run
-	run.DeploymentID, run.Environment, run.Kind = req.DeploymentID, req.Environment, KindRollback
+	run.DeploymentID, run.Environment, run.Kind = req.DeploymentID, req.Environment, vocab.KindRollback
 	run.Pinned = pinned
 	run.Stacks, run.Resume, run.WithDependencies = nil, false, false
 	if run.Flags == nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 	_ "modernc.org/sqlite"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkStatus100StacksMillionEvents(b *testing.B) {
 	db := a.Store()
 	var ops []string
 	for i := 0; i < 100; i++ {
-		op := &store.Operation{DeploymentID: "DSTAT01", Environment: "dev", Kind: app.KindDeploy}
+		op := &store.Operation{DeploymentID: "DSTAT01", Environment: "dev", Kind: vocab.KindDeploy}
 		if err := db.BeginOperation(ctx, op); err != nil {
 			b.Fatal(err)
 		}
@@ -48,13 +49,13 @@ func BenchmarkStatus100StacksMillionEvents(b *testing.B) {
 		if i == 99 {
 			for s := 0; s < 100; s++ {
 				name := fmt.Sprintf("s%d", s)
-				if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: name, Status: app.StackDeployed},
-					&store.StackState{Status: app.StackDeployed, ResourceCount: 1}, nil); err != nil {
+				if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: name, Status: vocab.StackDeployed},
+					&store.StackState{Status: vocab.StackDeployed, ResourceCount: 1}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		if err := db.FinishOperation(ctx, op.ID, app.OpSucceeded, "", nil); err != nil {
+		if err := db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -65,7 +66,7 @@ func BenchmarkStatus100StacksMillionEvents(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got := st.Environments[0].Status; got != app.DeploymentDeployed {
+		if got := st.Environments[0].Status; got != vocab.DeploymentDeployed {
 			b.Fatalf("status %s", got)
 		}
 	}

@@ -9,11 +9,8 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
-
-// EventTeamLock records what the team lock did for an operation: taken
-// (with its fencing token), not taken (sync unreachable), or lost.
-const EventTeamLock = "team.lock"
 
 // TeamLock is the lock the team shares (a lease in the sync table), taken
 // around every operation that changes infrastructure so two machines never
@@ -49,8 +46,8 @@ type HeldTeamLock interface {
 
 // takesTeamLock reports whether an operation kind takes the team lock:
 // those that change infrastructure. Preview and refresh change nothing.
-func takesTeamLock(kind string) bool {
-	return kind == KindDeploy || kind == KindDestroy || kind == KindRollback
+func takesTeamLock(kind vocab.Kind) bool {
+	return kind == vocab.KindDeploy || kind == vocab.KindDestroy || kind == vocab.KindRollback
 }
 
 // teamLockHolder names this process for the team lock: the replica (which
@@ -92,10 +89,6 @@ func (r *run) acquireTeamLock(ctx context.Context) (held HeldTeamLock, warning s
 // Actor returns who this app records as doing things (Config.Actor).
 func (a *App) Actor() string { return a.cfg.Actor }
 
-// KindUnlock is the operation that records a broken team lock (`unlock
-// --force`): it holds nothing and is finished when it is recorded.
-const KindUnlock = "unlock"
-
 // BrokenTeamLock is the lease `unlock --force` broke, as it is recorded.
 type BrokenTeamLock struct {
 	Holder   string    `json:"holder"`
@@ -119,23 +112,23 @@ func (a *App) RecordTeamLockBroken(ctx context.Context, id, env string, l Broken
 		return nil, err
 	}
 	_, _, host := store.ProcessIdentity()
-	op := &store.Operation{DeploymentID: id, Environment: env, Kind: KindUnlock, Command: "unlock --force",
+	op := &store.Operation{DeploymentID: id, Environment: env, Kind: vocab.KindUnlock, Command: "unlock --force",
 		Flags: map[string]any{"brokenToken": l.Token}, Actor: a.cfg.Actor, Host: host, PID: -1}
 	err = a.db.BeginOperation(ctx, op)
 	var busy *store.BusyError
 	if errors.As(err, &busy) {
 		holder := busy.Holder
-		ev := &store.Event{OperationID: holder.ID, DeploymentID: id, Environment: env, Kind: EventTeamLock,
+		ev := &store.Event{OperationID: holder.ID, DeploymentID: id, Environment: env, Kind: vocab.EventTeamLock,
 			Time: a.cfg.Now().UTC(), Payload: body}
 		return &holder, a.db.AppendEvent(ctx, ev)
 	}
 	if err != nil {
 		return nil, err
 	}
-	ev := &store.Event{OperationID: op.ID, DeploymentID: id, Environment: env, Kind: EventTeamLock,
+	ev := &store.Event{OperationID: op.ID, DeploymentID: id, Environment: env, Kind: vocab.EventTeamLock,
 		Time: a.cfg.Now().UTC(), Payload: body}
 	if err := a.db.AppendEvent(ctx, ev); err != nil {
 		return op, err
 	}
-	return op, a.db.FinishOperation(ctx, op.ID, OpSucceeded, "", nil)
+	return op, a.db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil)
 }

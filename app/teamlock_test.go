@@ -15,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/sync/dynamotest"
 	"github.com/cloudplatform/cloud/sync/remote"
 	"github.com/cloudplatform/cloud/sync/teamlock"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // fakeLock is an app.TeamLock whose answer the test decides.
@@ -63,7 +64,7 @@ func openLockedApp(t *testing.T, manifest string, tl app.TeamLock) *app.App {
 
 func teamLockEvents(evs *[]store.Event, mu *sync.Mutex) func(store.Event) {
 	return func(ev store.Event) {
-		if ev.Kind == app.EventTeamLock {
+		if ev.Kind == vocab.EventTeamLock {
 			mu.Lock()
 			*evs = append(*evs, ev)
 			mu.Unlock()
@@ -73,7 +74,7 @@ func teamLockEvents(evs *[]store.Event, mu *sync.Mutex) func(store.Event) {
 
 func TestRun_TeamLock(t *testing.T) {
 	ctx := context.Background()
-	deploy := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 2}
+	deploy := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}
 
 	t.Run("held", func(t *testing.T) {
 		tl := &fakeLock{err: fmt.Errorf("%w: locked by r9/bob@m2 (deploy DCHAIN1/dev) since …", app.ErrTeamLockHeld)}
@@ -109,7 +110,7 @@ func TestRun_TeamLock(t *testing.T) {
 		}
 		// Preview changes nothing: no lock.
 		prev := deploy
-		prev.Kind = app.KindPreview
+		prev.Kind = vocab.KindPreview
 		if _, err := a.Run(ctx, prev); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +150,7 @@ func TestRun_TeamLock(t *testing.T) {
 		req.Observer = func(ev store.Event) {
 			teamLockEvents(&evs, &mu)(ev)
 			// b is running: the lease is taken over.
-			if ev.Kind == app.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {
+			if ev.Kind == vocab.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {
 				close(tl.held.lost)
 			}
 		}
@@ -171,17 +172,17 @@ func TestRun_TeamLock(t *testing.T) {
 // (b sleeps 30 s) stopped there: b did not finish, c never ran.
 func assertCutShort(t *testing.T, rep *app.Report) {
 	t.Helper()
-	got := map[string]string{}
+	got := map[string]vocab.StackStatus{}
 	for _, s := range rep.Stacks {
 		got[s.Stack] = s.Status
 	}
-	if got["a"] != app.StackDeployed {
-		t.Errorf("stack a %q, want %s (it ran before the lock was lost)", got["a"], app.StackDeployed)
+	if got["a"] != vocab.StackDeployed {
+		t.Errorf("stack a %q, want %s (it ran before the lock was lost)", got["a"], vocab.StackDeployed)
 	}
-	if b := got["b"]; b != app.StackCancelled && b != app.StackInterrupted {
+	if b := got["b"]; b != vocab.StackCancelled && b != vocab.StackInterrupted {
 		t.Errorf("stack b %q, want it cancelled or interrupted: the run went on after the lock was lost", b)
 	}
-	if c := got["c"]; c == app.StackDeployed || c == app.StackDeploying {
+	if c := got["c"]; c == vocab.StackDeployed || c == vocab.StackDeploying {
 		t.Errorf("stack c %q: it ran after the lock was lost", c)
 	}
 }
@@ -217,10 +218,10 @@ func TestRun_TeamLockLostOnDynalite(t *testing.T) {
 	var once sync.Once
 	var evs []store.Event
 	var mu sync.Mutex
-	req := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: app.KindDeploy, Parallel: 2}
+	req := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}
 	req.Observer = func(ev store.Event) {
 		teamLockEvents(&evs, &mu)(ev)
-		if ev.Kind == app.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {
+		if ev.Kind == vocab.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {
 			once.Do(func() { close(deploying) })
 		}
 	}
@@ -259,7 +260,7 @@ func TestRun_TeamLockLostOnDynalite(t *testing.T) {
 	if err := <-takeover; !errors.Is(err, remote.ErrLeaseLost) {
 		t.Fatalf("the heartbeat after the takeover: %v, want ErrLeaseLost", err)
 	}
-	if rep.Operation.Status != app.OpCancelled {
+	if rep.Operation.Status != vocab.OpCancelled {
 		t.Errorf("operation %s, want cancelled", rep.Operation.Status)
 	}
 	assertCutShort(t, rep)

@@ -10,16 +10,17 @@ import (
 	"github.com/cloudplatform/cloud/engine/plan"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Conversions from the application core's types to the schema's.
 
-func toDeployment(d store.Deployment, status string) *model.Deployment {
+func toDeployment(d store.Deployment, status vocab.DeploymentStatus) *model.Deployment {
 	return &model.Deployment{
 		ID: d.ID, Organization: d.Organization, Project: d.Project, Domain: d.Domain, Template: d.Template,
 		PulumiOrg: d.PulumiOrg, Backend: d.Backend, Revision: d.CurrentRevision,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Deleted: d.Deleted,
-		Status: model.EnvironmentStatus(status),
+		Status: status,
 	}
 }
 
@@ -27,13 +28,13 @@ func toEnvironment(depID string, e app.EnvironmentStatus) *model.Environment {
 	sum := e.Summary()
 	env := &model.Environment{
 		DeploymentID: depID, Name: e.Name, Enabled: e.Enabled, Region: e.Region, AccountID: e.AccountID,
-		Status: model.EnvironmentStatus(e.Status), Deployed: sum.Deployed, Failed: sum.Failed, NotDeployed: sum.NotDeployed,
+		Status: e.Status, Deployed: sum.Deployed, Failed: sum.Failed, NotDeployed: sum.NotDeployed,
 		Stacks: make([]*model.StackState, 0, len(e.Stacks)),
 	}
 	for _, s := range e.Stacks {
 		env.Stacks = append(env.Stacks, &model.StackState{
 			Name: s.Name, Environment: e.Name, Layer: s.Layer, Enabled: s.Enabled, Dependencies: nonNil(s.Dependencies),
-			Status: model.StackStatus(s.Status), Reason: s.Reason, ResourceCount: s.ResourceCount, LastOperationID: s.LastOperation,
+			Status: s.Status, Reason: s.Reason, ResourceCount: s.ResourceCount, LastOperationID: s.LastOperation,
 		})
 	}
 	if e.LastOperation != nil {
@@ -49,7 +50,7 @@ func toOperation(o store.Operation) *model.Operation {
 	}
 	op := &model.Operation{
 		ID: o.ID, DeploymentID: o.DeploymentID, Environment: o.Environment,
-		Kind: model.OperationKind(o.Kind), Status: model.OperationStatus(o.Status), Revision: o.Revision,
+		Kind: o.Kind, Status: o.Status, Revision: o.Revision,
 		Command: o.Command, Actor: o.Actor, Host: o.Host, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt,
 		Duration: end.Sub(o.StartedAt).Seconds(), Error: o.Error, LastSeq: int(o.LastSeq),
 	}
@@ -72,27 +73,13 @@ func toOperations(ops []store.Operation) []*model.Operation {
 
 func toOperationStack(s store.OperationStack) *model.OperationStack {
 	st := &model.OperationStack{
-		Stack: s.Stack, Status: model.StackStatus(s.Status), Reason: s.Reason, StartedAt: s.StartedAt,
+		Stack: s.Stack, Status: s.Status, Reason: s.Reason, StartedAt: s.StartedAt,
 		FinishedAt: s.FinishedAt, Error: s.Error, ResourceCount: s.ResourceCount,
 	}
 	if len(s.Changes) > 0 {
 		st.Changes = s.Changes
 	}
 	return st
-}
-
-// ToEvent converts a stored event.
-func ToEvent(e store.Event) *model.Event {
-	ev := &model.Event{
-		OperationID: e.OperationID, Seq: int(e.Seq), GlobalSeq: int(e.GlobalSeq), DeploymentID: e.DeploymentID,
-		Environment: e.Environment, Stack: e.Stack, Kind: e.Kind, Time: e.Time,
-	}
-	if len(e.Payload) > 0 {
-		// Stored JSON goes out as it is: decoding it for every subscriber
-		// of every event would cost more than everything else together.
-		ev.Payload = e.Payload
-	}
-	return ev
 }
 
 func toOutputs(outs map[string]map[string]store.Output, showSecrets bool) []*model.Output {

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/vocab"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -4573,8 +4574,8 @@ func (ec *executionContext) _Deployment_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.EnvironmentStatus) graphql.Marshaler {
-			return ec.marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐEnvironmentStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.DeploymentStatus) graphql.Marshaler {
+			return ec.marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐDeploymentStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5208,8 +5209,8 @@ func (ec *executionContext) _Environment_status(ctx context.Context, field graph
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.EnvironmentStatus) graphql.Marshaler {
-			return ec.marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐEnvironmentStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.DeploymentStatus) graphql.Marshaler {
+			return ec.marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐDeploymentStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7354,8 +7355,8 @@ func (ec *executionContext) _Operation_kind(ctx context.Context, field graphql.C
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
-			return ec.marshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.Kind) graphql.Marshaler {
+			return ec.marshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7377,8 +7378,8 @@ func (ec *executionContext) _Operation_status(ctx context.Context, field graphql
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.OperationStatus) graphql.Marshaler {
-			return ec.marshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.OperationStatus) graphql.Marshaler {
+			return ec.marshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐOperationStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7839,8 +7840,8 @@ func (ec *executionContext) _OperationStack_status(ctx context.Context, field gr
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.StackStatus) graphql.Marshaler {
-			return ec.marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.StackStatus) graphql.Marshaler {
+			return ec.marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐStackStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10000,8 +10001,8 @@ func (ec *executionContext) _StackState_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.StackStatus) graphql.Marshaler {
-			return ec.marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v vocab.StackStatus) graphql.Marshaler {
+			return ec.marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐStackStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15090,13 +15091,13 @@ func (ec *executionContext) marshalNEnvironmentChange2ᚖgithubᚗcomᚋcloudpla
 	return ec._EnvironmentChange(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐEnvironmentStatus(ctx context.Context, v any) (model.EnvironmentStatus, error) {
-	var res model.EnvironmentStatus
+func (ec *executionContext) unmarshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐDeploymentStatus(ctx context.Context, v any) (vocab.DeploymentStatus, error) {
+	var res vocab.DeploymentStatus
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐEnvironmentStatus(ctx context.Context, sel ast.SelectionSet, v model.EnvironmentStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNEnvironmentStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐDeploymentStatus(ctx context.Context, sel ast.SelectionSet, v vocab.DeploymentStatus) graphql.Marshaler {
 	return v
 }
 
@@ -15312,13 +15313,13 @@ func (ec *executionContext) unmarshalNOperationInput2githubᚗcomᚋcloudplatfor
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationKind(ctx context.Context, v any) (model.OperationKind, error) {
-	var res model.OperationKind
+func (ec *executionContext) unmarshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐKind(ctx context.Context, v any) (vocab.Kind, error) {
+	var res vocab.Kind
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationKind(ctx context.Context, sel ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
+func (ec *executionContext) marshalNOperationKind2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐKind(ctx context.Context, sel ast.SelectionSet, v vocab.Kind) graphql.Marshaler {
 	return v
 }
 
@@ -15346,13 +15347,13 @@ func (ec *executionContext) marshalNOperationStack2ᚖgithubᚗcomᚋcloudplatfo
 	return ec._OperationStack(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationStatus(ctx context.Context, v any) (model.OperationStatus, error) {
-	var res model.OperationStatus
+func (ec *executionContext) unmarshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐOperationStatus(ctx context.Context, v any) (vocab.OperationStatus, error) {
+	var res vocab.OperationStatus
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐOperationStatus(ctx context.Context, sel ast.SelectionSet, v model.OperationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNOperationStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐOperationStatus(ctx context.Context, sel ast.SelectionSet, v vocab.OperationStatus) graphql.Marshaler {
 	return v
 }
 
@@ -15529,13 +15530,13 @@ func (ec *executionContext) marshalNStackState2ᚖgithubᚗcomᚋcloudplatform�
 	return ec._StackState(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackStatus(ctx context.Context, v any) (model.StackStatus, error) {
-	var res model.StackStatus
+func (ec *executionContext) unmarshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐStackStatus(ctx context.Context, v any) (vocab.StackStatus, error) {
+	var res vocab.StackStatus
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐStackStatus(ctx context.Context, sel ast.SelectionSet, v model.StackStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNStackStatus2githubᚗcomᚋcloudplatformᚋcloudᚋvocabᚐStackStatus(ctx context.Context, sel ast.SelectionSet, v vocab.StackStatus) graphql.Marshaler {
 	return v
 }
 

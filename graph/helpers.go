@@ -8,6 +8,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Lookups shared by several resolvers.
@@ -18,7 +19,7 @@ func (r *Resolver) deployment(ctx context.Context, id string) (*model.Deployment
 	if err != nil {
 		return nil, err
 	}
-	counts := map[string]int{}
+	counts := map[vocab.DeploymentStatus]int{}
 	envs := make([]*model.Environment, 0, len(st.Environments))
 	for _, e := range st.Environments {
 		counts[e.Status]++
@@ -107,7 +108,7 @@ func (r *Resolver) environmentChange(ctx context.Context, id, env string, rev in
 // start starts an operation in the background of the server and returns
 // it running. command is the CLI command it corresponds to, recorded on the
 // operation with the options that were set.
-func (r *Resolver) start(ctx context.Context, command, kind string, in model.OperationInput, needStacks bool) (*model.Operation, error) {
+func (r *Resolver) start(ctx context.Context, command string, kind vocab.Kind, in model.OperationInput, needStacks bool) (*model.Operation, error) {
 	if needStacks && len(in.Stacks) == 0 {
 		return nil, inputErrorf("input.stacks", command+" needs at least one stack")
 	}
@@ -177,7 +178,7 @@ func (r *Resolver) events(ctx context.Context, f store.EventFilter, afterSeq, fi
 	evs = evs[:min(n, len(evs))]
 	out := &model.EventConnection{Nodes: make([]*model.Event, 0, len(evs)), PageInfo: info}
 	for _, e := range evs {
-		out.Nodes = append(out.Nodes, ToEvent(e))
+		out.Nodes = append(out.Nodes, model.EventFrom(e))
 	}
 	if len(evs) > 0 {
 		last := evs[len(evs)-1]
@@ -207,7 +208,7 @@ func (r *Resolver) subscribe(ctx context.Context, f store.EventFilter, afterSeq 
 		for it := range items {
 			msg := &model.EventMessage{Events: make([]*model.Event, 0, len(it.Events))}
 			for _, e := range it.Events {
-				msg.Events = append(msg.Events, ToEvent(*e))
+				msg.Events = append(msg.Events, model.EventFrom(*e))
 			}
 			if it.Overflow != nil {
 				msg.Overflow = &model.Overflow{ResumeAfter: int(it.Overflow.ResumeAfter), Reason: it.Overflow.Reason}

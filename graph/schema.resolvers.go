@@ -15,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Environments is the resolver for the environments field.
@@ -135,37 +136,37 @@ func (r *mutationResolver) DeleteDeployment(ctx context.Context, id string, forc
 	if err != nil {
 		return nil, err
 	}
-	return toDeployment(*d, app.DeploymentDestroyed), nil
+	return toDeployment(*d, vocab.DeploymentDestroyed), nil
 }
 
 // Deploy is the resolver for the deploy field.
 func (r *mutationResolver) Deploy(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "deploy", app.KindDeploy, input, false)
+	return r.start(ctx, "deploy", vocab.KindDeploy, input, false)
 }
 
 // DeployStack is the resolver for the deployStack field.
 func (r *mutationResolver) DeployStack(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "deploy-stack", app.KindDeploy, input, true)
+	return r.start(ctx, "deploy-stack", vocab.KindDeploy, input, true)
 }
 
 // Preview is the resolver for the preview field.
 func (r *mutationResolver) Preview(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "preview", app.KindPreview, input, false)
+	return r.start(ctx, "preview", vocab.KindPreview, input, false)
 }
 
 // Destroy is the resolver for the destroy field.
 func (r *mutationResolver) Destroy(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "destroy", app.KindDestroy, input, false)
+	return r.start(ctx, "destroy", vocab.KindDestroy, input, false)
 }
 
 // DestroyStack is the resolver for the destroyStack field.
 func (r *mutationResolver) DestroyStack(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "destroy-stack", app.KindDestroy, input, true)
+	return r.start(ctx, "destroy-stack", vocab.KindDestroy, input, true)
 }
 
 // Refresh is the resolver for the refresh field.
 func (r *mutationResolver) Refresh(ctx context.Context, input model.OperationInput) (*model.Operation, error) {
-	return r.start(ctx, "refresh", app.KindRefresh, input, false)
+	return r.start(ctx, "refresh", vocab.KindRefresh, input, false)
 }
 
 // Rollback is the resolver for the rollback field.

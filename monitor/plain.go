@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Duration formats d for humans: 850ms, 12.3s, 4m05s.
@@ -46,8 +48,8 @@ func (s *Stack) Progress() string {
 // output; "" for events not worth a line (resource starts, debug output).
 func PlainLine(st *State, ev *Event) string {
 	at := Clock(ev.Time)
-	switch ev.Kind {
-	case KindOperation:
+	switch vocab.EventType(ev.Kind) {
+	case vocab.EventOperation:
 		line := fmt.Sprintf("%s operation %s %s %s", at, ev.OperationID, st.Kind, st.Status)
 		if st.Ended() {
 			c := st.Counts()
@@ -55,10 +57,10 @@ func PlainLine(st *State, ev *Event) string {
 				c.Succeeded, c.Total, c.Failed, c.Skipped)
 		}
 		return line
-	case KindPlan:
+	case vocab.EventPlan:
 		return fmt.Sprintf("%s plan %s of %s/%s: %d stacks %s", at, st.Kind, st.DeploymentID, st.Environment,
 			len(st.Stacks), st.LayerList())
-	case KindStack:
+	case vocab.EventStack:
 		s := st.Stacks[ev.Stack]
 		if s == nil {
 			return ""
@@ -67,17 +69,17 @@ func PlainLine(st *State, ev *Event) string {
 		if s.Reason != "" {
 			line += " (" + s.Reason + ")"
 		}
-		if Finished(s.Status) && !s.Started.IsZero() {
+		if s.Status.Finished() && !s.Started.IsZero() {
 			line += fmt.Sprintf(" in %s, %s", Duration(s.Elapsed(ev.Time)), s.Progress())
 		}
-		if s.Error != "" && Bad(s.Status) {
+		if s.Error != "" && s.Status.Bad() {
 			line += ": " + firstLine(s.Error)
 		}
-		if c := st.Counts(); Finished(s.Status) {
+		if c := st.Counts(); s.Status.Finished() {
 			line += fmt.Sprintf(" [%d/%d]", c.Done(), c.Total)
 		}
 		return line
-	case KindEngine:
+	case vocab.EventEngine:
 		var e engineEvent
 		if Decode(ev, &e) != nil {
 			return ""
@@ -98,7 +100,7 @@ func PlainLine(st *State, ev *Event) string {
 			}
 			return fmt.Sprintf("%s res   %-16s %s %s %s (%s)", at, ev.Stack, e.Op, e.Name, verb, e.Resource)
 		}
-	case KindLog:
+	case vocab.EventLog:
 		var p struct{ Level, Text string }
 		if Decode(ev, &p) != nil || p.Text == "" || p.Level == "debug" {
 			return ""

@@ -12,10 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudplatform/cloud/graph"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/server/gqlws"
 	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/store/feed"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Filter selects a stream: one operation's events (positioned by Seq; the
@@ -56,7 +57,7 @@ func position(f Filter, ev *Event) int {
 }
 
 // Local streams from the local store through a feed.Hub, converting the
-// events as the server does (graph.ToEvent).
+// events as the server does (model.EventFrom).
 type Local struct {
 	Hub *feed.Hub
 }
@@ -80,7 +81,7 @@ func (l Local) Stream(ctx context.Context, f Filter, after int, emit func(Update
 			}
 			evs := make([]*Event, 0, len(it.Events))
 			for _, e := range it.Events {
-				ev := graph.ToEvent(*e)
+				ev := model.EventFrom(*e)
 				after = max(after, position(f, ev))
 				evs = append(evs, ev)
 			}
@@ -151,10 +152,10 @@ func (r Remote) Stream(ctx context.Context, f Filter, after int, emit func(Updat
 			}
 			backoff, failingSince = minB, time.Time{}
 			for _, ev := range u.Events {
-				if ev.Kind == KindOperation && ev.Stack == "" {
-					var p struct{ Status string }
+				if vocab.EventType(ev.Kind) == vocab.EventOperation && ev.Stack == "" {
+					var p struct{ Status vocab.OperationStatus }
 					_ = Decode(ev, &p)
-					ended = ended || terminalOp[p.Status]
+					ended = ended || p.Status.Terminal()
 				}
 			}
 			if len(u.Events) > 0 {

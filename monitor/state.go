@@ -11,49 +11,11 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Event is one event of an operation, as both sources deliver it.
 type Event = model.Event
-
-// Event kinds (see docs/api-graphql.md).
-const (
-	KindOperation = "operation.status"
-	KindPlan      = "operation.plan"
-	KindStack     = "stack.status"
-	KindEngine    = "engine"
-	KindLog       = "log"
-)
-
-// Stack states.
-const (
-	Pending    = "pending"
-	Deploying  = "deploying"
-	Destroying = "destroying"
-	Refreshing = "refreshing"
-	Deployed   = "deployed"
-	Failed     = "failed"
-	Skipped    = "skipped"
-	Unchanged  = "unchanged"
-)
-
-// Operation states that end an operation.
-var terminalOp = map[string]bool{"succeeded": true, "failed": true, "cancelled": true, "interrupted": true}
-
-// Running reports whether a stack status means the stack is being worked on.
-func Running(status string) bool {
-	return status == Deploying || status == Destroying || status == Refreshing
-}
-
-// Finished reports whether a stack status is final.
-func Finished(status string) bool {
-	return status != "" && status != Pending && !Running(status)
-}
-
-// Bad reports whether a final stack status is a failure.
-func Bad(status string) bool {
-	return status == Failed || status == "interrupted" || status == "cancelled" || status == "drifted"
-}
 
 // ResourceOp is a resource operation in flight.
 type ResourceOp struct {
@@ -69,7 +31,7 @@ type ResourceOp struct {
 type Stack struct {
 	Name     string
 	Layer    int
-	Status   string
+	Status   vocab.StackStatus
 	Reason   string
 	Error    string
 	Started  time.Time
@@ -130,8 +92,8 @@ type State struct {
 	OperationID  string
 	DeploymentID string
 	Environment  string
-	Kind         string // deploy, destroy, …
-	Status       string // the operation's status
+	Kind         vocab.Kind
+	Status       vocab.OperationStatus
 	Started      time.Time
 	Finished     time.Time
 	// LastSeq and LastGlobalSeq are the positions of the last event
@@ -163,7 +125,7 @@ func (s *State) reset(ev *Event) {
 func (s *State) stack(name string) *Stack {
 	st := s.Stacks[name]
 	if st == nil {
-		st = &Stack{Name: name, Status: Pending, inFlight: map[string]*ResourceOp{}, seen: map[string]bool{}}
+		st = &Stack{Name: name, Status: vocab.StackPending, inFlight: map[string]*ResourceOp{}, seen: map[string]bool{}}
 		s.Stacks[name] = st
 	}
 	return st
@@ -224,15 +186,19 @@ func (s *State) Apply(ev *Event) {
 	if s.Started.IsZero() {
 		s.Started = ev.Time
 	}
-	switch ev.Kind {
-	case KindOperation:
-		var p struct{ Kind, Status, Error string }
+	switch vocab.EventType(ev.Kind) {
+	case vocab.EventOperation:
+		var p struct {
+			Kind   vocab.Kind
+			Status vocab.OperationStatus
+			Error  string
+		}
 		_ = Decode(ev, &p)
 		if p.Kind != "" {
 			s.Kind = p.Kind
 		}
 		s.Status = p.Status
-		if terminalOp[p.Status] {
+		if p.Status.Terminal() {
 			s.Finished = ev.Time
 			for _, st := range s.Stacks {
 				clear(st.inFlight)
@@ -241,9 +207,9 @@ func (s *State) Apply(ev *Event) {
 		if p.Error != "" {
 			s.log(ev.Time, "", "error", p.Error)
 		}
-	case KindPlan:
+	case vocab.EventPlan:
 		var p struct {
-			Kind   string
+			Kind   vocab.Kind
 			Stacks []string
 			Layers map[string]int
 		}
@@ -257,18 +223,21 @@ func (s *State) Apply(ev *Event) {
 		for n, l := range p.Layers {
 			s.stack(n).Layer = l
 		}
-	case KindStack:
+	case vocab.EventStack:
 		if ev.Stack == "" {
 			return
 		}
-		var p struct{ Status, Reason, Error string }
+		var p struct {
+			Status        vocab.StackStatus
+			Reason, Error string
+		}
 		_ = Decode(ev, &p)
 		st := s.stack(ev.Stack)
 		st.Status, st.Reason = p.Status, p.Reason
 		switch {
-		case Running(p.Status):
+		case p.Status.Running():
 			st.Started, st.Finished = ev.Time, time.Time{}
-		case Finished(p.Status):
+		case p.Status.Finished():
 			st.Finished = ev.Time
 			clear(st.inFlight)
 		}
@@ -276,13 +245,13 @@ func (s *State) Apply(ev *Event) {
 			st.Error = p.Error
 			s.log(ev.Time, ev.Stack, "error", p.Error)
 		}
-	case KindEngine:
+	case vocab.EventEngine:
 		var e engineEvent
 		if Decode(ev, &e) != nil {
 			return
 		}
 		s.engine(ev, e)
-	case KindLog:
+	case vocab.EventLog:
 		var p struct{ Level, Text string }
 		_ = Decode(ev, &p)
 		if p.Text != "" {
@@ -346,10 +315,10 @@ func (s *State) log(t time.Time, stack, level, text string) {
 }
 
 // Ended reports whether the operation has ended.
-func (s *State) Ended() bool { return terminalOp[s.Status] }
+func (s *State) Ended() bool { return s.Status.Terminal() }
 
 // Succeeded reports whether the operation ended successfully.
-func (s *State) Succeeded() bool { return s.Status == "succeeded" }
+func (s *State) Succeeded() bool { return s.Status == vocab.OpSucceeded }
 
 // Order lists the stacks by layer, then name.
 func (s *State) Order() []string {
@@ -385,13 +354,13 @@ func (s *State) Counts() Counts {
 	c := Counts{Total: len(s.Stacks)}
 	for _, st := range s.Stacks {
 		switch {
-		case Running(st.Status):
+		case st.Status.Running():
 			c.Running++
-		case st.Status == Skipped || st.Status == "cancelled":
+		case st.Status == vocab.StackSkipped || st.Status == vocab.StackCancelled:
 			c.Skipped++
-		case Bad(st.Status):
+		case st.Status.Bad():
 			c.Failed++
-		case Finished(st.Status):
+		case st.Status.Finished():
 			c.Succeeded++
 		default:
 			c.Pending++
@@ -444,7 +413,7 @@ func (s *State) ETA(now time.Time) (left time.Duration, ok bool) {
 		var slowest time.Duration
 		for _, n := range layer {
 			st := s.Stacks[n]
-			if Finished(st.Status) {
+			if st.Status.Finished() {
 				continue
 			}
 			h, has := s.History[n]
@@ -453,7 +422,7 @@ func (s *State) ETA(now time.Time) (left time.Duration, ok bool) {
 			}
 			known = true
 			rest := h
-			if Running(st.Status) {
+			if st.Status.Running() {
 				rest = max(0, h-now.Sub(st.Started))
 			}
 			slowest = max(slowest, rest)

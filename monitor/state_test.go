@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // load reads a recorded event sequence (one GraphQL Event a line, as a
@@ -61,7 +63,7 @@ func TestSucceededRun(t *testing.T) {
 		created := map[string]int{"network": 5, "security": 3, "database": 2, "storage": 1, "app": 2, "monitoring": 4}
 		for n, c := range created {
 			s := st.Stacks[n]
-			if s.Status != Deployed || s.Created != c || s.Updated != 0 || s.Deleted != 0 {
+			if s.Status != vocab.StackDeployed || s.Created != c || s.Updated != 0 || s.Deleted != 0 {
 				t.Errorf("%s: %s %s, want deployed +%d", n, s.Status, s.Progress(), c)
 			}
 			if e := s.Elapsed(time.Now()); e < time.Second || e > time.Minute {
@@ -143,7 +145,7 @@ func TestFailedRun(t *testing.T) {
 	if !st.Ended() || st.Succeeded() || st.Status != "failed" {
 		t.Fatalf("status %q", st.Status)
 	}
-	want := map[string]string{"base": Deployed, "side": Deployed, "mid": Failed, "top": Skipped}
+	want := map[string]vocab.StackStatus{"base": vocab.StackDeployed, "side": vocab.StackDeployed, "mid": vocab.StackFailed, "top": vocab.StackSkipped}
 	for n, s := range want {
 		if st.Stacks[n].Status != s {
 			t.Errorf("%s: %s, want %s", n, st.Stacks[n].Status, s)

@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Output is one output of a stack, as the details pane shows it.
@@ -234,16 +236,16 @@ var (
 
 const spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
-func (m *Model) icon(status string) (string, lipgloss.Style) {
+func (m *Model) icon(status vocab.StackStatus) (string, lipgloss.Style) {
 	switch {
-	case Running(status):
+	case status.Running():
 		r := []rune(spinner)
 		return string(r[m.frame%len(r)]), cyan
-	case status == Skipped || status == "cancelled":
+	case status == vocab.StackSkipped || status == vocab.StackCancelled:
 		return "-", faint
-	case Bad(status):
+	case status.Bad():
 		return "✗", red
-	case Finished(status):
+	case status.Finished():
 		return "✓", green
 	}
 	return "·", faint
@@ -259,7 +261,7 @@ func (m *Model) View() string {
 	}
 	// Header: what, status, progress, time.
 	c := st.Counts()
-	status := st.Status
+	status := string(st.Status)
 	if status == "" {
 		status = "waiting for events"
 	}
@@ -295,7 +297,7 @@ func (m *Model) View() string {
 				}
 			} else if s.Reason != "" {
 				row += " " + faint.Render(s.Reason)
-			} else if Bad(s.Status) && s.Error != "" {
+			} else if s.Status.Bad() && s.Error != "" {
 				first, _, _ := strings.Cut(s.Error, "\n")
 				row += " " + red.Render(first)
 			}
@@ -378,12 +380,12 @@ func (m *Model) details(n string, now time.Time) string {
 }
 
 func (m *Model) statusStyle(status string) lipgloss.Style {
-	switch status {
-	case "succeeded":
+	switch vocab.OperationStatus(status) {
+	case vocab.OpSucceeded:
 		return green
-	case "failed", "cancelled", "interrupted":
+	case vocab.OpFailed, vocab.OpCancelled, vocab.OpInterrupted:
 		return red
-	case "running":
+	case vocab.OpRunning:
 		return cyan
 	}
 	return faint

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 func key(m tea.Model, k string) (tea.Model, tea.Cmd) {
@@ -155,7 +157,7 @@ func TestModelSpinnerAndETA(t *testing.T) {
 	var i int
 	for i = range evs { // up to network deploying
 		m.Update(EventsMsg{evs[i]})
-		if s := m.State.Stacks["network"]; s != nil && s.Status == Deploying {
+		if s := m.State.Stacks["network"]; s != nil && s.Status == vocab.StackDeploying {
 			break
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/server"
 	"github.com/cloudplatform/cloud/server/gqlws"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // fanout is one run of the subscription fan-out benchmark: subscribers
@@ -39,7 +40,7 @@ func newFanout(b *testing.B) *fanout {
 	if _, err := a.Init(ctx, app.InitRequest{ID: "DBENCH1", Organization: "acme", Project: "shop"}); err != nil {
 		b.Fatal(err)
 	}
-	op := &store.Operation{DeploymentID: "DBENCH1", Environment: "dev", Kind: app.KindDeploy, Status: store.StatusRunning,
+	op := &store.Operation{DeploymentID: "DBENCH1", Environment: "dev", Kind: vocab.KindDeploy, Status: vocab.OpRunning,
 		Revision: 1, StartedAt: time.Now()}
 	if err := a.Store().BeginOperation(ctx, op); err != nil {
 		b.Fatal(err)
@@ -114,7 +115,7 @@ func (f *fanout) publish(b *testing.B, n int, interval time.Duration) {
 		if interval > 0 {
 			<-tick.C
 		}
-		e := &store.Event{OperationID: f.op.ID, Stack: "app", Kind: app.EventEngine, Payload: payload}
+		e := &store.Event{OperationID: f.op.ID, Stack: "app", Kind: vocab.EventEngine, Payload: payload}
 		if err := f.a.Store().AppendEvent(ctx, e); err != nil {
 			b.Fatal(err)
 		}

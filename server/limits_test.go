@@ -19,6 +19,7 @@ import (
 	"github.com/cloudplatform/cloud/server"
 	"github.com/cloudplatform/cloud/server/gqlws"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/coder/websocket"
 )
 
@@ -373,7 +374,7 @@ func TestLimits_WebSockets(t *testing.T) {
 
 func beginOperation(t *testing.T, a *app.App) *store.Operation {
 	t.Helper()
-	op := &store.Operation{DeploymentID: "DLIMIT1", Environment: "dev", Kind: app.KindDeploy, Status: store.StatusRunning,
+	op := &store.Operation{DeploymentID: "DLIMIT1", Environment: "dev", Kind: vocab.KindDeploy, Status: vocab.OpRunning,
 		Revision: 1, StartedAt: time.Now()}
 	if err := a.Store().BeginOperation(context.Background(), op); err != nil {
 		t.Fatal(err)
@@ -383,7 +384,7 @@ func beginOperation(t *testing.T, a *app.App) *store.Operation {
 
 func appendEvent(t *testing.T, a *app.App, op *store.Operation) {
 	t.Helper()
-	e := &store.Event{OperationID: op.ID, Stack: "app", Kind: app.EventEngine,
+	e := &store.Event{OperationID: op.ID, Stack: "app", Kind: vocab.EventEngine,
 		Payload: json.RawMessage(`{"type":"resourcePreEvent","urn":"urn:pulumi:dev::shop::probe:index:Thing::t1"}`)}
 	if err := a.Store().AppendEvent(context.Background(), e); err != nil {
 		t.Fatal(err)

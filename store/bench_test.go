@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudplatform/cloud/migrations"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 const (
@@ -90,7 +91,7 @@ func buildBenchFixture(path string) error {
 			return err
 		}
 		batch = batch[:0]
-		if err := db.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", map[string]any{"deployed": benchStacks}); err != nil {
+		if err := db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", map[string]any{"deployed": benchStacks}); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudplatform/cloud/migrations"
 	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/store/hlc"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 func TestOpen_Migrations(t *testing.T) {
@@ -133,7 +134,7 @@ func TestDB_Outbox(t *testing.T) {
 	if err := db.SetOutputs(ctx, "D1BRV40", "dev", "network", map[string]store.Output{"vpcId": {Value: "vpc-1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", map[string]any{"stacks": 1}); err != nil {
+	if err := db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", map[string]any{"stacks": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.PutStackTemplate(ctx, store.StackTemplate{Name: "network", Template: []byte(`{"inputs":{}}`)}); err != nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Event is one entry of an operation's event log: a status change or an
@@ -24,7 +26,7 @@ type Event struct {
 	DeploymentID string
 	Environment  string
 	Stack        string // "" for operation-level events
-	Kind         string
+	Kind         vocab.EventType
 	Time         time.Time
 	Payload      json.RawMessage
 }
@@ -199,7 +201,7 @@ func (f EventFilter) Match(e *Event) bool {
 		f.DeploymentID != "" && e.DeploymentID != f.DeploymentID,
 		f.Environment != "" && e.Environment != f.Environment,
 		len(f.Stacks) > 0 && e.Stack != "" && !slices.Contains(f.Stacks, e.Stack),
-		len(f.Kinds) > 0 && !slices.Contains(f.Kinds, e.Kind):
+		len(f.Kinds) > 0 && !slices.Contains(f.Kinds, string(e.Kind)):
 		return false
 	}
 	return true

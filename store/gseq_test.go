@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudplatform/cloud/migrations"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // beginOpIn starts a deploy of D1BRV40 in env.
@@ -79,10 +80,10 @@ func TestDB_GlobalSeq(t *testing.T) {
 	}
 	now := time.Now()
 	if err := db.Transition(ctx, store.OperationStack{OperationID: dev.ID, Stack: "network", Status: "deployed", StartedAt: &now},
-		&store.StackState{Status: "deployed"}, &store.Event{Kind: store.EventStackStatus}); err != nil {
+		&store.StackState{Status: "deployed"}, &store.Event{Kind: vocab.EventStack}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishOperation(ctx, dev.ID, store.StatusSucceeded, "", nil); err != nil {
+	if err := db.FinishOperation(ctx, dev.ID, vocab.OpSucceeded, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	last := next + 1 // the transition's event, then the finish's
@@ -103,7 +104,7 @@ func TestDB_GlobalSeq(t *testing.T) {
 	if !slices.IsSorted(gseqs(devEvs)) || devEvs[0].GlobalSeq != 1 || devEvs[len(devEvs)-1].GlobalSeq != last {
 		t.Errorf("operation gseqs = %v", gseqs(devEvs))
 	}
-	if k := devEvs[len(devEvs)-1].Kind; k != store.EventOperationStatus {
+	if k := devEvs[len(devEvs)-1].Kind; k != vocab.EventOperation {
 		t.Errorf("last event kind %q, want the finish's operation.status", k)
 	}
 
@@ -267,7 +268,7 @@ func TestDB_EventsAfter(t *testing.T) {
 	saveDeployment(t, db)
 	dev := beginOpIn(t, db, "dev")   // dev#1 gseq 1 stack ""
 	prod := beginOpIn(t, db, "prod") // prod#1 gseq 2 stack ""
-	add := func(op *store.Operation, stack, kind string) {
+	add := func(op *store.Operation, stack string, kind vocab.EventType) {
 		appendEvent(t, db, &store.Event{OperationID: op.ID, Stack: stack, Kind: kind, Payload: json.RawMessage(`{}`)})
 	}
 	add(dev, "network", "engine")     // dev#2 g3
@@ -301,7 +302,7 @@ func TestDB_EventsAfter(t *testing.T) {
 			[]string{"dev#1@1", "dev#3@5", "dev#4@6", "dev#5@8"}},
 		{"operation kinds", store.EventFilter{OperationID: dev.ID, Kinds: []string{"log", "diagnostic"}}, 0, 0,
 			[]string{"dev#4@6", "dev#5@8", "dev#6@9"}},
-		{"operation stack and kind", store.EventFilter{OperationID: dev.ID, Stacks: []string{"network"}, Kinds: []string{"engine", store.EventOperationStatus}}, 0, 0,
+		{"operation stack and kind", store.EventFilter{OperationID: dev.ID, Stacks: []string{"network"}, Kinds: []string{"engine", string(vocab.EventOperation)}}, 0, 0,
 			[]string{"dev#1@1", "dev#2@3"}},
 		{"operation of another deployment", store.EventFilter{OperationID: dev.ID, DeploymentID: "OTHER"}, 0, 0, nil},
 		{"operation of another environment", store.EventFilter{OperationID: dev.ID, Environment: "prod"}, 0, 0, nil},
@@ -418,7 +419,7 @@ func TestDB_EventsChanged(t *testing.T) {
 	}
 
 	ch = db.EventsChanged()
-	if err := db.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", nil); err != nil {
+	if err := db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if !closed(ch) {

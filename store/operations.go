@@ -10,22 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Operation statuses.
-const (
-	StatusQueued      = "queued"
-	StatusRunning     = "running"
-	StatusSucceeded   = "succeeded"
-	StatusFailed      = "failed"
-	StatusCancelled   = "cancelled"
-	StatusInterrupted = "interrupted"
-)
-
-// Event kinds the store itself appends.
-const (
-	EventOperationStatus = "operation.status"
-	EventStackStatus     = "stack.status"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Operation is one run of deploy, destroy, preview, refresh or rollback on
@@ -34,9 +20,9 @@ type Operation struct {
 	ID           string
 	DeploymentID string
 	Environment  string
-	Kind         string // deploy | destroy | preview | refresh | rollback
-	Status       string // queued | running | succeeded | failed | cancelled | interrupted
-	Revision     int    // the manifest revision it runs
+	Kind         vocab.Kind
+	Status       vocab.OperationStatus
+	Revision     int // the manifest revision it runs
 	Command      string
 	Flags        map[string]any
 	Actor        string
@@ -54,7 +40,7 @@ type Operation struct {
 type OperationStack struct {
 	OperationID   string
 	Stack         string
-	Status        string
+	Status        vocab.StackStatus
 	Reason        string
 	StartedAt     *time.Time
 	FinishedAt    *time.Time
@@ -74,7 +60,7 @@ type StackState struct {
 	DeploymentID    string
 	Environment     string
 	Stack           string
-	Status          string
+	Status          vocab.StackStatus
 	Reason          string
 	LastOperationID string
 	ResourceCount   int
@@ -211,7 +197,7 @@ func (db *DB) BeginOperation(ctx context.Context, op *Operation) error {
 			o.ID = newOperationID(w.now)
 		}
 		if o.Status == "" {
-			o.Status = StatusRunning
+			o.Status = vocab.OpRunning
 		}
 		if o.StartedAt.IsZero() {
 			o.StartedAt = w.now
@@ -229,7 +215,7 @@ func (db *DB) BeginOperation(ctx context.Context, op *Operation) error {
 			// and username): the first event of the stream says it.
 			payload["caller"] = c
 		}
-		if err := w.appendEvent(ctx, &Event{OperationID: o.ID, Kind: EventOperationStatus, Payload: mustJSON(payload)}); err != nil {
+		if err := w.appendEvent(ctx, &Event{OperationID: o.ID, Kind: vocab.EventOperation, Payload: mustJSON(payload)}); err != nil {
 			return err
 		}
 		o.LastSeq = 1
@@ -242,10 +228,8 @@ func (db *DB) BeginOperation(ctx context.Context, op *Operation) error {
 // or interrupted), error text and summary of an operation, sets its finish
 // time and appends an "operation.status" event.
 // It returns an error wrapping ErrNotFound if there is no such operation.
-func (db *DB) FinishOperation(ctx context.Context, id, status, errText string, summary map[string]any) error {
-	switch status {
-	case StatusSucceeded, StatusFailed, StatusCancelled, StatusInterrupted:
-	default:
+func (db *DB) FinishOperation(ctx context.Context, id string, status vocab.OperationStatus, errText string, summary map[string]any) error {
+	if !status.Terminal() {
 		return fmt.Errorf("store: finish operation %s: %q is not a final status", id, status)
 	}
 	return db.write(ctx, func(w *writer) error {
@@ -257,7 +241,7 @@ func (db *DB) FinishOperation(ctx context.Context, id, status, errText string, s
 		if errText != "" {
 			payload["error"] = errText
 		}
-		ev := &Event{OperationID: id, Kind: EventOperationStatus, Payload: mustJSON(payload)}
+		ev := &Event{OperationID: id, Kind: vocab.EventOperation, Payload: mustJSON(payload)}
 		if err := w.appendEvent(ctx, ev); err != nil {
 			return err
 		}
@@ -290,7 +274,7 @@ func (db *DB) Operations(ctx context.Context, deploymentID, env string, limit in
 // LastOperation returns the newest operation of the deployment in env (any
 // environment if env is "") whose kind is one of kinds (any kind if none
 // given). It returns an error wrapping ErrNotFound if there is none.
-func (db *DB) LastOperation(ctx context.Context, deploymentID, env string, kinds ...string) (*Operation, error) {
+func (db *DB) LastOperation(ctx context.Context, deploymentID, env string, kinds ...vocab.Kind) (*Operation, error) {
 	where := []string{"deployment_id = ?", "deleted = 0"}
 	args := []any{deploymentID}
 	if env != "" {

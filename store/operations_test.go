@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 func TestDB_BeginOperation(t *testing.T) {
@@ -19,7 +20,7 @@ func TestDB_BeginOperation(t *testing.T) {
 	op := beginOp(t, db)
 
 	pid, start, host := store.ProcessIdentity()
-	if op.ID == "" || op.Status != store.StatusRunning || op.PID != pid || op.PIDStart != start || op.Host != host {
+	if op.ID == "" || op.Status != vocab.OpRunning || op.PID != pid || op.PIDStart != start || op.Host != host {
 		t.Errorf("BeginOperation filled %+v", op)
 	}
 	got, err := db.Operation(ctx, op.ID)
@@ -61,14 +62,14 @@ func TestDB_BeginOperation(t *testing.T) {
 	})
 
 	t.Run("finish frees the environment", func(t *testing.T) {
-		if err := db.FinishOperation(ctx, op.ID, store.StatusFailed, "boom", map[string]any{"failed": float64(1)}); err != nil {
+		if err := db.FinishOperation(ctx, op.ID, vocab.OpFailed, "boom", map[string]any{"failed": float64(1)}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.Operation(ctx, op.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != store.StatusFailed || got.Error != "boom" || got.FinishedAt == nil || got.Summary["failed"] != float64(1) {
+		if got.Status != vocab.OpFailed || got.Error != "boom" || got.FinishedAt == nil || got.Summary["failed"] != float64(1) {
 			t.Errorf("finished operation = %+v", got)
 		}
 		next := &store.Operation{DeploymentID: "D1BRV40", Environment: "dev", Kind: "deploy"}
@@ -111,7 +112,7 @@ func TestDB_Transition(t *testing.T) {
 	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "network", Status: "deploying", StartedAt: &start},
 		&store.StackState{Status: "deploying"},
-		&store.Event{Kind: store.EventStackStatus, Payload: json.RawMessage(`{"status":"deploying"}`)})
+		&store.Event{Kind: vocab.EventStack, Payload: json.RawMessage(`{"status":"deploying"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestDB_Transition(t *testing.T) {
 	err = db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "network", Status: "deployed", FinishedAt: &end,
 		Changes: map[string]int{"create": 3}, ResourceCount: 3},
 		&store.StackState{Status: "deployed", ResourceCount: 3, ConfigHash: "abc"},
-		&store.Event{Kind: store.EventStackStatus, Payload: json.RawMessage(`{"status":"deployed"}`)})
+		&store.Event{Kind: vocab.EventStack, Payload: json.RawMessage(`{"status":"deployed"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

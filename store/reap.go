@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cloudplatform/cloud/internal/proc"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // ProcessIdentity returns this process's pid, its start time (field 22 of
@@ -35,7 +36,7 @@ var processIdentity = sync.OnceValue(func() identity {
 })
 
 // transient stack statuses: work that was in progress.
-var transient = map[string]bool{"pending": true, "deploying": true, "destroying": true}
+var transient = map[vocab.StackStatus]bool{vocab.StackPending: true, vocab.StackDeploying: true, vocab.StackDestroying: true}
 
 // ReapInterrupted finds queued or running operations owned by a process of
 // this host that is gone (see proc.Gone) and marks them interrupted: the
@@ -79,11 +80,11 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if o.Status != StatusQueued && o.Status != StatusRunning {
+		if o.Status != vocab.OpQueued && o.Status != vocab.OpRunning {
 			return nil // finished since we looked
 		}
 		reason := fmt.Sprintf("owner process %d on %s is gone", o.PID, o.Host)
-		payload := mustJSON(map[string]string{"status": StatusInterrupted, "reason": reason})
+		payload := mustJSON(map[string]string{"status": string(vocab.OpInterrupted), "reason": reason})
 		now := w.now
 		// The operation ended when its owner last wrote, not when another
 		// process noticed (an 8 s run found 11 minutes later lasted 8 s).
@@ -108,7 +109,7 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 				continue
 			}
 			names[s.Stack] = true
-			s.Status, s.Reason, s.FinishedAt = StatusInterrupted, reason, &end
+			s.Status, s.Reason, s.FinishedAt = vocab.StackInterrupted, reason, &end
 			if err := w.putOperationStack(ctx, s); err != nil {
 				return err
 			}
@@ -122,21 +123,21 @@ func (db *DB) reap(ctx context.Context, id string) (bool, error) {
 				continue
 			}
 			names[s.Stack] = true
-			s.Status, s.Reason, s.LastOperationID, s.UpdatedAt = StatusInterrupted, reason, id, now
+			s.Status, s.Reason, s.LastOperationID, s.UpdatedAt = vocab.StackInterrupted, reason, id, now
 			if err := w.putStackState(ctx, s); err != nil {
 				return err
 			}
 		}
 		for _, s := range slices.Sorted(maps.Keys(names)) {
-			if err := w.appendEvent(ctx, &Event{OperationID: id, Stack: s, Kind: EventStackStatus, Payload: payload}); err != nil {
+			if err := w.appendEvent(ctx, &Event{OperationID: id, Stack: s, Kind: vocab.EventStack, Payload: payload}); err != nil {
 				return err
 			}
 		}
 
-		o.Status, o.Error, o.FinishedAt = StatusInterrupted, reason, &end
+		o.Status, o.Error, o.FinishedAt = vocab.OpInterrupted, reason, &end
 		// appendEvent bumps last_seq; write the operation after the stack
 		// events so the row carries the final sequence.
-		ev := &Event{OperationID: id, Kind: EventOperationStatus, Payload: payload}
+		ev := &Event{OperationID: id, Kind: vocab.EventOperation, Payload: payload}
 		if err := w.appendEvent(ctx, ev); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // deadPID returns the pid of a child process that has exited and been
@@ -49,9 +50,9 @@ func TestDB_ReapInterrupted(t *testing.T) {
 	if err := db.BeginOperation(ctx, dead); err != nil {
 		t.Fatal(err)
 	}
-	for stack, status := range map[string]string{"network": "deployed", "database": "deploying"} {
+	for stack, status := range map[string]vocab.StackStatus{"network": vocab.StackDeployed, "database": vocab.StackDeploying} {
 		err := db.Transition(ctx, store.OperationStack{OperationID: dead.ID, Stack: stack, Status: status},
-			&store.StackState{Status: status}, &store.Event{Kind: store.EventStackStatus})
+			&store.StackState{Status: status}, &store.Event{Kind: vocab.EventStack})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,18 +70,18 @@ func TestDB_ReapInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	reason := "owner process " + strconv.Itoa(pid) + " on " + host + " is gone"
-	if op.Status != store.StatusInterrupted || op.FinishedAt == nil || op.Error != reason {
+	if op.Status != vocab.OpInterrupted || op.FinishedAt == nil || op.Error != reason {
 		t.Errorf("reaped operation = %+v", op)
 	}
 	stacks, _ := db.OperationStacks(ctx, dead.ID)
 	for _, s := range stacks {
-		wantStatus := map[string]string{"network": "deployed", "database": store.StatusInterrupted}[s.Stack]
+		wantStatus := map[string]vocab.StackStatus{"network": vocab.StackDeployed, "database": vocab.StackInterrupted}[s.Stack]
 		if s.Status != wantStatus {
 			t.Errorf("operation stack %s = %s, want %s", s.Stack, s.Status, wantStatus)
 		}
 	}
 	st, _ := db.StackState(ctx, "D1BRV40", "dev", "database")
-	if st.Status != store.StatusInterrupted || st.Reason != reason {
+	if st.Status != vocab.StackInterrupted || st.Reason != reason {
 		t.Errorf("database state = %+v", st)
 	}
 	if st, _ := db.StackState(ctx, "D1BRV40", "dev", "network"); st.Status != "deployed" {
@@ -91,7 +92,7 @@ func TestDB_ReapInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 || evs[0].Kind != store.EventStackStatus || evs[0].Stack != "database" || evs[1].Kind != store.EventOperationStatus {
+	if len(evs) != 2 || evs[0].Kind != vocab.EventStack || evs[0].Stack != "database" || evs[1].Kind != vocab.EventOperation {
 		t.Fatalf("last events = %+v", evs)
 	}
 	var payload map[string]string
@@ -105,10 +106,10 @@ func TestDB_ReapInterrupted(t *testing.T) {
 		t.Errorf("LastSeq = %d, want %d", op.LastSeq, evs[1].Seq)
 	}
 
-	if r, _ := db.Operation(ctx, remote.ID); r.Status != store.StatusRunning {
+	if r, _ := db.Operation(ctx, remote.ID); r.Status != vocab.OpRunning {
 		t.Errorf("remote operation = %s, want running", r.Status)
 	}
-	if l, _ := db.Operation(ctx, live.ID); l.Status != store.StatusRunning {
+	if l, _ := db.Operation(ctx, live.ID); l.Status != vocab.OpRunning {
 		t.Errorf("live operation = %s, want running", l.Status)
 	}
 
@@ -140,7 +141,7 @@ func TestDB_BeginOperation_ReapsDeadOwner(t *testing.T) {
 	if err := db.BeginOperation(ctx, &store.Operation{DeploymentID: "D1BRV40", Environment: "dev", Kind: "deploy"}); err != nil {
 		t.Fatalf("BeginOperation with a dead holder: %v", err)
 	}
-	if op, _ := db.Operation(ctx, dead.ID); op.Status != store.StatusInterrupted {
+	if op, _ := db.Operation(ctx, dead.ID); op.Status != vocab.OpInterrupted {
 		t.Errorf("dead holder = %s, want interrupted", op.Status)
 	}
 }
@@ -164,7 +165,7 @@ func TestDB_ReapEndsAtLastEvent(t *testing.T) {
 	}
 	clock = clock.Add(8 * time.Second) // the run's last event, 8 s in
 	if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "database", Status: "deploying"},
-		&store.StackState{Status: "deploying"}, &store.Event{Kind: store.EventStackStatus}); err != nil {
+		&store.StackState{Status: "deploying"}, &store.Event{Kind: vocab.EventStack}); err != nil {
 		t.Fatal(err)
 	}
 	clock = clock.Add(11 * time.Minute) // noticed much later

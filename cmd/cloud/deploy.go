@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
@@ -50,9 +51,9 @@ Examples:
 			if err != nil {
 				return err
 			}
-			kind := app.KindDeploy
+			kind := vocab.KindDeploy
 			if c.Bool("preview") {
-				kind = app.KindPreview
+				kind = vocab.KindPreview
 			}
 			if srv := e.server(c); srv != "" {
 				return e.remoteOperate(c, srv, app.RunRequest{DeploymentID: as[0], Kind: kind})
@@ -102,7 +103,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDeploy, Stacks: []string{as[1]},
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDeploy, Stacks: []string{as[1]},
 				WithDependencies: c.Bool("with-dependencies"), Cascade: c.Bool("cascade"), Force: c.Bool("force")})
 		},
 	}
@@ -126,7 +127,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindPreview})
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindPreview})
 		},
 	}
 }
@@ -151,7 +152,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindRefresh, Stacks: c.StringSlice("stack")})
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindRefresh, Stacks: c.StringSlice("stack")})
 		},
 	}
 }
@@ -175,7 +176,7 @@ Examples:
 			if err := e.confirm(fmt.Sprintf("Destroy every stack of %s in %s?", as[0], c.String("env"))); err != nil {
 				return err
 			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDestroy})
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDestroy})
 		},
 	}
 }
@@ -201,7 +202,7 @@ Examples:
 			if err := e.confirm(fmt.Sprintf("Destroy stack %s of %s in %s?", as[1], as[0], c.String("env"))); err != nil {
 				return err
 			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: app.KindDestroy, Stacks: []string{as[1]},
+			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDestroy, Stacks: []string{as[1]},
 				Force: c.Bool("force")})
 		},
 	}
@@ -249,7 +250,7 @@ func (e *env) operate(c *cli.Context, req app.RunRequest) error {
 // watch runs an operation with live progress and prints its report. When
 // there is a report, it has said what failed: the exit code is 1 without
 // repeating the error.
-func (e *env) watch(ctx context.Context, a *app.App, kind string, run *app.RunRequest, do func() (*app.Report, error)) error {
+func (e *env) watch(ctx context.Context, a *app.App, kind vocab.Kind, run *app.RunRequest, do func() (*app.Report, error)) error {
 	p := newProgress(e, "Ctrl-C cancels")
 	run.Observer = p.observe
 	// Not quiet-able: running without the team lock is a risk the user

@@ -114,7 +114,7 @@ Examples:
 			return e.emit(envs, func(w io.Writer) {
 				row(w, "ENVIRONMENT", "ENABLED", "REGION", "ACCOUNT", "STATUS", "DEPLOYED", "FAILED", "NOT DEPLOYED")
 				for _, s := range envs {
-					row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), s.Status),
+					row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), string(s.Status)),
 						s.Deployed, s.Failed, s.NotDeployed)
 				}
 			})

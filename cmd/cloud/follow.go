@@ -11,6 +11,7 @@ import (
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
@@ -137,7 +138,7 @@ func (e *env) remoteOperate(c *cli.Context, server string, req app.RunRequest) e
 			body["stacks"] = req.Stacks
 		}
 	}
-	op, err := r.Start(c.Context, req.DeploymentID, c.String("env"), stack, req.Kind, body)
+	op, err := r.Start(c.Context, req.DeploymentID, c.String("env"), stack, string(req.Kind), body)
 	if err != nil {
 		return err
 	}
@@ -168,7 +169,7 @@ func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) e
 		if final, err = r.Operation(ctx, op.ID); err != nil {
 			return err
 		}
-		if final.Status != model.OperationStatusQueued && final.Status != model.OperationStatusRunning {
+		if final.Status != vocab.OpQueued && final.Status != vocab.OpRunning {
 			break
 		}
 		if err := client.SleepCtx(ctx, time.Second); err != nil {
@@ -178,7 +179,7 @@ func (e *env) follow(ctx context.Context, r *client.HTTP, op *model.Operation) e
 	if err := e.printReport(final); err != nil {
 		return err
 	}
-	if final.Status != model.OperationStatusSucceeded {
+	if final.Status != vocab.OpSucceeded {
 		return &exitError{code: 1, err: errSilent}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/vocab"
 
 	"github.com/urfave/cli/v2"
 )
@@ -88,7 +89,9 @@ func summaryText(summary any) string {
 		return "-"
 	}
 	out := ""
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "failed", "skipped", "cancelled", "interrupted"} {
+	for _, st := range []vocab.StackStatus{vocab.StackDeployed, vocab.StackUnchanged, vocab.StackPreviewed, vocab.StackDestroyed,
+		vocab.StackFailed, vocab.StackSkipped, vocab.StackCancelled, vocab.StackInterrupted} {
+		k := string(st)
 		if v, ok := s[k]; ok {
 			if out != "" {
 				out += " "

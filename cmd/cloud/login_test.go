@@ -180,7 +180,8 @@ func TestLoginAndRemote(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("remote deploy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"stack network", "deployed", "operation op-", "succeeded"} {
+	// The lines a local deploy prints: one reducer and one printer.
+	for _, want := range []string{"Deploy op-", "stack network          deployed in", "[6/6]", "succeeded in"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("remote deploy output lacks %q:\n%s", want, r.stderr)
 		}

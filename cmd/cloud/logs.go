@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/stacks/protocol"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
@@ -136,7 +136,7 @@ func (e *env) followLogs(ctx context.Context, cl client.Client, op *model.Operat
 		if err != nil {
 			return err
 		}
-		if cur.Status != model.OperationStatusRunning && cur.Status != model.OperationStatusQueued {
+		if cur.Status != vocab.OpRunning && cur.Status != vocab.OpQueued {
 			// Events written between the last page and the end.
 			if more, err := cl.Events(ctx, op.ID, after, 1, stacks...); err == nil && len(more.Items) > 0 {
 				continue
@@ -159,8 +159,8 @@ func (e *env) eventLine(ev *model.Event) string {
 		who = "operation"
 	}
 	prefix := fmt.Sprintf("%s %5d %-14s", at, ev.Seq, who)
-	switch ev.Kind {
-	case app.EventOperation, app.EventStack:
+	switch vocab.EventType(ev.Kind) {
+	case vocab.EventOperation, vocab.EventStack:
 		var s struct {
 			Status, Reason, Error string
 			Changes               map[string]int
@@ -177,7 +177,7 @@ func (e *env) eventLine(ev *model.Event) string {
 			line += ": " + s.Error
 		}
 		return line
-	case app.EventEngine:
+	case vocab.EventEngine:
 		var pe protocol.Event
 		if monitor.Decode(ev, &pe) != nil {
 			return prefix + " " + payloadText(ev)
@@ -195,7 +195,7 @@ func (e *env) eventLine(ev *model.Event) string {
 			return fmt.Sprintf("%s summary %s", prefix, changes(pe.Changes))
 		}
 		return ""
-	case app.EventLog:
+	case vocab.EventLog:
 		var l protocol.Log
 		_ = monitor.Decode(ev, &l)
 		return fmt.Sprintf("%s [%s] %s", prefix, l.Level, l.Text)

@@ -11,8 +11,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/cloudplatform/cloud/client"
-	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -179,7 +179,7 @@ func runPicker(ctx context.Context, picker *monitor.Picker, cl client.Client) er
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = cl.Stream(ctx, monitor.Filter{Kinds: []string{monitor.KindOperation, monitor.KindStack}}, 0, func(monitor.Update) {
+		_ = cl.Stream(ctx, monitor.Filter{Kinds: []string{string(vocab.EventOperation), string(vocab.EventStack)}}, 0, func(monitor.Update) {
 			if items, err := monitorList(ctx, cl); err == nil {
 				p.Send(monitor.ItemsMsg(items))
 			}
@@ -279,11 +279,11 @@ func monitorHistory(ctx context.Context, cl client.Client, st *monitor.State, id
 	}
 	seen := map[string]int{}
 	for _, op := range ops.Items {
-		if op.Status != model.OperationStatusSucceeded {
+		if op.Status != vocab.OpSucceeded {
 			continue
 		}
 		for _, s := range op.Stacks {
-			if string(s.Status) != monitor.Deployed || s.StartedAt == nil || s.FinishedAt == nil {
+			if s.Status != vocab.StackDeployed || s.StartedAt == nil || s.FinishedAt == nil {
 				continue
 			}
 			seen[s.Stack]++

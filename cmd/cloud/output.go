@@ -11,6 +11,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // emit writes v as JSON or YAML when --output asks for it, else calls
@@ -124,15 +126,19 @@ func (e *env) paint(color, s string) string {
 func (e *env) cell(color, s string) string { return e.paint(color, s) }
 
 // statusColor is the colour of a status word.
-func statusColor(s string) string {
-	switch s {
-	case "deployed", "succeeded", "unchanged", "previewed", "destroyed", "in_sync":
+// s is any status: of an operation, a stack or an environment (the words
+// they share have one colour).
+func statusColor[S ~string](s S) string {
+	switch string(s) {
+	case string(vocab.StackDeployed), string(vocab.OpSucceeded), string(vocab.StackUnchanged),
+		string(vocab.StackPreviewed), string(vocab.StackDestroyed), string(vocab.StackInSync):
 		return "green"
-	case "failed", "interrupted", "drifted":
+	case string(vocab.StackFailed), string(vocab.StackInterrupted), string(vocab.StackDrifted):
 		return "red"
-	case "skipped", "cancelled", "partial":
+	case string(vocab.StackSkipped), string(vocab.StackCancelled), string(vocab.DeploymentPartial):
 		return "yellow"
-	case "deploying", "destroying", "refreshing", "running", "pending":
+	case string(vocab.StackDeploying), string(vocab.StackDestroying), string(vocab.StackRefreshing),
+		string(vocab.OpRunning), string(vocab.StackPending):
 		return "blue"
 	}
 	return "gray"

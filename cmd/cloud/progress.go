@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // progress shows an operation as it runs, from its events folded by
@@ -40,7 +40,7 @@ func (p *progress) live() bool { return p.e.io.TTY && !p.e.quiet }
 
 // observe takes each stored event of an operation run in this process, as
 // the server would send it.
-func (p *progress) observe(ev store.Event) { p.apply(graph.ToEvent(ev)) }
+func (p *progress) observe(ev store.Event) { p.apply(model.EventFrom(ev)) }
 
 // apply takes the operation's next event.
 func (p *progress) apply(ev *monitor.Event) {
@@ -52,9 +52,9 @@ func (p *progress) apply(ev *monitor.Event) {
 		p.drawn = 0
 	}
 	p.st.Apply(ev)
-	if ev.Kind == monitor.KindPlan {
+	if vocab.EventType(ev.Kind) == vocab.EventPlan {
 		st := p.st
-		p.e.status("%s %s of %s in %s: %d stacks %s (%s)", strings.ToUpper(st.Kind[:1])+st.Kind[1:], st.OperationID,
+		p.e.status("%s %s of %s in %s: %d stacks %s (%s)", strings.ToUpper(string(st.Kind[:1]))+string(st.Kind[1:]), st.OperationID,
 			st.DeploymentID, st.Environment, len(st.Stacks), st.LayerList(), p.hint)
 		if p.live() {
 			p.once.Do(func() {
@@ -80,12 +80,12 @@ func (p *progress) apply(ev *monitor.Event) {
 // for), and not the operation's plan or status (the line that introduces
 // it and the report say those).
 func worthALine(ev *monitor.Event) bool {
-	switch ev.Kind {
-	case monitor.KindStack:
-		var s struct{ Status string }
+	switch vocab.EventType(ev.Kind) {
+	case vocab.EventStack:
+		var s struct{ Status vocab.StackStatus }
 		_ = monitor.Decode(ev, &s)
-		return s.Status != monitor.Pending
-	case monitor.KindEngine, monitor.KindLog:
+		return s.Status != vocab.StackPending
+	case vocab.EventEngine, vocab.EventLog:
 		var d struct{ Severity, Level string }
 		_ = monitor.Decode(ev, &d)
 		l := d.Severity + d.Level
@@ -130,13 +130,13 @@ func (p *progress) draw() {
 		s := p.st.Stacks[n]
 		icon := "·"
 		switch {
-		case monitor.Running(s.Status):
+		case s.Status.Running():
 			icon = string(frame)
-		case monitor.Bad(s.Status):
+		case s.Status.Bad():
 			icon = "✗"
-		case s.Status == monitor.Skipped || s.Status == string(model.StackStatusCancelled):
+		case s.Status == vocab.StackSkipped || s.Status == vocab.StackCancelled:
 			icon = "-"
-		case monitor.Finished(s.Status):
+		case s.Status.Finished():
 			icon = "✓"
 		}
 		elapsed := ""
@@ -144,7 +144,7 @@ func (p *progress) draw() {
 			elapsed = duration(s.Elapsed(now))
 		}
 		detail := s.Reason
-		if monitor.Running(s.Status) || detail == "" {
+		if s.Status.Running() || detail == "" {
 			detail = ""
 			if ops := s.InFlight(); len(ops) > 0 {
 				detail = ops[0].Op + " " + ops[0].Name
@@ -219,7 +219,7 @@ func (e *env) printReport(op *model.Operation) error {
 	}
 	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)),
 		duration(elapsed), strings.Join(parts, ", "))
-	if op.Error != "" && op.Error != string(op.Status) && op.Status != model.OperationStatusSucceeded && !stacksSay(op) {
+	if op.Error != "" && op.Error != string(op.Status) && op.Status != vocab.OpSucceeded && !stacksSay(op) {
 		fmt.Fprintf(w, "%s\n", op.Error)
 	}
 	return nil
@@ -229,9 +229,9 @@ func (e *env) printReport(op *model.Operation) error {
 // operation did not succeed ("failed: app" repeats it).
 func stacksSay(op *model.Operation) bool {
 	for _, s := range op.Stacks {
-		if s.Error != "" || s.Status == model.StackStatusFailed {
+		if s.Error != "" || s.Status == vocab.StackFailed {
 			return true
 		}
 	}
-	return op.Status == model.OperationStatusCancelled
+	return op.Status == vocab.OpCancelled
 }

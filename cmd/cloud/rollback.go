@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
@@ -68,7 +69,7 @@ Examples:
 				}}
 			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
 				RequireLock: c.Bool("require-lock")}
-			return e.watch(c.Context, a, app.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
+			return e.watch(c.Context, a, vocab.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
 		},
 	}
 }

@@ -3,11 +3,9 @@
 package model
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
+
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 type AWSIdentity struct {
@@ -40,9 +38,9 @@ type Deployment struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	Deleted   bool      `json:"deleted"`
 	// The combined status of its enabled environments.
-	Status       EnvironmentStatus `json:"status"`
-	Environments []*Environment    `json:"environments"`
-	Environment  *Environment      `json:"-"`
+	Status       vocab.DeploymentStatus `json:"status"`
+	Environments []*Environment         `json:"environments"`
+	Environment  *Environment           `json:"-"`
 	// The manifest in force, or a given revision.
 	Manifest *ManifestRevision `json:"-"`
 	// Manifest revisions, newest first.
@@ -73,12 +71,12 @@ type DeploymentTemplateConnection struct {
 }
 
 type Environment struct {
-	DeploymentID string            `json:"deploymentId"`
-	Name         string            `json:"name"`
-	Enabled      bool              `json:"enabled"`
-	Region       string            `json:"region"`
-	AccountID    string            `json:"accountId"`
-	Status       EnvironmentStatus `json:"status"`
+	DeploymentID string                 `json:"deploymentId"`
+	Name         string                 `json:"name"`
+	Enabled      bool                   `json:"enabled"`
+	Region       string                 `json:"region"`
+	AccountID    string                 `json:"accountId"`
+	Status       vocab.DeploymentStatus `json:"status"`
 	// Counts of its enabled stacks.
 	Deployed    int `json:"deployed"`
 	Failed      int `json:"failed"`
@@ -194,11 +192,11 @@ type Mutation struct {
 }
 
 type Operation struct {
-	ID           string          `json:"id"`
-	DeploymentID string          `json:"deploymentId"`
-	Environment  string          `json:"environment"`
-	Kind         OperationKind   `json:"kind"`
-	Status       OperationStatus `json:"status"`
+	ID           string                `json:"id"`
+	DeploymentID string                `json:"deploymentId"`
+	Environment  string                `json:"environment"`
+	Kind         vocab.Kind            `json:"kind"`
+	Status       vocab.OperationStatus `json:"status"`
 	// The manifest revision it ran.
 	Revision   int        `json:"revision"`
 	Command    string     `json:"command"`
@@ -246,11 +244,11 @@ type OperationInput struct {
 
 // How one stack fared in an operation.
 type OperationStack struct {
-	Stack      string      `json:"stack"`
-	Status     StackStatus `json:"status"`
-	Reason     string      `json:"reason"`
-	StartedAt  *time.Time  `json:"startedAt,omitempty"`
-	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
+	Stack      string            `json:"stack"`
+	Status     vocab.StackStatus `json:"status"`
+	Reason     string            `json:"reason"`
+	StartedAt  *time.Time        `json:"startedAt,omitempty"`
+	FinishedAt *time.Time        `json:"finishedAt,omitempty"`
 	// Resource changes by kind (create, update, delete, same, …).
 	Changes       any    `json:"changes,omitempty"`
 	Error         string `json:"error"`
@@ -357,13 +355,13 @@ type StackState struct {
 	Name        string `json:"name"`
 	Environment string `json:"environment"`
 	// Longest path from a root of the environment's graph.
-	Layer           int         `json:"layer"`
-	Enabled         bool        `json:"enabled"`
-	Dependencies    []string    `json:"dependencies"`
-	Status          StackStatus `json:"status"`
-	Reason          string      `json:"reason"`
-	ResourceCount   int         `json:"resourceCount"`
-	LastOperationID string      `json:"lastOperationId"`
+	Layer           int               `json:"layer"`
+	Enabled         bool              `json:"enabled"`
+	Dependencies    []string          `json:"dependencies"`
+	Status          vocab.StackStatus `json:"status"`
+	Reason          string            `json:"reason"`
+	ResourceCount   int               `json:"resourceCount"`
+	LastOperationID string            `json:"lastOperationId"`
 }
 
 // A registered stack: the template its program declares, plus the registry's fields.
@@ -411,277 +409,4 @@ type Validation struct {
 	Findings     []*Finding `json:"findings"`
 	Errors       int        `json:"errors"`
 	Ok           bool       `json:"ok"`
-}
-
-type EnvironmentStatus string
-
-const (
-	EnvironmentStatusInitialized EnvironmentStatus = "initialized"
-	EnvironmentStatusDeploying   EnvironmentStatus = "deploying"
-	EnvironmentStatusDeployed    EnvironmentStatus = "deployed"
-	EnvironmentStatusPartial     EnvironmentStatus = "partial"
-	EnvironmentStatusFailed      EnvironmentStatus = "failed"
-	EnvironmentStatusDestroying  EnvironmentStatus = "destroying"
-	EnvironmentStatusDestroyed   EnvironmentStatus = "destroyed"
-)
-
-var AllEnvironmentStatus = []EnvironmentStatus{
-	EnvironmentStatusInitialized,
-	EnvironmentStatusDeploying,
-	EnvironmentStatusDeployed,
-	EnvironmentStatusPartial,
-	EnvironmentStatusFailed,
-	EnvironmentStatusDestroying,
-	EnvironmentStatusDestroyed,
-}
-
-func (e EnvironmentStatus) IsValid() bool {
-	switch e {
-	case EnvironmentStatusInitialized, EnvironmentStatusDeploying, EnvironmentStatusDeployed, EnvironmentStatusPartial, EnvironmentStatusFailed, EnvironmentStatusDestroying, EnvironmentStatusDestroyed:
-		return true
-	}
-	return false
-}
-
-func (e EnvironmentStatus) String() string {
-	return string(e)
-}
-
-func (e *EnvironmentStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = EnvironmentStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid EnvironmentStatus", str)
-	}
-	return nil
-}
-
-func (e EnvironmentStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *EnvironmentStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e EnvironmentStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type OperationKind string
-
-const (
-	OperationKindDeploy   OperationKind = "deploy"
-	OperationKindDestroy  OperationKind = "destroy"
-	OperationKindPreview  OperationKind = "preview"
-	OperationKindRefresh  OperationKind = "refresh"
-	OperationKindRollback OperationKind = "rollback"
-	// A manual environment lock (change freeze).
-	OperationKindLock OperationKind = "lock"
-)
-
-var AllOperationKind = []OperationKind{
-	OperationKindDeploy,
-	OperationKindDestroy,
-	OperationKindPreview,
-	OperationKindRefresh,
-	OperationKindRollback,
-	OperationKindLock,
-}
-
-func (e OperationKind) IsValid() bool {
-	switch e {
-	case OperationKindDeploy, OperationKindDestroy, OperationKindPreview, OperationKindRefresh, OperationKindRollback, OperationKindLock:
-		return true
-	}
-	return false
-}
-
-func (e OperationKind) String() string {
-	return string(e)
-}
-
-func (e *OperationKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = OperationKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid OperationKind", str)
-	}
-	return nil
-}
-
-func (e OperationKind) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *OperationKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e OperationKind) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type OperationStatus string
-
-const (
-	OperationStatusQueued      OperationStatus = "queued"
-	OperationStatusRunning     OperationStatus = "running"
-	OperationStatusSucceeded   OperationStatus = "succeeded"
-	OperationStatusFailed      OperationStatus = "failed"
-	OperationStatusCancelled   OperationStatus = "cancelled"
-	OperationStatusInterrupted OperationStatus = "interrupted"
-)
-
-var AllOperationStatus = []OperationStatus{
-	OperationStatusQueued,
-	OperationStatusRunning,
-	OperationStatusSucceeded,
-	OperationStatusFailed,
-	OperationStatusCancelled,
-	OperationStatusInterrupted,
-}
-
-func (e OperationStatus) IsValid() bool {
-	switch e {
-	case OperationStatusQueued, OperationStatusRunning, OperationStatusSucceeded, OperationStatusFailed, OperationStatusCancelled, OperationStatusInterrupted:
-		return true
-	}
-	return false
-}
-
-func (e OperationStatus) String() string {
-	return string(e)
-}
-
-func (e *OperationStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = OperationStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid OperationStatus", str)
-	}
-	return nil
-}
-
-func (e OperationStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *OperationStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e OperationStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type StackStatus string
-
-const (
-	StackStatusNotDeployed StackStatus = "not_deployed"
-	StackStatusPending     StackStatus = "pending"
-	StackStatusDeploying   StackStatus = "deploying"
-	StackStatusDeployed    StackStatus = "deployed"
-	StackStatusFailed      StackStatus = "failed"
-	StackStatusSkipped     StackStatus = "skipped"
-	StackStatusDestroying  StackStatus = "destroying"
-	StackStatusDestroyed   StackStatus = "destroyed"
-	StackStatusInterrupted StackStatus = "interrupted"
-	StackStatusUnchanged   StackStatus = "unchanged"
-	StackStatusPreviewed   StackStatus = "previewed"
-	StackStatusCancelled   StackStatus = "cancelled"
-	StackStatusRefreshing  StackStatus = "refreshing"
-	StackStatusDrifted     StackStatus = "drifted"
-	StackStatusInSync      StackStatus = "in_sync"
-)
-
-var AllStackStatus = []StackStatus{
-	StackStatusNotDeployed,
-	StackStatusPending,
-	StackStatusDeploying,
-	StackStatusDeployed,
-	StackStatusFailed,
-	StackStatusSkipped,
-	StackStatusDestroying,
-	StackStatusDestroyed,
-	StackStatusInterrupted,
-	StackStatusUnchanged,
-	StackStatusPreviewed,
-	StackStatusCancelled,
-	StackStatusRefreshing,
-	StackStatusDrifted,
-	StackStatusInSync,
-}
-
-func (e StackStatus) IsValid() bool {
-	switch e {
-	case StackStatusNotDeployed, StackStatusPending, StackStatusDeploying, StackStatusDeployed, StackStatusFailed, StackStatusSkipped, StackStatusDestroying, StackStatusDestroyed, StackStatusInterrupted, StackStatusUnchanged, StackStatusPreviewed, StackStatusCancelled, StackStatusRefreshing, StackStatusDrifted, StackStatusInSync:
-		return true
-	}
-	return false
-}
-
-func (e StackStatus) String() string {
-	return string(e)
-}
-
-func (e *StackStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = StackStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid StackStatus", str)
-	}
-	return nil
-}
-
-func (e StackStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *StackStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e StackStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Environments of a deployment, and the operations started on them.
@@ -276,19 +277,19 @@ type startFunc func(*api, *http.Request, model.OperationInput) (*model.Operation
 
 // starters are the resolvers starting each kind of operation; an operation
 // on one stack uses the *Stack variant where there is one.
-func starter(kind string, oneStack bool) startFunc {
+func starter(kind vocab.Kind, oneStack bool) startFunc {
 	return func(a *api, r *http.Request, in model.OperationInput) (*model.Operation, error) {
 		m, ctx := a.res.Mutation(), r.Context()
 		switch {
-		case kind == "deploy" && oneStack:
+		case kind == vocab.KindDeploy && oneStack:
 			return m.DeployStack(ctx, in)
-		case kind == "deploy":
+		case kind == vocab.KindDeploy:
 			return m.Deploy(ctx, in)
-		case kind == "destroy" && oneStack:
+		case kind == vocab.KindDestroy && oneStack:
 			return m.DestroyStack(ctx, in)
-		case kind == "destroy":
+		case kind == vocab.KindDestroy:
 			return m.Destroy(ctx, in)
-		case kind == "preview":
+		case kind == vocab.KindPreview:
 			return m.Preview(ctx, in)
 		default:
 			return m.Refresh(ctx, in)
@@ -298,7 +299,7 @@ func starter(kind string, oneStack bool) startFunc {
 
 // startEnvironment starts a deploy, preview, destroy or refresh of an
 // environment and answers 202 with the operation, running.
-func startEnvironment(kind string) func(*api, http.ResponseWriter, *http.Request) error {
+func startEnvironment(kind vocab.Kind) func(*api, http.ResponseWriter, *http.Request) error {
 	start := starter(kind, false)
 	return func(a *api, w http.ResponseWriter, r *http.Request) error {
 		var in operationOptions
@@ -318,7 +319,7 @@ func startEnvironment(kind string) func(*api, http.ResponseWriter, *http.Request
 }
 
 // startStack starts an operation on one stack of an environment.
-func startStack(kind string) func(*api, http.ResponseWriter, *http.Request) error {
+func startStack(kind vocab.Kind) func(*api, http.ResponseWriter, *http.Request) error {
 	start := starter(kind, true)
 	return func(a *api, w http.ResponseWriter, r *http.Request) error {
 		var in stackOptions

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"encoding/json"
-	"fmt"
 	"github.com/cloudplatform/cloud/document"
 	"reflect"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/vocab"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 )
@@ -298,14 +298,18 @@ func jsonShape(t reflect.Type) (fields, always []string) {
 	return fields, always
 }
 
-// TestEnumsMatchModel: the document's enums are the schema's, as stored.
+// TestEnumsMatchModel: the document's enums are the vocabulary's, as
+// stored (the GraphQL schema's enums are bound to the same types).
 func TestEnumsMatchModel(t *testing.T) {
 	d := loadDoc(t)
+	// unlock records a broken team lock; neither the GraphQL enum nor the
+	// document lists it yet.
+	kinds := slices.DeleteFunc(slices.Clone(vocab.Kinds), func(k vocab.Kind) bool { return k == vocab.KindUnlock })
 	enums := map[string][]string{
-		"OperationKind":     strs(model.AllOperationKind),
-		"OperationStatus":   strs(model.AllOperationStatus),
-		"StackStatus":       strs(model.AllStackStatus),
-		"EnvironmentStatus": strs(model.AllEnvironmentStatus),
+		"OperationKind":     strs(kinds),
+		"OperationStatus":   strs(vocab.OperationStatuses),
+		"StackStatus":       strs(vocab.StackStatuses),
+		"EnvironmentStatus": strs(vocab.DeploymentStatuses),
 	}
 	for name, want := range enums {
 		if got := d.Components.Schemas[name].Enum; !slices.Equal(got, want) {
@@ -321,10 +325,10 @@ func TestEnumsMatchModel(t *testing.T) {
 	}
 }
 
-func strs[T fmt.Stringer](vs []T) []string {
+func strs[T ~string](vs []T) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		out[i] = v.String()
+		out[i] = string(v)
 	}
 	return out
 }

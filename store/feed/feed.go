@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // Options tunes a Hub. Zero values take the defaults.
@@ -483,7 +484,7 @@ func (p *pump) fill(ctx context.Context, room int) error {
 // operation: picked, or skipped by the filter.
 func (p *pump) look(e *store.Event) {
 	p.seen = max(p.seen, e.Seq)
-	if e.Kind == store.EventOperationStatus {
+	if e.Kind == vocab.EventOperation {
 		p.status = true
 	}
 }
@@ -534,7 +535,7 @@ func (p *pump) checkFinished(ctx context.Context) error {
 		p.end = p.seen // deleted: end after what was seen
 	case err != nil:
 		return err
-	case op.Status != store.StatusQueued && op.Status != store.StatusRunning:
+	case op.Status != vocab.OpQueued && op.Status != vocab.OpRunning:
 		p.end = op.LastSeq
 	}
 	p.last = p.end >= 0 && p.seen >= p.end
@@ -554,7 +555,7 @@ func (p *pump) readStore(ctx context.Context, limit int) error {
 		op, err = db.Operation(ctx, p.f.OperationID)
 		if errors.Is(err, store.ErrNotFound) {
 			// Deleted since Subscribe: deliver what is left, then end.
-			op, err = &store.Operation{Status: store.StatusInterrupted, LastSeq: p.seen}, nil
+			op, err = &store.Operation{Status: vocab.OpInterrupted, LastSeq: p.seen}, nil
 		}
 		if err != nil {
 			return err
@@ -587,7 +588,7 @@ func (p *pump) readStore(ctx context.Context, limit int) error {
 		p.g = max(p.g, highWater)
 		if op != nil {
 			p.seen = max(p.seen, op.LastSeq)
-			if op.Status != store.StatusQueued && op.Status != store.StatusRunning {
+			if op.Status != vocab.OpQueued && op.Status != vocab.OpRunning {
 				p.end = op.LastSeq
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/store/feed"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 // guard bounds every wait: a failure guard, never a speed assertion.
@@ -63,7 +64,7 @@ func beginOp(t testing.TB, db *store.DB, env string) *store.Operation {
 	return op
 }
 
-func appendEvent(t testing.TB, db *store.DB, opID, stack, kind string) *store.Event {
+func appendEvent(t testing.TB, db *store.DB, opID, stack string, kind vocab.EventType) *store.Event {
 	t.Helper()
 	e := &store.Event{OperationID: opID, Stack: stack, Kind: kind, Payload: json.RawMessage(`{"n":1}`)}
 	if err := db.AppendEvent(context.Background(), e); err != nil {
@@ -177,7 +178,7 @@ func publish(t testing.TB, db *store.DB, ops []*store.Operation, writers, n int)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < n; i++ {
-				appendEvent(t, db, ops[(w+i)%len(ops)].ID, stacks[i%len(stacks)], []string{"engine", "log"}[i%2])
+				appendEvent(t, db, ops[(w+i)%len(ops)].ID, stacks[i%len(stacks)], []vocab.EventType{vocab.EventEngine, vocab.EventLog}[i%2])
 			}
 		}()
 	}
@@ -276,10 +277,10 @@ func TestHub_OperationStreamEnds(t *testing.T) {
 			}
 			now := time.Now()
 			if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "network", Status: "deployed", StartedAt: &now},
-				&store.StackState{Status: "deployed"}, &store.Event{Kind: store.EventStackStatus}); err != nil {
+				&store.StackState{Status: "deployed"}, &store.Event{Kind: vocab.EventStack}); err != nil {
 				t.Error(err)
 			}
-			if err := db.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", nil); err != nil {
+			if err := db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil); err != nil {
 				t.Error(err)
 			}
 		})
@@ -290,7 +291,7 @@ func TestHub_OperationStreamEnds(t *testing.T) {
 		if p := positions(f, evs); !slices.Equal(p, run(2, 23)) {
 			t.Fatalf("seqs %v, want 2…23 then the end", p)
 		}
-		if last := evs[len(evs)-1]; last.Kind != store.EventOperationStatus || string(last.Payload) != `{"status":"succeeded"}` {
+		if last := evs[len(evs)-1]; last.Kind != vocab.EventOperation || string(last.Payload) != `{"status":"succeeded"}` {
 			t.Errorf("last event %s %s, want the finishing operation.status", last.Kind, last.Payload)
 		}
 		evs, overflow = receiveAll(t, engineCh)
@@ -304,7 +305,7 @@ func TestHub_OperationStreamEnds(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			appendEvent(t, db, op.ID, []string{"network", "database"}[i%2], "engine")
 		}
-		if err := db.FinishOperation(ctx, op.ID, store.StatusFailed, "boom", nil); err != nil {
+		if err := db.FinishOperation(ctx, op.ID, vocab.OpFailed, "boom", nil); err != nil {
 			t.Fatal(err)
 		}
 		f := store.EventFilter{OperationID: op.ID}
@@ -357,9 +358,9 @@ func TestHub_Filters(t *testing.T) {
 	filters := []store.EventFilter{
 		{DeploymentID: depID, Stacks: []string{"database"}},
 		{DeploymentID: depID, Kinds: []string{"log"}},
-		{DeploymentID: depID, Environment: "prod", Stacks: []string{"network"}, Kinds: []string{"engine", store.EventOperationStatus}},
+		{DeploymentID: depID, Environment: "prod", Stacks: []string{"network"}, Kinds: []string{"engine", string(vocab.EventOperation)}},
 		{OperationID: dev.ID, Stacks: []string{"network"}, Kinds: []string{"engine"}},
-		{Kinds: []string{"log", store.EventOperationStatus}}, // every deployment
+		{Kinds: []string{"log", string(vocab.EventOperation)}}, // every deployment
 	}
 	chans := make([]<-chan feed.Item, len(filters))
 	for i, f := range filters {
@@ -377,7 +378,7 @@ func TestHub_Filters(t *testing.T) {
 		}
 		for _, e := range got {
 			if len(f.Stacks) > 0 && e.Stack != "" && !slices.Contains(f.Stacks, e.Stack) ||
-				len(f.Kinds) > 0 && !slices.Contains(f.Kinds, e.Kind) ||
+				len(f.Kinds) > 0 && !slices.Contains(f.Kinds, string(e.Kind)) ||
 				f.Environment != "" && e.Environment != f.Environment {
 				t.Errorf("%+v let through %s/%d %s %s in %s", f, e.OperationID, e.Seq, e.Stack, e.Kind, e.Environment)
 			}
@@ -515,7 +516,7 @@ func TestHub_OtherProcess(t *testing.T) {
 		for i := 0; i < 30; i++ {
 			appendEvent(t, other, op.ID, "network", "engine")
 		}
-		if err := other.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", nil); err != nil {
+		if err := other.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil); err != nil {
 			t.Error(err)
 		}
 	})
@@ -718,7 +719,7 @@ func TestHub_Stress(t *testing.T) {
 		{DeploymentID: depID},
 		{DeploymentID: depID, Environment: "prod"},
 		{DeploymentID: depID, Stacks: []string{"database"}},
-		{DeploymentID: depID, Environment: "dev", Kinds: []string{"log", store.EventOperationStatus}},
+		{DeploymentID: depID, Environment: "dev", Kinds: []string{"log", string(vocab.EventOperation)}},
 		{DeploymentID: depID, Stacks: []string{"network"}, Kinds: []string{"engine"}},
 	}
 	for i, f := range filters {
@@ -741,16 +742,16 @@ func TestHub_Stress(t *testing.T) {
 				// Follow it from the start, and (on one writer) from
 				// the middle of the deployment's history.
 				start(store.EventFilter{OperationID: op.ID}, 0, k%2 == 0)
-				start(store.EventFilter{OperationID: op.ID, Stacks: []string{"network"}, Kinds: []string{"engine", store.EventOperationStatus}}, 1, false)
+				start(store.EventFilter{OperationID: op.ID, Stacks: []string{"network"}, Kinds: []string{"engine", string(vocab.EventOperation)}}, 1, false)
 				if w == 0 {
 					if last, err := db.LastGlobalSeq(ctx); err == nil {
 						start(filters[k%len(filters)], last/2, k%3 == 0)
 					}
 				}
 				for i := 0; i < 5+k*3; i++ {
-					appendEvent(t, handle, op.ID, []string{"network", "database", ""}[i%3], []string{"engine", "log"}[(i+k)%2])
+					appendEvent(t, handle, op.ID, []string{"network", "database", ""}[i%3], []vocab.EventType{vocab.EventEngine, vocab.EventLog}[(i+k)%2])
 				}
-				if err := handle.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", nil); err != nil {
+				if err := handle.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil); err != nil {
 					t.Errorf("FinishOperation: %v", err)
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/sync/dynamotest"
 	"github.com/cloudplatform/cloud/sync/engine"
 	"github.com/cloudplatform/cloud/sync/remote"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
 var ctx = context.Background()
@@ -163,7 +164,7 @@ func runOperation(t testing.TB, db *store.DB, id, dep string, events int, secret
 		}
 	}
 	now := time.Now()
-	if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "network", Status: store.StatusSucceeded,
+	if err := db.Transition(ctx, store.OperationStack{OperationID: op.ID, Stack: "network", Status: vocab.StackDeployed,
 		StartedAt: &now, FinishedAt: &now}, &store.StackState{Status: "deployed", ResourceCount: events}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func runOperation(t testing.TB, db *store.DB, id, dep string, events int, secret
 		"vpc": {Value: "vpc-" + id}, "password": {Value: "s3cret-" + id, Secret: secret}}); err != nil {
 		t.Fatal(err)
 	}
-	return db.FinishOperation(ctx, op.ID, store.StatusSucceeded, "", nil)
+	return db.FinishOperation(ctx, op.ID, vocab.OpSucceeded, "", nil)
 }
 
 func putTemplate(t testing.TB, db *store.DB, name, body string) {
