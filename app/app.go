@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudplatform/cloud/engine/runner"
@@ -101,9 +102,12 @@ type App struct {
 	cfg     Config
 	db      *store.DB
 	locator *runner.Locator
-	client  *runner.Client
-	pulumi  string
-	bg      background
+	// clientMu guards pulumi and client, found and made on first use by
+	// whichever operation comes first.
+	clientMu sync.Mutex
+	client   *runner.Client
+	pulumi   string
+	bg       background
 	// unwritable is why Open could not write the store, or nil.
 	unwritable error
 }
@@ -227,21 +231,38 @@ func (a *App) Store() *store.DB { return a.db }
 // Home returns the home directory.
 func (a *App) Home() string { return a.cfg.Home }
 
-// runnerClient finds the Pulumi CLI on first use: commands that only read
-// the store must work on a machine without it.
-func (a *App) runnerClient() (*runner.Client, error) {
-	if a.client != nil {
-		return a.client, nil
+// findPulumi finds the Pulumi CLI on first use, once: commands that only
+// read the store must work on a machine without it, and an operation
+// validates and then runs with the same one.
+func (a *App) findPulumi() (string, error) {
+	a.clientMu.Lock()
+	defer a.clientMu.Unlock()
+	if a.pulumi == "" {
+		p, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...)
+		if err != nil {
+			return "", err
+		}
+		a.pulumi = p
 	}
-	p, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...)
+	return a.pulumi, nil
+}
+
+// runnerClient is the client of the Pulumi CLI (findPulumi) with the
+// secrets passphrase, made on first use.
+func (a *App) runnerClient() (*runner.Client, error) {
+	p, err := a.findPulumi()
 	if err != nil {
 		return nil, err
+	}
+	a.clientMu.Lock()
+	defer a.clientMu.Unlock()
+	if a.client != nil {
+		return a.client, nil
 	}
 	pass, err := a.passphrase()
 	if err != nil {
 		return nil, err
 	}
-	a.pulumi = p
 	a.client = &runner.Client{Pulumi: p, Env: []string{"PULUMI_CONFIG_PASSPHRASE=" + pass}}
 	return a.client, nil
 }

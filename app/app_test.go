@@ -60,7 +60,7 @@ func statuses(t *testing.T, a *app.App) map[string]string {
 
 func TestRun_DisabledEnvironmentRefused(t *testing.T) {
 	a := openApp(t, chain("0"))
-	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "prod", Kind: vocab.KindDeploy, Parallel: 1})
+	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "prod", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 1}})
 	if !errors.Is(err, app.ErrDisabled) {
 		t.Fatalf("deploy to disabled prod: %v, want ErrDisabled", err)
 	}
@@ -85,7 +85,7 @@ func TestRun_DeployStackAndDestroyStackRules(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "depends on a, which is not deployed") {
 		t.Fatalf("deploy-stack b without a: %v", err)
 	}
-	rep, err := run(app.RunRequest{Kind: vocab.KindDeploy, Stacks: []string{"b"}, WithDependencies: true})
+	rep, err := run(app.RunRequest{Kind: vocab.KindDeploy, Stacks: []string{"b"}, RunOptions: app.RunOptions{WithDependencies: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRun_DeployStackAndDestroyStackRules(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "deployed dependents (b)") {
 		t.Fatalf("destroy-stack a with b deployed: %v", err)
 	}
-	if _, err := run(app.RunRequest{Kind: vocab.KindDestroy, Stacks: []string{"a"}, Force: true}); err != nil {
+	if _, err := run(app.RunRequest{Kind: vocab.KindDestroy, Stacks: []string{"a"}, RunOptions: app.RunOptions{Force: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := statuses(t, a); got["a"] != "destroyed" || got["b"] != "deployed" {
@@ -118,13 +118,14 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 	var rep *app.Report
 	go func() {
 		var err error
-		rep, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2,
-			Started: func(op *store.Operation, _ map[string]int) { started <- op.ID },
-			Observer: func(ev store.Event) {
-				if ev.Stack == "b" && ev.Kind == vocab.EventEngine {
-					once.Do(func() { close(bRunning) })
-				}
-			}})
+		rep, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 2},
+			RunHooks: app.RunHooks{
+				Started: func(op *store.Operation, _ map[string]int) { started <- op.ID },
+				Observer: func(ev store.Event) {
+					if ev.Stack == "b" && ev.Kind == vocab.EventEngine {
+						once.Do(func() { close(bRunning) })
+					}
+				}}})
 		done <- err
 	}()
 	var opID string
@@ -139,7 +140,7 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 		t.Fatal("b never started")
 	}
 
-	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 1})
+	_, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 1}})
 	var busy *store.BusyError
 	if !errors.As(err, &busy) || busy.Holder.ID != opID {
 		t.Fatalf("second deploy while %s runs: %v, want a BusyError naming it", opID, err)
@@ -164,7 +165,7 @@ func TestRun_SecondOperationIsRefusedAndCancelReleasesEverything(t *testing.T) {
 	if _, err := a.SetConfig(context.Background(), "DCHAIN1", "stacks.b.config.delaySeconds", "0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}); err != nil {
+	if _, err := a.Run(context.Background(), app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 2}}); err != nil {
 		t.Fatalf("deploy after cancel: %v", err)
 	}
 	for n, s := range statuses(t, a) {

@@ -83,7 +83,7 @@ func BenchmarkSkewedDeploy(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		rep, err := a.Run(ctx, app.RunRequest{DeploymentID: "DBENCH1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 6})
+		rep, err := a.Run(ctx, app.RunRequest{DeploymentID: "DBENCH1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 6}})
 		makespan := time.Since(start)
 		if err != nil {
 			b.Fatal(err)

@@ -23,7 +23,7 @@ func TestLock(t *testing.T) {
 	if _, err := a.Lock(ctx, "DCHAIN1", "dev", "again"); !errors.Is(err, store.ErrBusy) {
 		t.Errorf("second lock: %v, want busy", err)
 	}
-	_, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 1})
+	_, err = a.Run(ctx, app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 1}})
 	var busy *store.BusyError
 	if !errors.As(err, &busy) || busy.Holder.ID != op.ID {
 		t.Fatalf("deploy under a lock: %v, want busy naming %s", err, op.ID)

@@ -74,7 +74,7 @@ func teamLockEvents(evs *[]store.Event, mu *sync.Mutex) func(store.Event) {
 
 func TestRun_TeamLock(t *testing.T) {
 	ctx := context.Background()
-	deploy := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}
+	deploy := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 2}}
 
 	t.Run("held", func(t *testing.T) {
 		tl := &fakeLock{err: fmt.Errorf("%w: locked by r9/bob@m2 (deploy DCHAIN1/dev) since …", app.ErrTeamLockHeld)}
@@ -218,7 +218,7 @@ func TestRun_TeamLockLostOnDynalite(t *testing.T) {
 	var once sync.Once
 	var evs []store.Event
 	var mu sync.Mutex
-	req := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Parallel: 2}
+	req := app.RunRequest{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, RunOptions: app.RunOptions{Parallel: 2}}
 	req.Observer = func(ev store.Event) {
 		teamLockEvents(&evs, &mu)(ev)
 		if ev.Kind == vocab.EventStack && ev.Stack == "b" && strings.Contains(string(ev.Payload), `"deploying"`) {

@@ -98,9 +98,7 @@ func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validati
 		envs = []string{env}
 	}
 	v.Environments = envs
-	if _, err := runner.FindPulumi(a.cfg.Pulumi, a.cfg.ToolsDirs...); err != nil {
-		v.Findings = append(v.Findings, Finding{Severity: SeverityError, Field: "pulumi", Message: err.Error()})
-	}
+	v.Findings = a.checkPulumi()
 	template := a.templateLookup(ctx)
 	for _, e := range envs {
 		p, err := plan.Build(m, e)
@@ -111,6 +109,14 @@ func (a *App) ValidateDeployment(ctx context.Context, id, env string) (*Validati
 		v.Findings = append(v.Findings, checkPlan(p, template)...)
 	}
 	return v, nil
+}
+
+// checkPulumi is the finding of a missing Pulumi CLI, if it is.
+func (a *App) checkPulumi() []Finding {
+	if _, err := a.findPulumi(); err != nil {
+		return []Finding{{Severity: SeverityError, Field: "pulumi", Message: err.Error()}}
+	}
+	return nil
 }
 
 // templateLookup returns the program templates by program name, asking each

@@ -117,9 +117,10 @@ func (r *Resolver) start(ctx context.Context, command string, kind vocab.Kind, i
 	}
 	req := app.RunRequest{
 		DeploymentID: in.DeploymentID, Environment: in.Environment, Kind: kind, Stacks: in.Stacks,
-		WithDependencies: deref(in.WithDependencies), Cascade: deref(in.Cascade), Parallel: deref(in.Parallel),
-		FailFast: deref(in.FailFast), Force: deref(in.Force), Resume: deref(in.Resume),
-		SkipValidation: deref(in.SkipValidation), Command: command, Flags: flagsOf(in),
+		RunOptions: app.RunOptions{WithDependencies: deref(in.WithDependencies), Cascade: deref(in.Cascade),
+			Parallel: deref(in.Parallel), FailFast: deref(in.FailFast), Force: deref(in.Force), Resume: deref(in.Resume),
+			SkipValidation: deref(in.SkipValidation)},
+		Command: command, Flags: flagsOf(in),
 	}
 	op, err := r.App.Start(ctx, req)
 	if err != nil {

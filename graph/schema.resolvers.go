@@ -174,7 +174,7 @@ func (r *mutationResolver) Rollback(ctx context.Context, input model.RollbackInp
 	destroyAdded := deref(input.DestroyAdded)
 	req := app.RollbackRequest{DeploymentID: input.DeploymentID, Environment: input.Environment, To: input.To,
 		Confirm: func([]string) bool { return destroyAdded },
-		Run: app.RunRequest{Parallel: deref(input.Parallel), Command: "rollback",
+		Run: app.RunRequest{RunOptions: app.RunOptions{Parallel: deref(input.Parallel)}, Command: "rollback",
 			Flags: map[string]any{"to": input.To, "destroyAdded": destroyAdded}}}
 	if err := checkParallel(input.Parallel); err != nil {
 		return nil, err

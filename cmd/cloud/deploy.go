@@ -74,7 +74,7 @@ Examples:
 				e.status("applied %s as revision %d", f, rev)
 			}
 			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: kind,
-				Force: c.Bool("force"), Resume: c.Bool("resume"), SkipValidation: c.Bool("skip-validation")})
+				RunOptions: app.RunOptions{Force: c.Bool("force"), Resume: c.Bool("resume"), SkipValidation: c.Bool("skip-validation")}})
 		},
 	}
 }
@@ -104,7 +104,7 @@ Examples:
 				return err
 			}
 			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDeploy, Stacks: []string{as[1]},
-				WithDependencies: c.Bool("with-dependencies"), Cascade: c.Bool("cascade"), Force: c.Bool("force")})
+				RunOptions: app.RunOptions{WithDependencies: c.Bool("with-dependencies"), Cascade: c.Bool("cascade"), Force: c.Bool("force")}})
 		},
 	}
 }
@@ -203,7 +203,7 @@ Examples:
 				return err
 			}
 			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDestroy, Stacks: []string{as[1]},
-				Force: c.Bool("force")})
+				RunOptions: app.RunOptions{Force: c.Bool("force")}})
 		},
 	}
 }

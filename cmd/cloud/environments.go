@@ -60,7 +60,8 @@ func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
 			return err
 		}
 		p = newProgress(e, "Ctrl-C cancels")
-		req.Run = app.RunRequest{Parallel: c.Int("parallel"), Command: c.Command.Name, Observer: p.observe}
+		req.Run = app.RunRequest{RunOptions: app.RunOptions{Parallel: c.Int("parallel")}, Command: c.Command.Name,
+			RunHooks: app.RunHooks{Observer: p.observe}}
 	}
 	report, rev, err := a.SetEnvironment(c.Context, req)
 	if p != nil {

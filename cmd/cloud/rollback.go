@@ -67,8 +67,8 @@ Examples:
 				Confirm: func(stacks []string) bool {
 					return e.confirm(fmt.Sprintf("Rolling back destroys %v, which the earlier revision does not have. Go on?", stacks)) == nil
 				}}
-			req.Run = app.RunRequest{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), Command: c.Command.Name,
-				RequireLock: c.Bool("require-lock")}
+			req.Run = app.RunRequest{Command: c.Command.Name,
+				RunOptions: app.RunOptions{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), RequireLock: c.Bool("require-lock")}}
 			return e.watch(c.Context, a, vocab.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
 		},
 	}
