@@ -49,7 +49,8 @@ type Config struct {
 	Actor string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger receives what happens in the background (default slog's).
+	// Logger receives what happens in the background and what cannot be
+	// returned (an event that could not be recorded); default: nowhere.
 	Logger *slog.Logger
 	// TeamLock is taken around deploys, destroys and rollbacks so two
 	// machines of the team never change one environment at once; nil
@@ -131,6 +132,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Actor == "" {
 		cfg.Actor = currentUser()
@@ -227,6 +231,9 @@ func (a *App) Close() error { return a.db.Close() }
 
 // Store returns the store, for readers that need more than the app offers.
 func (a *App) Store() *store.DB { return a.db }
+
+// Logger is where the core logs (Config.Logger).
+func (a *App) Logger() *slog.Logger { return a.cfg.Logger }
 
 // Home returns the home directory.
 func (a *App) Home() string { return a.cfg.Home }

@@ -184,9 +184,4 @@ func (a *App) Running() []string {
 	return ids
 }
 
-func (a *App) log() *slog.Logger {
-	if a.cfg.Logger != nil {
-		return a.cfg.Logger
-	}
-	return slog.Default()
-}
+func (a *App) log() *slog.Logger { return a.cfg.Logger }

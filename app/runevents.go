@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -62,7 +60,7 @@ func (r *run) notify(ev *store.Event) {
 // stacks are real infrastructure), but the user must know the record has a
 // hole.
 func (r *run) logStoreError(err error) {
-	fmt.Fprintf(os.Stderr, "cloud: could not record an event of operation %s: %v\n", r.op.ID, err)
+	r.app.log().Error("could not record an event", "operation", r.op.ID, "error", err)
 }
 
 // report builds the report in graph order.

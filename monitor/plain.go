@@ -8,7 +8,8 @@ import (
 	"github.com/cloudplatform/cloud/vocab"
 )
 
-// Duration formats d for humans: 850ms, 12.3s, 4m05s.
+// Duration formats d for humans, the one way the CLI, the monitor and
+// the dashboard show run times: 850ms, 12.3s, 4m5s.
 func Duration(d time.Duration) string {
 	switch {
 	case d < time.Second:
@@ -16,8 +17,7 @@ func Duration(d time.Duration) string {
 	case d < time.Minute:
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	default:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+		return d.Round(time.Second).String()
 	}
 }
 

@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 		cfg.Listen = "127.0.0.1:8080"
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = cfg.App.Logger()
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = 30 * time.Second

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,10 @@ type env struct {
 	// serverURL is the global --server (CLOUD_SERVER): the commands that
 	// can run against a `cloud serve` do (clients.go, follow.go); "" is local.
 	serverURL string
-	app       *app.App
+	// logger is where the core logs: the server's (cloud serve), else
+	// warnings and errors on stderr.
+	logger *slog.Logger
+	app    *app.App
 }
 
 func (e *env) open(ctx context.Context) (*app.App, error) {
@@ -60,7 +64,11 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 		return e.app, nil
 	}
 	self, _ := os.Executable()
+	if e.logger == nil {
+		e.logger = slog.New(slog.NewTextHandler(e.io.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	a, err := app.Open(ctx, app.Config{
+		Logger:     e.logger,
 		Home:       e.home,
 		StacksDirs: e.stacks,
 		Pulumi:     e.pulumi,

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -152,18 +153,12 @@ func row(w io.Writer, cols ...any) {
 	fmt.Fprintln(w, strings.Join(parts, "\t"))
 }
 
-// duration formats a duration the way people read run times.
+// duration formats a run time as monitor.Duration does; "-" for none.
 func duration(d time.Duration) string {
-	switch {
-	case d <= 0:
+	if d <= 0 {
 		return "-"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	default:
-		return d.Round(time.Second).String()
 	}
+	return monitor.Duration(d)
 }
 
 // changes formats a change summary: "+2 ~1 -0".

@@ -72,9 +72,8 @@ Examples:
 			if err != nil {
 				return err
 			}
-			// The application core logs background work through slog's
-			// default logger.
-			slog.SetDefault(log)
+			// The core logs its background work with the server's logger.
+			e.logger = log
 			// Every event delivered to a subscriber allocates; a larger
 			// heap target than Go's default halves the collector's work
 			// for a heap of a few tens of megabytes (see

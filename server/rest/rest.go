@@ -43,7 +43,7 @@ type api struct {
 // stripped.
 func New(res *graph.Resolver, log *slog.Logger) http.Handler {
 	if log == nil {
-		log = slog.Default()
+		log = res.App.Logger()
 	}
 	a := &api{res: res, docs: document.New(res), log: log}
 	mux := http.NewServeMux()
