@@ -397,3 +397,67 @@ func TestDashboardFollowsTheRunningOperation(t *testing.T) {
 		t.Errorf("first's changes: %q, want %q", facts["Changes"], want)
 	}
 }
+
+// The dashboard's formats, in the browser, against the CLI's rules: every
+// case of a duration (none, milliseconds, tenths of seconds with Go's
+// rounding, minutes and hours), local dates and times on both sides of a
+// daylight-saving change, summaries and changes.
+func TestDashboardFormatsAsTheCLI(t *testing.T) {
+	const zone = "Europe/Berlin"
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+		t.Fatalf("emulate the time zone %s: %v", zone, err)
+	}
+	s := servertest.Start(t, t.TempDir())
+	do(t, ctx, "open the dashboard", chromedp.Navigate(s.URL+"/"))
+	waitFor(t, ctx, "the page's formats", `!!(window.__dashboard && window.__dashboard.formats)`, 30*time.Second)
+	call := func(js string) string {
+		t.Helper()
+		return eval[string](t, ctx, `String(window.__dashboard.formats.`+js+`)`)
+	}
+
+	for _, d := range []time.Duration{0, -time.Second, 1, 7 * time.Millisecond, 7*time.Millisecond + 999999, 850 * time.Millisecond,
+		time.Second - 1, time.Second, 12250 * time.Millisecond, 12750 * time.Millisecond, 12340 * time.Millisecond,
+		59960 * time.Millisecond, time.Minute, 245 * time.Second, 245500 * time.Millisecond, time.Hour,
+		time.Hour + 2*time.Minute + 5*time.Second, 25*time.Hour + 61*time.Second} {
+		if got, want := call(fmt.Sprintf("duration(%d)", d.Nanoseconds())), cliDuration(d); got != want {
+			t.Errorf("duration %d ns: %q, want %q", d.Nanoseconds(), got, want)
+		}
+	}
+	for _, p := range [][2]string{
+		{"2026-12-02T01:42:44.123456789Z", "2026-12-02T01:42:44.130456788Z"},
+		{"2026-12-02T01:42:44Z", "2026-12-02T01:46:49.5Z"},
+		{"2026-12-02T01:42:44.9Z", "2026-12-02T01:42:57.15Z"},
+	} {
+		a, _ := time.Parse(time.RFC3339Nano, p[0])
+		b, _ := time.Parse(time.RFC3339Nano, p[1])
+		if got, want := call(fmt.Sprintf("duration(window.__dashboard.formats.nanosBetween(%q, %q))", p[0], p[1])), cliDuration(b.Sub(a)); got != want {
+			t.Errorf("duration from %s to %s: %q, want %q", p[0], p[1], got, want)
+		}
+	}
+	for _, ts := range []string{"2026-01-15T23:30:05.999999999Z", "2026-07-15T22:00:00Z", "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z", "2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"} {
+		at, _ := time.Parse(time.RFC3339Nano, ts)
+		if got, want := call(fmt.Sprintf("dateTime(%q)", ts)), at.In(loc).Format(cliDateTime); got != want {
+			t.Errorf("date and time of %s: %q, want %q", ts, got, want)
+		}
+		if got, want := call(fmt.Sprintf("clock(%q)", ts)), at.In(loc).Format(cliClock); got != want {
+			t.Errorf("time of day of %s: %q, want %q", ts, got, want)
+		}
+	}
+	for _, c := range []map[string]int{nil, {}, {"deployed": 3, "failed": 1}, {"interrupted": 1, "skipped": 2, "unchanged": 0, "destroyed": 4, "previewed": 1, "cancelled": 1}} {
+		b, _ := json.Marshal(c)
+		if got, want := call("summary("+string(b)+")"), cliSummary(c); got != want {
+			t.Errorf("summary %s: %q, want %q", b, got, want)
+		}
+	}
+	for _, c := range []map[string]int{nil, {"same": 0}, {"create": 2, "update": 1, "delete": 0}, {"delete": 3, "replace": 1, "same": 5, "create": 1}} {
+		b, _ := json.Marshal(c)
+		if got, want := call("changes("+string(b)+")"), cliChanges(c); got != want {
+			t.Errorf("changes %s: %q, want %q", b, got, want)
+		}
+	}
+}

@@ -6,7 +6,8 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fetched
 
 // The state of the current view; window.__dashboard exposes it to tests
-// (ws, lastSeq, reconnects, lastClose, listEvents, auth).
+// (ws, lastSeq, reconnects, lastClose, listEvents, auth, events, running,
+// appliedSeq, formats).
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
@@ -443,6 +444,9 @@ function changesText(changes) {
 function firstLine(text) {
   return String(text || '').trim().split('\n')[0];
 }
+
+// The formats, for tests (window.__dashboard.formats).
+state.formats = { dateTime: fmtDateTime, clock: fmtClock, duration: fmtDuration, nanosBetween, summary: summaryText, changes: changesText };
 
 const RUNNING = new Set(['deploying', 'destroying', 'refreshing']);
 
