@@ -396,6 +396,25 @@ func TestDashboardFollowsTheRunningOperation(t *testing.T) {
 	if want := cliChanges(firstRun.Changes); facts["Changes"] != want || want == "-" {
 		t.Errorf("first's changes: %q, want %q", facts["Changes"], want)
 	}
+
+	// 3. Scrolled up in last's latest events, a reader stays where they
+	// are while a destroy's events arrive.
+	do(t, ctx, "open last's details once more", chromedp.Click(chromedp.CSS(`#stacks a[data-goto="last"]`)))
+	waitFor(t, ctx, "the details of last, scrolled up", `(() => { const d = document.querySelector('#stack-details');
+	  const l = document.querySelector('#stack-events');
+	  if (!d || d.hidden || d.dataset.stack !== 'last' || !l) return false;
+	  l.scrollTop = 0;
+	  return l.scrollTop === 0; })()`, 30*time.Second)
+	destroy2 := startOperation(t, s.URL, "destroy")
+	waitFor(t, ctx, "the destroy's events of last in its latest events", fmt.Sprintf(`(() => {
+	  const evs = window.__dashboard.events.filter((e) => e.stack === 'last');
+	  const lis = document.querySelectorAll('#stack-events li');
+	  return evs.length > 0 && evs[evs.length - 1].operationId === %q && lis.length > 0 &&
+	    +lis[lis.length - 1].dataset.seq === evs[evs.length - 1].globalSeq; })()`, destroy2), 2*time.Minute)
+	if top := eval[float64](t, ctx, `document.querySelector('#stack-events').scrollTop`); top > 4 {
+		t.Errorf("scrolled up in last's latest events, the list moved to %v as events arrived", top)
+	}
+	waitFor(t, ctx, "the destroy's end", opOver(destroy2), 3*time.Minute)
 }
 
 // The dashboard's formats, in the browser, against the CLI's rules: every

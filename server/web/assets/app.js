@@ -7,7 +7,7 @@ const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fe
 
 // The state of the current view; window.__dashboard exposes it to tests
 // (ws, lastSeq, reconnects, lastClose, listEvents, auth, events, running,
-// appliedSeq, formats).
+// formats).
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
@@ -17,8 +17,6 @@ const state = {
   // stacks' status and reason (pending until a stack.status event says
   // otherwise); null when none runs.
   running: null,
-  // The lastSeq at the query of the newest re-read applied (tests wait for it).
-  appliedSeq: -1,
 };
 window.__dashboard = state;
 
@@ -716,7 +714,6 @@ function applyDeployment(dep, startSeq, rebuildGraph) {
     if (rc) rc.textContent = String(s.resourceCount);
   }
   state.outputs = envData.outputs;
-  state.appliedSeq = startSeq;
   drawOutputs(envData.outputs);
   drawHistory(dep.operations.nodes);
   renderDetails();
