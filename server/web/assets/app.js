@@ -6,12 +6,17 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const SVG = 'http://www.w3.org/2000/svg'; // the SVG namespace: a name, never fetched
 
 // The state of the current view; window.__dashboard exposes it to tests
-// (ws, lastSeq, reconnects, lastClose, listEvents, auth).
+// (ws, lastSeq, reconnects, lastClose, listEvents, auth, events, running,
+// formats).
 const state = {
   gen: 0, ws: null, subId: 0, lastSeq: 0, reconnects: 0, backoff: 500,
   timer: null, view: null, stacks: new Map(), stackSeq: new Map(), refreshing: null,
   selected: null, events: [], outputs: [], ops: [], listEvents: 0,
   retry: null, handover: false, refused: 0, lastClose: 0,
+  // The operation running now, from its events: its id and each of its
+  // stacks' status and reason (pending until a stack.status event says
+  // otherwise); null when none runs.
+  running: null,
 };
 window.__dashboard = state;
 
@@ -335,17 +340,117 @@ function badge(status) {
   return el('span', { class: 'badge st-' + status, 'data-status': status, text: status.replace(/_/g, ' ') });
 }
 
-function fmtDuration(s) {
-  if (s === null || s === undefined) return '';
-  if (s < 60) return s.toFixed(1) + ' s';
-  const m = Math.floor(s / 60);
-  return m + ' min ' + String(Math.round(s - m * 60)).padStart(2, '0') + ' s';
+// ---- formats: the CLI's, exactly -------------------------------------------
+
+// fmtDateTime formats a date and time as the CLI's tables do (cmd/cloud
+// ts): 2026-12-02 01:42:44, local time.
+function fmtDateTime(t) {
+  if (!t) return '-';
+  const d = new Date(t);
+  if (isNaN(d)) return String(t);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${fmtClock(d)}`;
 }
 
-function fmtTime(t) {
-  if (!t) return '';
-  const d = new Date(t);
-  return isNaN(d) ? t : d.toLocaleString();
+// fmtClock formats the time of an event as every printer of the CLI does
+// (monitor.Clock): 01:42:44, local time.
+function fmtClock(t) {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return String(t);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+// nanos reads an RFC 3339 time with up to nanoseconds as [milliseconds
+// since the epoch, nanoseconds past them]; Date keeps milliseconds only.
+function nanos(t) {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/i.exec(t || '');
+  if (!m) return null;
+  const ms = Date.parse(m[1] + m[3]);
+  if (isNaN(ms)) return null;
+  const ns = Number(((m[2] || '') + '000000000').slice(0, 9));
+  return [ms + Math.floor(ns / 1e6), ns % 1e6];
+}
+
+// nanosBetween is the time from a to b in nanoseconds; null when either
+// is missing.
+function nanosBetween(a, b) {
+  const x = nanos(a), y = nanos(b);
+  if (!x || !y) return null;
+  return (y[0] - x[0]) * 1e6 + (y[1] - x[1]);
+}
+
+// fmtDuration formats a duration in nanoseconds as the CLI does
+// (cmd/cloud duration): "-" for none, 850ms, 12.3s, else Go's
+// Duration.String of it rounded to the second (4m5s, 1h2m5s).
+function fmtDuration(ns) {
+  if (ns === null || ns === undefined || isNaN(ns)) return '-';
+  ns = Math.round(ns);
+  if (ns <= 0) return '-';
+  if (ns < 1e9) return Math.floor(ns / 1e6) + 'ms';
+  if (ns < 60e9) return fixed1(Math.floor(ns / 1e9) + (ns % 1e9) / 1e9) + 's';
+  let s = Math.floor((ns + 5e8) / 1e9); // Round(time.Second): halves away from zero
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  s %= 60;
+  return (h ? `${h}h${m}m` : `${m}m`) + `${s}s`;
+}
+
+// fixed1 is Go's %.1f: correctly rounded, exact halves to even (toFixed
+// rounds them up).
+function fixed1(x) {
+  if (Number.isInteger(x * 4) && !Number.isInteger(x * 2)) {
+    let n = Math.floor(x * 10);
+    if (n % 2) n++;
+    return (n / 10).toFixed(1);
+  }
+  return x.toFixed(1);
+}
+
+// fmtSeconds formats a duration given in seconds (Operation.duration).
+function fmtSeconds(s) {
+  return s === null || s === undefined ? '-' : fmtDuration(s * 1e9);
+}
+
+// counts reads a JSON map of counts (an operation's summary, a stack's
+// changes), keeping the integer ones, as the CLI does.
+function counts(v) {
+  const m = {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return m;
+  for (const [k, n] of Object.entries(v)) if (Number.isInteger(n)) m[k] = n;
+  return m;
+}
+
+// summaryText is an operation's summary (stack counts by status) as the
+// CLI's history prints it: "deployed:3 failed:1".
+function summaryText(summary) {
+  const c = counts(summary);
+  const out = ['deployed', 'unchanged', 'previewed', 'destroyed', 'failed', 'skipped', 'cancelled', 'interrupted']
+    .filter((k) => k in c).map((k) => `${k}:${c[k]}`);
+  return out.length ? out.join(' ') : '-';
+}
+
+// changesText is a stack's resource changes as the CLI prints them:
+// "+2 ~1 -1" (create, update, replace ±, delete, same =; zeros left out).
+function changesText(changes) {
+  const c = counts(changes);
+  const sym = { create: '+', update: '~', replace: '±', delete: '-', same: '=' };
+  const out = Object.keys(sym).filter((k) => c[k] > 0).map((k) => sym[k] + c[k]);
+  return out.length ? out.join(' ') : '-';
+}
+
+// firstLine is the first line of an error, as a stack's reason says it.
+function firstLine(text) {
+  return String(text || '').trim().split('\n')[0];
+}
+
+// The formats, for tests (window.__dashboard.formats).
+state.formats = { dateTime: fmtDateTime, clock: fmtClock, duration: fmtDuration, nanosBetween, summary: summaryText, changes: changesText };
+
+const RUNNING = new Set(['deploying', 'destroying', 'refreshing']);
+
+// finished says a stack status is a final one (monitor.Finished).
+function finished(status) {
+  return !!status && status !== 'pending' && status !== 'not_deployed' && !RUNNING.has(status);
 }
 
 function stopFollowing() {
@@ -525,7 +630,7 @@ const DEP_QUERY = `query($id: ID!, $env: String!) {
       outputs { stack name value secret redacted }
     }
     operations(environment: $env, first: 20) {
-      nodes { id kind status startedAt finishedAt duration actor stacks { stack status reason error startedAt finishedAt changes resourceCount } }
+      nodes { id kind status startedAt finishedAt duration actor summary stacks { stack status reason error startedAt finishedAt changes resourceCount } }
     }
   }
 }`;
@@ -594,22 +699,35 @@ function applyDeployment(dep, startSeq, rebuildGraph) {
     drawGraph(stacks);
     drawStackTable(stacks);
   }
-  // The store's states win unless an event newer than this query arrived.
+  state.ops = dep.operations.nodes;
+  // While an operation runs, its events say each of its stacks' state
+  // (pending until its stack.status event); otherwise the store's states
+  // win unless an event newer than this query arrived.
+  const run = state.running;
   for (const s of stacks) {
-    if ((state.stackSeq.get(s.name) || 0) <= startSeq) setStackStatus(s.name, s.status, s.reason, false);
+    const live = run && run.stacks.get(s.name);
+    if (live) setStackStatus(s.name, live.status, live.reason, false);
+    else if ((state.stackSeq.get(s.name) || 0) <= startSeq) setStackStatus(s.name, s.status, s.reason || failureOf(s.name, s.status), false);
     const cur = state.stacks.get(s.name);
     if (cur) cur.resourceCount = s.resourceCount;
     const rc = document.querySelector(`#stacks tr[data-stack="${CSS.escape(s.name)}"] .rc`);
     if (rc) rc.textContent = String(s.resourceCount);
   }
   state.outputs = envData.outputs;
-  state.ops = dep.operations.nodes;
   drawOutputs(envData.outputs);
   drawHistory(dep.operations.nodes);
   renderDetails();
 }
 
 const BOX_W = 168, BOX_H = 48, COL_GAP = 72, ROW_GAP = 18, PAD = 12, TOP = PAD + 36, LANE = PAD + 26;
+
+// failureOf is the first line of the error of a failed (or interrupted)
+// stack's last run: its reason when the state has none.
+function failureOf(name, status) {
+  if (status !== 'failed' && status !== 'interrupted') return '';
+  const last = lastRun(name);
+  return last ? firstLine(last.run.reason || last.run.error) : '';
+}
 
 function drawGraph(stacks) {
   const layers = [];
@@ -714,9 +832,14 @@ function openStack(name, focus = true) {
   if (!state.view || !state.stacks.has(name)) return;
   state.selected = name;
   if (location.hash !== stackHash(name)) history.replaceState(null, '', stackHash(name));
-  renderDetails();
   const sec = $('#stack-details');
+  const fresh = sec.hidden || sec.dataset.stack !== name;
+  if (fresh) sec.replaceChildren();
+  renderDetails();
   sec.hidden = false;
+  // Opened at the newest events: scrolled once laid out (not while hidden).
+  const list = $('#stack-events');
+  if (fresh && list) list.scrollTop = list.scrollHeight;
   if (focus) $('#h-details').focus();
 }
 
@@ -727,6 +850,7 @@ function closeStack() {
   if (!sec) return;
   sec.hidden = true;
   sec.replaceChildren();
+  delete sec.dataset.stack;
   if (state.view && location.hash !== stackHash(null)) history.replaceState(null, '', stackHash(null));
   const node = name && document.querySelector(`#stackgraph g.node[data-stack="${CSS.escape(name)}"]`);
   if (node) node.focus();
@@ -753,7 +877,7 @@ function renderDetails() {
     el('a', { href: stackHash(n), 'data-goto': n, text: n })]) : ['—'];
   const facts = [
     ...row('Status', badge(s.status)),
-    ...(s.reason ? row('Reason', s.reason) : []),
+    ...(s.reason ? row('Reason', el('span', { id: 'stack-reason', text: s.reason })) : []),
     ...row('Layer', String(s.layer)),
     ...row('Needs', ...stackLinks(s.dependencies)),
     ...row('Needed by', ...stackLinks(dependents)),
@@ -762,11 +886,11 @@ function renderDetails() {
   const last = lastRun(name);
   if (last) {
     const { op, run } = last;
-    const secs = run.finishedAt ? (new Date(run.finishedAt) - new Date(run.startedAt)) / 1000 : null;
     facts.push(...row('Last run', el('code', { text: op.id }), ` ${op.kind}, `, badge(run.status),
-      ` ${fmtTime(run.startedAt)}`, secs !== null ? ` · ${fmtDuration(secs)}` : ' · running'));
-    if (run.changes && Object.keys(run.changes).length) {
-      facts.push(...row('Changes', Object.entries(run.changes).map(([k, v]) => `${k} ${v}`).join(', ')));
+      ' ', el('time', { datetime: run.startedAt, text: fmtDateTime(run.startedAt) }),
+      run.finishedAt ? ` · ${fmtDuration(nanosBetween(run.startedAt, run.finishedAt))}` : ' · running'));
+    if (run.changes && Object.keys(counts(run.changes)).length) {
+      facts.push(...row('Changes', el('span', { id: 'stack-changes', text: changesText(run.changes) })));
     }
     if (run.error) facts.push(...row('Error', el('pre', { class: 'error', id: 'stack-error', text: run.error })));
   }
@@ -780,12 +904,14 @@ function renderDetails() {
         el('td', {}, masked ? el('span', { class: 'secret', 'aria-label': 'secret, masked', text: '•••••• secret' })
           : el('code', { text: typeof o.value === 'string' ? o.value : JSON.stringify(o.value) })));
     }))) : el('p', { class: 'muted', text: 'No outputs.' });
-  const evs = state.events.filter((e) => e.stack === name).slice(-50);
-  const evList = evs.length ? el('ol', { class: 'log short', id: 'stack-events', tabindex: 0, 'aria-label': 'Latest events of ' + name },
-    ...evs.map((e) => el('li', { 'data-seq': e.globalSeq },
-      el('time', { datetime: e.time, text: new Date(e.time).toLocaleTimeString() }), ' ',
-      el('span', { class: 'kind', text: e.kind }), ' ', el('span', { text: summary(e) })))) :
-    el('p', { class: 'muted', text: 'No events since this page opened.' });
+  // The latest events follow the newest (opened at the bottom, and kept
+  // there as events arrive) unless the reader has scrolled up in them.
+  const oldList = $('#stack-events');
+  const keep = oldList && sec.dataset.stack === name && !atBottom(oldList) ? oldList.scrollTop : null;
+  const evs = state.events.filter((e) => e.stack === name).slice(-MAX_STACK_EVENTS);
+  const evList = evs.length ? el('ol', { class: 'log short', id: 'stack-events', tabindex: 0, 'aria-label': 'Latest events of ' + name + ', oldest first' },
+    ...evs.map(stackEventItem)) :
+    el('p', { class: 'muted', id: 'stack-events-none', text: 'No events since this page opened.' });
   const close = el('button', { type: 'button', class: 'close', text: 'Close (Esc)' });
   close.addEventListener('click', closeStack);
   const h = el('h2', { id: 'h-details', tabindex: -1 }, 'Stack ', el('span', { class: 'name', text: name }));
@@ -797,6 +923,7 @@ function renderDetails() {
     el('h3', { text: 'Latest events' }), evList);
   sec.setAttribute('data-stack', name);
   sec.setAttribute('data-status', s.status);
+  if (evs.length) evList.scrollTop = keep === null ? evList.scrollHeight : keep;
   for (const a of sec.querySelectorAll('a[data-goto]')) {
     a.addEventListener('click', (ev) => { ev.preventDefault(); openStack(a.dataset.goto); });
   }
@@ -841,6 +968,7 @@ function setStackStatus(name, status, reason, fromEvent) {
   if (row) {
     row.querySelector('.st').replaceChildren(badge(status));
     row.querySelector('.reason').textContent = s.reason;
+    row.dataset.status = status;
   }
   if (changed && fromEvent) announce(`${name} ${status.replace(/_/g, ' ')}`);
 }
@@ -863,30 +991,57 @@ function drawHistory(ops) {
   if (!ops.length) { $('#history').replaceChildren(el('p', { class: 'muted', text: 'No operations yet.' })); return; }
   $('#history').replaceChildren(el('table', { class: 'list', id: 'history-table' },
     el('caption', { class: 'sr-only', text: 'Operations, newest first' }),
-    el('thead', {}, el('tr', {}, ...['Operation', 'Kind', 'Status', 'Started', 'Duration', 'Actor', 'Stacks'].map((t) => el('th', { scope: 'col', text: t })))),
+    el('thead', {}, el('tr', {}, ...['Operation', 'Kind', 'Status', 'Started', 'Duration', 'Actor', 'Summary', 'Stacks'].map((t) => el('th', { scope: 'col', text: t })))),
     el('tbody', {}, ...ops.map((o) => el('tr', { 'data-op': o.id, 'data-kind': o.kind, 'data-status': o.status },
       el('th', { scope: 'row' }, el('code', { text: o.id })), el('td', { text: o.kind }), el('td', {}, badge(o.status)),
-      el('td', {}, el('time', { datetime: o.startedAt, text: fmtTime(o.startedAt) })),
-      el('td', { class: 'duration', 'data-seconds': o.duration, text: fmtDuration(o.duration) + (o.finishedAt ? '' : ' (running)') }),
-      el('td', { text: o.actor }),
+      el('td', { class: 'started' }, el('time', { datetime: o.startedAt, text: fmtDateTime(o.startedAt) })),
+      el('td', { class: 'duration', 'data-seconds': o.duration,
+        text: o.finishedAt ? fmtDuration(nanosBetween(o.startedAt, o.finishedAt)) : fmtSeconds(o.duration) + ' (running)' }),
+      el('td', { text: o.actor }), el('td', { class: 'summary', text: o.finishedAt ? summaryText(o.summary) : '-' }),
       el('td', { class: 'opstacks', text: o.stacks.map((s) => s.stack + ' ' + s.status.replace(/_/g, ' ')).join(', ') }))))));
 }
 
 // ---- events ----------------------------------------------------------------
 
-const MAX_LOG = 1000;
+const MAX_LOG = 1000, MAX_STACK_EVENTS = 50;
+
+// atBottom says a scrolled list shows its end (its newest entries).
+function atBottom(list) {
+  return list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+}
+
+function stackEventItem(e) {
+  return el('li', { 'data-seq': e.globalSeq, 'data-kind': e.kind },
+    el('time', { datetime: e.time, text: fmtClock(e.time) }), ' ',
+    el('span', { class: 'kind', text: e.kind }), ' ', el('span', { text: summary(e) }));
+}
+
+// appendStackEvent adds an event to the open stack's latest events,
+// following it when the list was at its end.
+function appendStackEvent(e) {
+  const list = $('#stack-events');
+  if (!list) { renderDetails(); return; } // the first one replaces "No events"
+  const stick = atBottom(list);
+  list.append(stackEventItem(e));
+  while (list.childElementCount > MAX_STACK_EVENTS) list.firstElementChild.remove();
+  if (stick) list.scrollTop = list.scrollHeight;
+}
 
 function summary(e) {
   const p = e.payload || {};
   switch (e.kind) {
     case 'operation.status': return `${p.kind || 'operation'} ${p.status || ''}${p.error ? ': ' + p.error : ''}`;
     case 'operation.plan': return `plan: ${(p.stacks || []).length} stacks`;
-    case 'stack.status': return `${p.status || ''}${p.reason ? ' — ' + p.reason : ''}`;
+    case 'stack.status': {
+      const c = p.changes && Object.keys(counts(p.changes)).length ? ' ' + changesText(p.changes) : '';
+      const why = p.reason ? ' — ' + p.reason : p.error ? ': ' + firstLine(p.error) : '';
+      return `${p.status || ''}${c}${why}`;
+    }
     case 'log': return String(p.message || p.msg || p.text || p.line || JSON.stringify(p));
     default: {
       if (typeof p.type === 'string') {
         const urn = typeof p.urn === 'string' ? p.urn.split('::').pop() : '';
-        const extra = p.changes ? JSON.stringify(p.changes) : p.message ? String(p.message).trim() : '';
+        const extra = p.changes ? changesText(p.changes) : p.message ? String(p.message).trim() : '';
         return [p.type, urn, extra].filter(Boolean).join(' ');
       }
       for (const [k, v] of Object.entries(p)) {
@@ -907,7 +1062,7 @@ function appendLog(e) {
   if (!log) return;
   const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
   log.append(el('li', { 'data-seq': e.globalSeq, 'data-kind': e.kind, 'data-stack': e.stack },
-    el('time', { datetime: e.time, text: new Date(e.time).toLocaleTimeString() }), ' ',
+    el('time', { datetime: e.time, text: fmtClock(e.time) }), ' ',
     el('span', { class: 'kind', text: e.kind }), ' ',
     e.stack ? el('strong', { text: e.stack }) : null, e.stack ? ' ' : null,
     el('span', { text: summary(e) })));
@@ -922,14 +1077,33 @@ function onEvents(events) {
     appendLog(e);
     state.events.push(e);
     if (state.events.length > MAX_LOG) state.events.splice(0, state.events.length - MAX_LOG);
+    if (e.stack && e.stack === state.selected) appendStackEvent(e);
     const p = e.payload || {};
+    const run = state.running;
     if (e.kind === 'stack.status' && e.stack) {
+      const reason = p.reason || firstLine(p.error);
       state.stackSeq.set(e.stack, e.globalSeq);
-      setStackStatus(e.stack, p.status, p.reason, true);
+      if (run && run.id === e.operationId) run.stacks.set(e.stack, { status: p.status, reason });
+      setStackStatus(e.stack, p.status, reason, true);
+      // Its resources and outputs are stored with this status: show them now.
+      if (finished(p.status)) scheduleRefresh();
     } else if (e.kind === 'operation.status') {
       announce(`${p.kind || 'operation'} ${p.status || ''}`);
+      if (p.status === 'running' || p.status === 'queued') {
+        state.running = { id: e.operationId, stacks: new Map() };
+      } else if (run && run.id === e.operationId) {
+        state.running = null; // over: the stored states are the truth again
+      }
       scheduleRefresh();
     } else if (e.kind === 'operation.plan') {
+      if (!run || run.id !== e.operationId) state.running = { id: e.operationId, stacks: new Map() };
+      // Every stack of the plan is pending until its stack.status says otherwise.
+      for (const name of p.stacks || []) {
+        if (typeof name !== 'string' || state.running.stacks.has(name)) continue;
+        state.running.stacks.set(name, { status: 'pending', reason: '' });
+        state.stackSeq.set(name, e.globalSeq);
+        setStackStatus(name, 'pending', '', false);
+      }
       scheduleRefresh();
     }
   }
