@@ -3,6 +3,8 @@ package app
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cloudplatform/cloud/sync/teamlock"
 )
 
 // Errors callers map to exit codes and API error codes; test with
@@ -22,7 +24,7 @@ var (
 	// ErrTeamLockHeld is wrapped by TeamLock.Acquire's error when someone
 	// else holds the team lock; the error's own message names them
 	// ("locked by … since …, lease until …").
-	ErrTeamLockHeld = errors.New("team lock held")
+	ErrTeamLockHeld = teamlock.ErrHeld
 	// ErrStoreLost is Open's error for a zero-length cloud.db beside the
 	// Pulumi state of deployed stacks.
 	ErrStoreLost = errors.New("the store is empty but deployed state exists")

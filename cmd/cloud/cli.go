@@ -74,7 +74,10 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 		// Project stacks run in this process: kit.ServeProject drives the
 		// Pulumi CLI, which is the process a project's program runs in.
 		ServeProject: kit.ServeProject,
-		TeamLock:     e.teamLock(),
+		// The team lock and the sync after a command follow the home's
+		// sync configuration; --offline turns both off.
+		Offline: e.offline,
+		Version: version,
 	})
 	if err != nil {
 		return nil, err
