@@ -500,6 +500,9 @@ func (a *App) ResolveConflict(ctx context.Context, idOrShort, keep string) (Sync
 	if err := RequireAdmin(ctx, "resolve sync conflict "+c.Short); err != nil {
 		return c, err
 	}
+	if c.ResolvedAt != nil {
+		return c, fmt.Errorf("conflict %s was resolved (%s) at %s: %w", c.Short, c.Resolution, c.ResolvedAt.UTC().Format(time.RFC3339), ErrConflict)
+	}
 	if err := a.db.ResolveConflict(ctx, c.ID, keep == "loser"); err != nil {
 		return c, err
 	}
