@@ -44,7 +44,9 @@ func TestSyncAPI(t *testing.T) {
 	if code := syncProblem(t, "POST", bare.URL+"/api/v1/sync/run", map[string]any{"mode": "push"}, http.StatusConflict); code != "CONFLICT" {
 		t.Errorf("unconfigured POST /sync/run: code %s", code)
 	}
-	var v struct{ Version struct{ Version, Go, Platform string } }
+	var v struct {
+		Version struct{ Version, Go, Platform string }
+	}
 	gql(t, bare.URL, `{ version { version go platform } }`, nil, &v)
 	var rv map[string]string
 	rest(t, "GET", bare.URL+"/api/v1/version", nil, http.StatusOK, &rv)
