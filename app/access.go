@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -158,4 +159,23 @@ func (a *App) ValidateDependencies(ctx context.Context, id string) ([]GraphCheck
 		out = append(out, GraphCheck{Environment: e, Layers: p.Graph.LayerList()})
 	}
 	return out, nil
+}
+
+// BuildInfo is the build of the running cloud.
+type BuildInfo struct {
+	Version  string `json:"version"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
+// Version returns the build of the running cloud (Config.Version, dev
+// when unset).
+func (a *App) Version() BuildInfo { return Build(a.cfg.Version) }
+
+// Build returns the build info of a binary of version (dev when empty).
+func Build(version string) BuildInfo {
+	if version == "" {
+		version = "dev"
+	}
+	return BuildInfo{Version: version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }

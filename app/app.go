@@ -2,7 +2,8 @@
 // deployments are initialised, configured, deployed, destroyed and queried.
 // The CLI calls it in-process; the GraphQL resolvers and the REST handlers
 // call it too, so a feature is written once. It uses engine (planning,
-// scheduling, running stacks) and store (SQLite), nothing else.
+// scheduling, running stacks), store (SQLite) and the sync packages (team
+// sync and the team lock, teamsync.go), nothing else.
 package app
 
 import (
@@ -54,8 +55,15 @@ type Config struct {
 	Logger *slog.Logger
 	// TeamLock is taken around deploys, destroys and rollbacks so two
 	// machines of the team never change one environment at once; nil
-	// means no team lock (sync not configured, or offline).
+	// means the lease in the configured sync table (none when sync is not
+	// configured, or offline).
 	TeamLock TeamLock
+	// Version is the version of the build (git describe, or dev), for
+	// Version.
+	Version string
+	// Offline keeps team sync and the team lock off for this process
+	// (the CLI's --offline), whatever the sync configuration says.
+	Offline bool
 	// MaxManifestBytes is the largest manifest Init and ApplyManifest
 	// accept (every revision is stored whole); 0 means
 	// $CLOUD_MAX_MANIFEST_BYTES, else DefaultMaxManifestBytes.
@@ -160,6 +168,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, db: db}
+	if a.cfg.TeamLock == nil {
+		a.cfg.TeamLock = a.defaultTeamLock()
+	}
 	a.bg.init()
 	a.locator = &runner.Locator{Dirs: cfg.StacksDirs, Self: cfg.Self, Builtin: cfg.Builtin, ServeProject: cfg.ServeProject}
 	// Both write: with the disk full or the store read-only they wait for

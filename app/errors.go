@@ -3,6 +3,9 @@ package app
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/sync/teamlock"
 )
 
 // Errors callers map to exit codes and API error codes; test with
@@ -22,7 +25,7 @@ var (
 	// ErrTeamLockHeld is wrapped by TeamLock.Acquire's error when someone
 	// else holds the team lock; the error's own message names them
 	// ("locked by … since …, lease until …").
-	ErrTeamLockHeld = errors.New("team lock held")
+	ErrTeamLockHeld = teamlock.ErrHeld
 	// ErrStoreLost is Open's error for a zero-length cloud.db beside the
 	// Pulumi state of deployed stacks.
 	ErrStoreLost = errors.New("the store is empty but deployed state exists")
@@ -34,6 +37,10 @@ var (
 	// over Config.MaxManifestBytes.
 	ErrManifestTooLarge = errors.New("manifest too large")
 )
+
+// IsUnwritable reports whether err is the store refusing a write because
+// it cannot be written (read-only, or the disk full).
+func IsUnwritable(err error) bool { return store.IsUnwritable(err) }
 
 // UsageError is a mistake in what the caller asked for: a bad flag value,
 // a missing argument, a request that contradicts the deployment. The CLI

@@ -55,12 +55,15 @@ type RunOptions struct {
 	RequireLock bool
 }
 
+// Event is a stored event of an operation, as RunHooks.Observer sees it.
+type Event = store.Event
+
 // RunHooks are what the caller of an operation is told as it runs; each
 // may be nil. They are called on the operation's goroutines and must not
 // block.
 type RunHooks struct {
 	// Observer sees every event once it is stored, in order.
-	Observer func(store.Event)
+	Observer func(Event)
 	// Started is called once the operation is recorded, before any stack
 	// runs.
 	Started func(op *store.Operation, layers map[string]int)

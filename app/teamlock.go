@@ -9,40 +9,20 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/store"
+	"github.com/cloudplatform/cloud/sync/teamlock"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
 // TeamLock is the lock the team shares (a lease in the sync table), taken
 // around every operation that changes infrastructure so two machines never
-// deploy the same environment at once. The implementation lives in
-// sync/teamlock; the core only needs this.
-type TeamLock interface {
-	// Acquire takes the lock on a deployment's environment for holder
-	// (who: replica, user and machine), with info saying why (the
-	// operation). It returns an error wrapping ErrTeamLockHeld when
-	// someone else holds it, and any other error when the lock could not
-	// be asked for (the table is unreachable).
-	Acquire(ctx context.Context, deploymentID, env, holder, info string) (HeldTeamLock, error)
-}
+// deploy the same environment at once. sync/teamlock defines it and
+// implements it on the sync table (teamlock.Locker): Acquire returns an
+// error wrapping ErrTeamLockHeld when someone else holds it.
+type TeamLock = teamlock.Locker
 
 // HeldTeamLock is an acquired team lock, kept alive by a heartbeat until
-// Release.
-type HeldTeamLock interface {
-	// Token is the fencing token of this acquisition: it grows with every
-	// acquisition, so the operation that holds the lock can be told apart
-	// from any earlier holder.
-	Token() int64
-	// Holder and Until say who holds it and until when the lease runs
-	// unless renewed (for the record).
-	Holder() string
-	Until() time.Time
-	// Lost is closed when a heartbeat finds the lock taken over or broken:
-	// the holder must stop.
-	Lost() <-chan struct{}
-	// Release stops the heartbeat and frees the lock. It returns an error
-	// when the lock could not be freed (it then lapses at its lease end).
-	Release(ctx context.Context) error
-}
+// Release (teamlock.HeldLock).
+type HeldTeamLock = teamlock.HeldLock
 
 // takesTeamLock reports whether an operation kind takes the team lock:
 // those that change infrastructure. Preview and refresh change nothing.

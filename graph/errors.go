@@ -57,14 +57,16 @@ func Classify(err error) (code string, status int) {
 		return CodeOperationRunning, http.StatusConflict
 	case errors.Is(err, app.ErrDisabled):
 		return CodeDisabled, http.StatusConflict
-	case errors.Is(err, app.ErrConflict):
+	case errors.Is(err, app.ErrConflict), errors.Is(err, app.ErrSyncNotConfigured):
+		// Sync not configured: the home's state forbids it.
 		return CodeConflict, http.StatusConflict
 	case errors.As(err, &invalid), errors.As(err, &manErr), errors.As(err, &manErrs), errors.As(err, &cycle),
 		errors.As(err, &unknown), errors.As(err, &syntax), errors.As(err, &unresolve):
 		return CodeValidation, http.StatusUnprocessableEntity
-	case errors.Is(err, app.ErrShuttingDown), store.IsUnwritable(err):
-		// Shutting down, or the store cannot be written now (the disk
-		// full, the file read-only): reads still answer.
+	case errors.Is(err, app.ErrShuttingDown), store.IsUnwritable(err), errors.Is(err, app.ErrSyncUnreachable):
+		// Shutting down, the store cannot be written now (the disk
+		// full, the file read-only), or the team's sync table cannot be
+		// reached: reads still answer.
 		return CodeUnavailable, http.StatusServiceUnavailable
 	case errors.As(err, &gqlErr) && gqlErr.Extensions["code"] != nil:
 		code, _ := gqlErr.Extensions["code"].(string)

@@ -50,6 +50,12 @@ type ComplexityRoot struct {
 		UserID  func(childComplexity int) int
 	}
 
+	BuildInfo struct {
+		Go       func(childComplexity int) int
+		Platform func(childComplexity int) int
+		Version  func(childComplexity int) int
+	}
+
 	Deployment struct {
 		Backend      func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -169,28 +175,31 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ApplyManifest      func(childComplexity int, deploymentID string, yaml string) int
-		CancelOperation    func(childComplexity int, id string) int
-		CreateTemplate     func(childComplexity int, input model.CreateTemplateInput) int
-		DeleteDeployment   func(childComplexity int, id string, force *bool) int
-		DeleteTemplate     func(childComplexity int, name string) int
-		Deploy             func(childComplexity int, input model.OperationInput) int
-		DeployStack        func(childComplexity int, input model.OperationInput) int
-		Destroy            func(childComplexity int, input model.OperationInput) int
-		DestroyStack       func(childComplexity int, input model.OperationInput) int
-		DisableEnvironment func(childComplexity int, deploymentID string, environment string, stacks []string, destroy *bool) int
-		EnableEnvironment  func(childComplexity int, deploymentID string, environment string, stacks []string) int
-		InitDeployment     func(childComplexity int, input model.InitDeploymentInput) int
-		LockEnvironment    func(childComplexity int, deploymentID string, environment string, reason string) int
-		Preview            func(childComplexity int, input model.OperationInput) int
-		Refresh            func(childComplexity int, input model.OperationInput) int
-		RegisterStack      func(childComplexity int, nameOrPath string, name *string, dependencies []string) int
-		Rollback           func(childComplexity int, input model.RollbackInput) int
-		SetConfig          func(childComplexity int, deploymentID string, key string, value string) int
-		UnlockEnvironment  func(childComplexity int, deploymentID string, environment string, force *bool) int
-		UnregisterStack    func(childComplexity int, name string, force *bool) int
-		UpdateStack        func(childComplexity int, name string, description *string, dependencies []string, priority *int) int
-		UpdateTemplate     func(childComplexity int, name string, yaml string) int
+		ApplyManifest       func(childComplexity int, deploymentID string, yaml string) int
+		BreakTeamLock       func(childComplexity int, deploymentID string, environment string) int
+		CancelOperation     func(childComplexity int, id string) int
+		CreateTemplate      func(childComplexity int, input model.CreateTemplateInput) int
+		DeleteDeployment    func(childComplexity int, id string, force *bool) int
+		DeleteTemplate      func(childComplexity int, name string) int
+		Deploy              func(childComplexity int, input model.OperationInput) int
+		DeployStack         func(childComplexity int, input model.OperationInput) int
+		Destroy             func(childComplexity int, input model.OperationInput) int
+		DestroyStack        func(childComplexity int, input model.OperationInput) int
+		DisableEnvironment  func(childComplexity int, deploymentID string, environment string, stacks []string, destroy *bool) int
+		EnableEnvironment   func(childComplexity int, deploymentID string, environment string, stacks []string) int
+		InitDeployment      func(childComplexity int, input model.InitDeploymentInput) int
+		LockEnvironment     func(childComplexity int, deploymentID string, environment string, reason string) int
+		Preview             func(childComplexity int, input model.OperationInput) int
+		Refresh             func(childComplexity int, input model.OperationInput) int
+		RegisterStack       func(childComplexity int, nameOrPath string, name *string, dependencies []string) int
+		ResolveSyncConflict func(childComplexity int, id string, keep model.ConflictKeep) int
+		Rollback            func(childComplexity int, input model.RollbackInput) int
+		SetConfig           func(childComplexity int, deploymentID string, key string, value string) int
+		SyncNow             func(childComplexity int, mode *model.SyncMode) int
+		UnlockEnvironment   func(childComplexity int, deploymentID string, environment string, force *bool) int
+		UnregisterStack     func(childComplexity int, name string, force *bool) int
+		UpdateStack         func(childComplexity int, name string, description *string, dependencies []string, priority *int) int
+		UpdateTemplate      func(childComplexity int, name string, yaml string) int
 	}
 
 	Operation struct {
@@ -288,12 +297,17 @@ type ComplexityRoot struct {
 		RollbackCandidates   func(childComplexity int, deploymentID string, environment string) int
 		Stack                func(childComplexity int, name string) int
 		Stacks               func(childComplexity int, first *int, after *string) int
+		SyncConflict         func(childComplexity int, id string) int
+		SyncConflicts        func(childComplexity int, all *bool) int
+		SyncStatus           func(childComplexity int) int
+		TeamLock             func(childComplexity int, deploymentID string, environment string) int
 		Template             func(childComplexity int, name string) int
 		Templates            func(childComplexity int, first *int, after *string) int
 		ValidateDependencies func(childComplexity int, deploymentID string) int
 		ValidateDeployment   func(childComplexity int, deploymentID string, environment *string) int
 		ValidateStack        func(childComplexity int, name string, strict *bool) int
 		ValidateTemplate     func(childComplexity int, name string) int
+		Version              func(childComplexity int) int
 	}
 
 	StackFinding struct {
@@ -372,6 +386,76 @@ type ComplexityRoot struct {
 		OperationEvents  func(childComplexity int, operationID string, afterSeq *int, stacks []string, kinds []string) int
 	}
 
+	SyncConflict struct {
+		DetectedAt func(childComplexity int) int
+		Entity     func(childComplexity int) int
+		Fields     func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Loser      func(childComplexity int) int
+		Resolution func(childComplexity int) int
+		ResolvedAt func(childComplexity int) int
+		Short      func(childComplexity int) int
+		Winner     func(childComplexity int) int
+	}
+
+	SyncFieldDiff struct {
+		Loser  func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Winner func(childComplexity int) int
+	}
+
+	SyncRun struct {
+		Conflicts     func(childComplexity int) int
+		Lost          func(childComplexity int) int
+		Mode          func(childComplexity int) int
+		OpenConflicts func(childComplexity int) int
+		Pulled        func(childComplexity int) int
+		Pushed        func(childComplexity int) int
+		Quiet         func(childComplexity int) int
+		Read          func(childComplexity int) int
+		Reconciled    func(childComplexity int) int
+		Rounds        func(childComplexity int) int
+		Scanned       func(childComplexity int) int
+	}
+
+	SyncStatus struct {
+		Configured      func(childComplexity int) int
+		Conflicts       func(childComplexity int) int
+		Endpoint        func(childComplexity int) int
+		IntervalSeconds func(childComplexity int) int
+		LastPull        func(childComplexity int) int
+		LastPush        func(childComplexity int) int
+		LastReconcile   func(childComplexity int) int
+		Offline         func(childComplexity int) int
+		Pending         func(childComplexity int) int
+		Region          func(childComplexity int) int
+		Replica         func(childComplexity int) int
+		Table           func(childComplexity int) int
+	}
+
+	SyncVersion struct {
+		Deleted func(childComplexity int) int
+		Hlc     func(childComplexity int) int
+		Replica func(childComplexity int) int
+		Time    func(childComplexity int) int
+	}
+
+	TeamLease struct {
+		Acquired func(childComplexity int) int
+		Expired  func(childComplexity int) int
+		Expires  func(childComplexity int) int
+		Holder   func(childComplexity int) int
+		Info     func(childComplexity int) int
+		Token    func(childComplexity int) int
+	}
+
+	TeamLock struct {
+		Configured func(childComplexity int) int
+		Free       func(childComplexity int) int
+		Lease      func(childComplexity int) int
+	}
+
 	Validation struct {
 		Environments func(childComplexity int) int
 		Errors       func(childComplexity int) int
@@ -418,6 +502,9 @@ type MutationResolver interface {
 	CreateTemplate(ctx context.Context, input model.CreateTemplateInput) (*model.DeploymentTemplate, error)
 	UpdateTemplate(ctx context.Context, name string, yaml string) (*model.DeploymentTemplate, error)
 	DeleteTemplate(ctx context.Context, name string) (bool, error)
+	SyncNow(ctx context.Context, mode *model.SyncMode) (*model.SyncRun, error)
+	ResolveSyncConflict(ctx context.Context, id string, keep model.ConflictKeep) (*model.SyncConflict, error)
+	BreakTeamLock(ctx context.Context, deploymentID string, environment string) (*model.TeamLease, error)
 }
 type OperationResolver interface {
 	Stacks(ctx context.Context, obj *model.Operation) ([]*model.OperationStack, error)
@@ -444,6 +531,11 @@ type QueryResolver interface {
 	ValidateDependencies(ctx context.Context, deploymentID string) ([]*model.GraphCheck, error)
 	PulumiAccess(ctx context.Context, deploymentID *string) (*model.PulumiAccess, error)
 	AWSAccess(ctx context.Context, profile *string) (*model.AWSIdentity, error)
+	Version(ctx context.Context) (*model.BuildInfo, error)
+	SyncStatus(ctx context.Context) (*model.SyncStatus, error)
+	SyncConflicts(ctx context.Context, all *bool) ([]*model.SyncConflict, error)
+	SyncConflict(ctx context.Context, id string) (*model.SyncConflict, error)
+	TeamLock(ctx context.Context, deploymentID string, environment string) (*model.TeamLock, error)
 }
 type SubscriptionResolver interface {
 	OperationEvents(ctx context.Context, operationID string, afterSeq *int, stacks []string, kinds []string) (<-chan *model.EventMessage, error)
@@ -493,6 +585,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AWSIdentity.UserID(childComplexity), true
+
+	case "BuildInfo.go":
+		if e.ComplexityRoot.BuildInfo.Go == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildInfo.Go(childComplexity), true
+	case "BuildInfo.platform":
+		if e.ComplexityRoot.BuildInfo.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildInfo.Platform(childComplexity), true
+	case "BuildInfo.version":
+		if e.ComplexityRoot.BuildInfo.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuildInfo.Version(childComplexity), true
 
 	case "Deployment.backend":
 		if e.ComplexityRoot.Deployment.Backend == nil {
@@ -1000,6 +1111,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyManifest(childComplexity, args["deploymentId"].(string), args["yaml"].(string)), true
+	case "Mutation.breakTeamLock":
+		if e.ComplexityRoot.Mutation.BreakTeamLock == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_breakTeamLock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BreakTeamLock(childComplexity, args["deploymentId"].(string), args["environment"].(string)), true
 	case "Mutation.cancelOperation":
 		if e.ComplexityRoot.Mutation.CancelOperation == nil {
 			break
@@ -1165,6 +1287,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterStack(childComplexity, args["nameOrPath"].(string), args["name"].(*string), args["dependencies"].([]string)), true
+	case "Mutation.resolveSyncConflict":
+		if e.ComplexityRoot.Mutation.ResolveSyncConflict == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveSyncConflict_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveSyncConflict(childComplexity, args["id"].(string), args["keep"].(model.ConflictKeep)), true
 	case "Mutation.rollback":
 		if e.ComplexityRoot.Mutation.Rollback == nil {
 			break
@@ -1187,6 +1320,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetConfig(childComplexity, args["deploymentId"].(string), args["key"].(string), args["value"].(string)), true
+	case "Mutation.syncNow":
+		if e.ComplexityRoot.Mutation.SyncNow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncNow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncNow(childComplexity, args["mode"].(*model.SyncMode)), true
 	case "Mutation.unlockEnvironment":
 		if e.ComplexityRoot.Mutation.UnlockEnvironment == nil {
 			break
@@ -1719,6 +1863,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stacks(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.syncConflict":
+		if e.ComplexityRoot.Query.SyncConflict == nil {
+			break
+		}
+
+		args, err := ec.field_Query_syncConflict_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SyncConflict(childComplexity, args["id"].(string)), true
+	case "Query.syncConflicts":
+		if e.ComplexityRoot.Query.SyncConflicts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_syncConflicts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SyncConflicts(childComplexity, args["all"].(*bool)), true
+	case "Query.syncStatus":
+		if e.ComplexityRoot.Query.SyncStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SyncStatus(childComplexity), true
+	case "Query.teamLock":
+		if e.ComplexityRoot.Query.TeamLock == nil {
+			break
+		}
+
+		args, err := ec.field_Query_teamLock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TeamLock(childComplexity, args["deploymentId"].(string), args["environment"].(string)), true
 	case "Query.template":
 		if e.ComplexityRoot.Query.Template == nil {
 			break
@@ -1785,6 +1968,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ValidateTemplate(childComplexity, args["name"].(string)), true
+	case "Query.version":
+		if e.ComplexityRoot.Query.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Version(childComplexity), true
 
 	case "StackFinding.kind":
 		if e.ComplexityRoot.StackFinding.Kind == nil {
@@ -2104,6 +2293,307 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.OperationEvents(childComplexity, args["operationId"].(string), args["afterSeq"].(*int), args["stacks"].([]string), args["kinds"].([]string)), true
 
+	case "SyncConflict.detectedAt":
+		if e.ComplexityRoot.SyncConflict.DetectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.DetectedAt(childComplexity), true
+	case "SyncConflict.entity":
+		if e.ComplexityRoot.SyncConflict.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Entity(childComplexity), true
+	case "SyncConflict.fields":
+		if e.ComplexityRoot.SyncConflict.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Fields(childComplexity), true
+	case "SyncConflict.id":
+		if e.ComplexityRoot.SyncConflict.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.ID(childComplexity), true
+	case "SyncConflict.key":
+		if e.ComplexityRoot.SyncConflict.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Key(childComplexity), true
+	case "SyncConflict.loser":
+		if e.ComplexityRoot.SyncConflict.Loser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Loser(childComplexity), true
+	case "SyncConflict.resolution":
+		if e.ComplexityRoot.SyncConflict.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Resolution(childComplexity), true
+	case "SyncConflict.resolvedAt":
+		if e.ComplexityRoot.SyncConflict.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.ResolvedAt(childComplexity), true
+	case "SyncConflict.short":
+		if e.ComplexityRoot.SyncConflict.Short == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Short(childComplexity), true
+	case "SyncConflict.winner":
+		if e.ComplexityRoot.SyncConflict.Winner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncConflict.Winner(childComplexity), true
+
+	case "SyncFieldDiff.loser":
+		if e.ComplexityRoot.SyncFieldDiff.Loser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncFieldDiff.Loser(childComplexity), true
+	case "SyncFieldDiff.name":
+		if e.ComplexityRoot.SyncFieldDiff.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncFieldDiff.Name(childComplexity), true
+	case "SyncFieldDiff.winner":
+		if e.ComplexityRoot.SyncFieldDiff.Winner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncFieldDiff.Winner(childComplexity), true
+
+	case "SyncRun.conflicts":
+		if e.ComplexityRoot.SyncRun.Conflicts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Conflicts(childComplexity), true
+	case "SyncRun.lost":
+		if e.ComplexityRoot.SyncRun.Lost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Lost(childComplexity), true
+	case "SyncRun.mode":
+		if e.ComplexityRoot.SyncRun.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Mode(childComplexity), true
+	case "SyncRun.openConflicts":
+		if e.ComplexityRoot.SyncRun.OpenConflicts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.OpenConflicts(childComplexity), true
+	case "SyncRun.pulled":
+		if e.ComplexityRoot.SyncRun.Pulled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Pulled(childComplexity), true
+	case "SyncRun.pushed":
+		if e.ComplexityRoot.SyncRun.Pushed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Pushed(childComplexity), true
+	case "SyncRun.quiet":
+		if e.ComplexityRoot.SyncRun.Quiet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Quiet(childComplexity), true
+	case "SyncRun.read":
+		if e.ComplexityRoot.SyncRun.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Read(childComplexity), true
+	case "SyncRun.reconciled":
+		if e.ComplexityRoot.SyncRun.Reconciled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Reconciled(childComplexity), true
+	case "SyncRun.rounds":
+		if e.ComplexityRoot.SyncRun.Rounds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Rounds(childComplexity), true
+	case "SyncRun.scanned":
+		if e.ComplexityRoot.SyncRun.Scanned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Scanned(childComplexity), true
+
+	case "SyncStatus.configured":
+		if e.ComplexityRoot.SyncStatus.Configured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Configured(childComplexity), true
+	case "SyncStatus.conflicts":
+		if e.ComplexityRoot.SyncStatus.Conflicts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Conflicts(childComplexity), true
+	case "SyncStatus.endpoint":
+		if e.ComplexityRoot.SyncStatus.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Endpoint(childComplexity), true
+	case "SyncStatus.intervalSeconds":
+		if e.ComplexityRoot.SyncStatus.IntervalSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.IntervalSeconds(childComplexity), true
+	case "SyncStatus.lastPull":
+		if e.ComplexityRoot.SyncStatus.LastPull == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.LastPull(childComplexity), true
+	case "SyncStatus.lastPush":
+		if e.ComplexityRoot.SyncStatus.LastPush == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.LastPush(childComplexity), true
+	case "SyncStatus.lastReconcile":
+		if e.ComplexityRoot.SyncStatus.LastReconcile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.LastReconcile(childComplexity), true
+	case "SyncStatus.offline":
+		if e.ComplexityRoot.SyncStatus.Offline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Offline(childComplexity), true
+	case "SyncStatus.pending":
+		if e.ComplexityRoot.SyncStatus.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Pending(childComplexity), true
+	case "SyncStatus.region":
+		if e.ComplexityRoot.SyncStatus.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Region(childComplexity), true
+	case "SyncStatus.replica":
+		if e.ComplexityRoot.SyncStatus.Replica == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Replica(childComplexity), true
+	case "SyncStatus.table":
+		if e.ComplexityRoot.SyncStatus.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncStatus.Table(childComplexity), true
+
+	case "SyncVersion.deleted":
+		if e.ComplexityRoot.SyncVersion.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncVersion.Deleted(childComplexity), true
+	case "SyncVersion.hlc":
+		if e.ComplexityRoot.SyncVersion.Hlc == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncVersion.Hlc(childComplexity), true
+	case "SyncVersion.replica":
+		if e.ComplexityRoot.SyncVersion.Replica == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncVersion.Replica(childComplexity), true
+	case "SyncVersion.time":
+		if e.ComplexityRoot.SyncVersion.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncVersion.Time(childComplexity), true
+
+	case "TeamLease.acquired":
+		if e.ComplexityRoot.TeamLease.Acquired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Acquired(childComplexity), true
+	case "TeamLease.expired":
+		if e.ComplexityRoot.TeamLease.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Expired(childComplexity), true
+	case "TeamLease.expires":
+		if e.ComplexityRoot.TeamLease.Expires == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Expires(childComplexity), true
+	case "TeamLease.holder":
+		if e.ComplexityRoot.TeamLease.Holder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Holder(childComplexity), true
+	case "TeamLease.info":
+		if e.ComplexityRoot.TeamLease.Info == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Info(childComplexity), true
+	case "TeamLease.token":
+		if e.ComplexityRoot.TeamLease.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLease.Token(childComplexity), true
+
+	case "TeamLock.configured":
+		if e.ComplexityRoot.TeamLock.Configured == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLock.Configured(childComplexity), true
+	case "TeamLock.free":
+		if e.ComplexityRoot.TeamLock.Free == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLock.Free(childComplexity), true
+	case "TeamLock.lease":
+		if e.ComplexityRoot.TeamLock.Lease == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TeamLock.Lease(childComplexity), true
+
 	case "Validation.environments":
 		if e.ComplexityRoot.Validation.Environments == nil {
 			break
@@ -2273,6 +2763,18 @@ func (ec *executionContext) childFields_AWSIdentity(ctx context.Context, field g
 		return ec.fieldContext_AWSIdentity_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AWSIdentity", field.Name)
+}
+
+func (ec *executionContext) childFields_BuildInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_BuildInfo_version(ctx, field)
+	case "go":
+		return ec.fieldContext_BuildInfo_go(ctx, field)
+	case "platform":
+		return ec.fieldContext_BuildInfo_platform(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BuildInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_Deployment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2811,6 +3313,146 @@ func (ec *executionContext) childFields_StackValidation(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type StackValidation", field.Name)
 }
 
+func (ec *executionContext) childFields_SyncConflict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SyncConflict_id(ctx, field)
+	case "short":
+		return ec.fieldContext_SyncConflict_short(ctx, field)
+	case "entity":
+		return ec.fieldContext_SyncConflict_entity(ctx, field)
+	case "key":
+		return ec.fieldContext_SyncConflict_key(ctx, field)
+	case "winner":
+		return ec.fieldContext_SyncConflict_winner(ctx, field)
+	case "loser":
+		return ec.fieldContext_SyncConflict_loser(ctx, field)
+	case "fields":
+		return ec.fieldContext_SyncConflict_fields(ctx, field)
+	case "detectedAt":
+		return ec.fieldContext_SyncConflict_detectedAt(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_SyncConflict_resolvedAt(ctx, field)
+	case "resolution":
+		return ec.fieldContext_SyncConflict_resolution(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncConflict", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncFieldDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SyncFieldDiff_name(ctx, field)
+	case "winner":
+		return ec.fieldContext_SyncFieldDiff_winner(ctx, field)
+	case "loser":
+		return ec.fieldContext_SyncFieldDiff_loser(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncFieldDiff", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_SyncRun_mode(ctx, field)
+	case "pushed":
+		return ec.fieldContext_SyncRun_pushed(ctx, field)
+	case "lost":
+		return ec.fieldContext_SyncRun_lost(ctx, field)
+	case "read":
+		return ec.fieldContext_SyncRun_read(ctx, field)
+	case "pulled":
+		return ec.fieldContext_SyncRun_pulled(ctx, field)
+	case "scanned":
+		return ec.fieldContext_SyncRun_scanned(ctx, field)
+	case "conflicts":
+		return ec.fieldContext_SyncRun_conflicts(ctx, field)
+	case "reconciled":
+		return ec.fieldContext_SyncRun_reconciled(ctx, field)
+	case "rounds":
+		return ec.fieldContext_SyncRun_rounds(ctx, field)
+	case "quiet":
+		return ec.fieldContext_SyncRun_quiet(ctx, field)
+	case "openConflicts":
+		return ec.fieldContext_SyncRun_openConflicts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRun", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "configured":
+		return ec.fieldContext_SyncStatus_configured(ctx, field)
+	case "offline":
+		return ec.fieldContext_SyncStatus_offline(ctx, field)
+	case "table":
+		return ec.fieldContext_SyncStatus_table(ctx, field)
+	case "region":
+		return ec.fieldContext_SyncStatus_region(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_SyncStatus_endpoint(ctx, field)
+	case "intervalSeconds":
+		return ec.fieldContext_SyncStatus_intervalSeconds(ctx, field)
+	case "replica":
+		return ec.fieldContext_SyncStatus_replica(ctx, field)
+	case "pending":
+		return ec.fieldContext_SyncStatus_pending(ctx, field)
+	case "lastPush":
+		return ec.fieldContext_SyncStatus_lastPush(ctx, field)
+	case "lastPull":
+		return ec.fieldContext_SyncStatus_lastPull(ctx, field)
+	case "lastReconcile":
+		return ec.fieldContext_SyncStatus_lastReconcile(ctx, field)
+	case "conflicts":
+		return ec.fieldContext_SyncStatus_conflicts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hlc":
+		return ec.fieldContext_SyncVersion_hlc(ctx, field)
+	case "time":
+		return ec.fieldContext_SyncVersion_time(ctx, field)
+	case "replica":
+		return ec.fieldContext_SyncVersion_replica(ctx, field)
+	case "deleted":
+		return ec.fieldContext_SyncVersion_deleted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_TeamLease(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "holder":
+		return ec.fieldContext_TeamLease_holder(ctx, field)
+	case "info":
+		return ec.fieldContext_TeamLease_info(ctx, field)
+	case "token":
+		return ec.fieldContext_TeamLease_token(ctx, field)
+	case "acquired":
+		return ec.fieldContext_TeamLease_acquired(ctx, field)
+	case "expires":
+		return ec.fieldContext_TeamLease_expires(ctx, field)
+	case "expired":
+		return ec.fieldContext_TeamLease_expired(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TeamLease", field.Name)
+}
+
+func (ec *executionContext) childFields_TeamLock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "configured":
+		return ec.fieldContext_TeamLock_configured(ctx, field)
+	case "free":
+		return ec.fieldContext_TeamLock_free(ctx, field)
+	case "lease":
+		return ec.fieldContext_TeamLock_lease(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TeamLock", field.Name)
+}
+
 func (ec *executionContext) childFields_Validation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "subject":
@@ -3064,6 +3706,28 @@ func (ec *executionContext) field_Mutation_applyManifest_args(ctx context.Contex
 		return nil, err
 	}
 	args["yaml"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_breakTeamLock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deploymentId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deploymentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["environment"] = arg1
 	return args, nil
 }
 
@@ -3357,6 +4021,28 @@ func (ec *executionContext) field_Mutation_registerStack_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resolveSyncConflict_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "keep",
+		func(ctx context.Context, v any) (model.ConflictKeep, error) {
+			return ec.unmarshalNConflictKeep2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐConflictKeep(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["keep"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rollback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3398,6 +4084,20 @@ func (ec *executionContext) field_Mutation_setConfig_args(ctx context.Context, r
 		return nil, err
 	}
 	args["value"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncNow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (*model.SyncMode, error) {
+			return ec.unmarshalOSyncMode2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg0
 	return args, nil
 }
 
@@ -3929,6 +4629,56 @@ func (ec *executionContext) field_Query_stacks_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_syncConflict_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_syncConflicts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "all",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["all"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_teamLock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deploymentId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deploymentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "environment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["environment"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_template_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4307,6 +5057,75 @@ func (ec *executionContext) _AWSIdentity_region(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_AWSIdentity_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AWSIdentity", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuildInfo_version(ctx context.Context, field graphql.CollectedField, obj *model.BuildInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildInfo_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildInfo_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuildInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuildInfo_go(ctx context.Context, field graphql.CollectedField, obj *model.BuildInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildInfo_go(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Go, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildInfo_go(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuildInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuildInfo_platform(ctx context.Context, field graphql.CollectedField, obj *model.BuildInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuildInfo_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuildInfo_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuildInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _Deployment_id(ctx context.Context, field graphql.CollectedField, obj *model.Deployment) (ret graphql.Marshaler) {
@@ -7274,6 +8093,138 @@ func (ec *executionContext) fieldContext_Mutation_deleteTemplate(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_syncNow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncNow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncNow(ctx, fc.Args["mode"].(*model.SyncMode))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+			return ec.marshalNSyncRun2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncNow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncNow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveSyncConflict(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveSyncConflict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveSyncConflict(ctx, fc.Args["id"].(string), fc.Args["keep"].(model.ConflictKeep))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncConflict) graphql.Marshaler {
+			return ec.marshalNSyncConflict2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflict(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveSyncConflict(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncConflict(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveSyncConflict_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_breakTeamLock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_breakTeamLock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BreakTeamLock(ctx, fc.Args["deploymentId"].(string), fc.Args["environment"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TeamLease) graphql.Marshaler {
+			return ec.marshalOTeamLease2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐTeamLease(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_breakTeamLock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TeamLease(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_breakTeamLock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Operation_id(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9430,6 +10381,202 @@ func (ec *executionContext) fieldContext_Query_awsAccess(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_version(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Version(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BuildInfo) graphql.Marshaler {
+			return ec.marshalNBuildInfo2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐBuildInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuildInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_syncStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_syncStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SyncStatus(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncStatus) graphql.Marshaler {
+			return ec.marshalNSyncStatus2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_syncStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_syncConflicts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_syncConflicts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SyncConflicts(ctx, fc.Args["all"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SyncConflict) graphql.Marshaler {
+			return ec.marshalNSyncConflict2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflictᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_syncConflicts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncConflict(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_syncConflicts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_syncConflict(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_syncConflict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SyncConflict(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncConflict) graphql.Marshaler {
+			return ec.marshalOSyncConflict2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflict(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_syncConflict(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncConflict(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_syncConflict_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_teamLock(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_teamLock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TeamLock(ctx, fc.Args["deploymentId"].(string), fc.Args["environment"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TeamLock) graphql.Marshaler {
+			return ec.marshalNTeamLock2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐTeamLock(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_teamLock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TeamLock(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_teamLock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10755,6 +11902,1169 @@ func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context
 	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncConflict_id(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SyncConflict_short(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_short(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Short, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_short(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncConflict_entity(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncConflict_key(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _SyncConflict_winner(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_winner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Winner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncVersion) graphql.Marshaler {
+			return ec.marshalNSyncVersion2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_winner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncConflict",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncConflict_loser(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_loser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Loser, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncVersion) graphql.Marshaler {
+			return ec.marshalNSyncVersion2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_loser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncConflict",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncConflict_fields(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SyncFieldDiff) graphql.Marshaler {
+			return ec.marshalNSyncFieldDiff2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncFieldDiffᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SyncConflict",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncFieldDiff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncConflict_detectedAt(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_detectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DetectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_detectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncConflict_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncConflict_resolution(ctx context.Context, field graphql.CollectedField, obj *model.SyncConflict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncConflict_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncConflict_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncConflict", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncFieldDiff_name(ctx context.Context, field graphql.CollectedField, obj *model.SyncFieldDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncFieldDiff_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncFieldDiff_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncFieldDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncFieldDiff_winner(ctx context.Context, field graphql.CollectedField, obj *model.SyncFieldDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncFieldDiff_winner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Winner, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncFieldDiff_winner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncFieldDiff", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _SyncFieldDiff_loser(ctx context.Context, field graphql.CollectedField, obj *model.SyncFieldDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncFieldDiff_loser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Loser, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncFieldDiff_loser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncFieldDiff", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _SyncRun_mode(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SyncMode) graphql.Marshaler {
+			return ec.marshalNSyncMode2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "SyncMode")
+}
+
+func (ec *executionContext) _SyncRun_pushed(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_pushed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pushed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_pushed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_lost(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_lost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_lost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_read(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Read, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_pulled(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_pulled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pulled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_pulled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_scanned(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_scanned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scanned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_scanned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_conflicts(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_conflicts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conflicts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_conflicts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_reconciled(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_reconciled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reconciled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_reconciled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SyncRun_rounds(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_rounds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rounds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_rounds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_quiet(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_quiet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quiet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_quiet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SyncRun_openConflicts(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_openConflicts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenConflicts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_openConflicts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncStatus_configured(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_configured(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Configured, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_configured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SyncStatus_offline(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_offline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_offline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SyncStatus_table(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncStatus_region(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncStatus_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncStatus_intervalSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_intervalSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IntervalSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_intervalSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncStatus_replica(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_replica(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replica, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_replica(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncStatus_pending(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncStatus_lastPush(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_lastPush(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastPush, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_lastPush(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncStatus_lastPull(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_lastPull(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastPull, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_lastPull(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncStatus_lastReconcile(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_lastReconcile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastReconcile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_lastReconcile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncStatus_conflicts(ctx context.Context, field graphql.CollectedField, obj *model.SyncStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncStatus_conflicts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conflicts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncStatus_conflicts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncVersion_hlc(ctx context.Context, field graphql.CollectedField, obj *model.SyncVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncVersion_hlc(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hlc, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncVersion_hlc(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncVersion_time(ctx context.Context, field graphql.CollectedField, obj *model.SyncVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncVersion_time(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Time, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncVersion_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncVersion_replica(ctx context.Context, field graphql.CollectedField, obj *model.SyncVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncVersion_replica(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replica, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncVersion_replica(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncVersion_deleted(ctx context.Context, field graphql.CollectedField, obj *model.SyncVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncVersion_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncVersion_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncVersion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TeamLease_holder(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_holder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_holder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "String")
+}
+
+func (ec *executionContext) _TeamLease_info(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_info(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Info, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_info(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "String")
+}
+
+func (ec *executionContext) _TeamLease_token(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TeamLease_acquired(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_acquired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Acquired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_acquired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TeamLease_expires(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_expires(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expires, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_expires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TeamLease_expired(ctx context.Context, field graphql.CollectedField, obj *model.TeamLease) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLease_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLease_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLease", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TeamLock_configured(ctx context.Context, field graphql.CollectedField, obj *model.TeamLock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLock_configured(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Configured, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLock_configured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLock", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TeamLock_free(ctx context.Context, field graphql.CollectedField, obj *model.TeamLock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLock_free(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Free, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLock_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TeamLock", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TeamLock_lease(ctx context.Context, field graphql.CollectedField, obj *model.TeamLock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TeamLock_lease(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lease, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TeamLease) graphql.Marshaler {
+			return ec.marshalOTeamLease2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐTeamLease(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TeamLock_lease(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TeamLock",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TeamLease(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12413,6 +14723,49 @@ func (ec *executionContext) _AWSIdentity(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var buildInfoImplementors = []string{"BuildInfo"}
+
+func (ec *executionContext) _BuildInfo(ctx context.Context, sel ast.SelectionSet, obj *model.BuildInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, buildInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BuildInfo")
+		case "version":
+			out.Values[i] = ec._BuildInfo_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "go":
+			out.Values[i] = ec._BuildInfo_go(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._BuildInfo_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deploymentImplementors = []string{"Deployment"}
 
 func (ec *executionContext) _Deployment(ctx context.Context, sel ast.SelectionSet, obj *model.Deployment) graphql.Marshaler {
@@ -13364,6 +15717,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "syncNow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncNow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveSyncConflict":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveSyncConflict(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breakTeamLock":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_breakTeamLock(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14039,6 +16413,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_awsAccess(ctx, field)
 				})
+		case "version":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_version(ctx, field)
+				})
+		case "syncStatus":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_syncStatus(ctx, field)
+				})
+		case "syncConflicts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_syncConflicts(ctx, field)
+				})
+		case "syncConflict":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_syncConflict(ctx, field)
+				})
+		case "teamLock":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_teamLock(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -14548,6 +16952,447 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var syncConflictImplementors = []string{"SyncConflict"}
+
+func (ec *executionContext) _SyncConflict(ctx context.Context, sel ast.SelectionSet, obj *model.SyncConflict) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncConflictImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncConflict")
+		case "id":
+			out.Values[i] = ec._SyncConflict_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "short":
+			out.Values[i] = ec._SyncConflict_short(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entity":
+			out.Values[i] = ec._SyncConflict_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._SyncConflict_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winner":
+			out.Values[i] = ec._SyncConflict_winner(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "loser":
+			out.Values[i] = ec._SyncConflict_loser(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._SyncConflict_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detectedAt":
+			out.Values[i] = ec._SyncConflict_detectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._SyncConflict_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolution":
+			out.Values[i] = ec._SyncConflict_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncFieldDiffImplementors = []string{"SyncFieldDiff"}
+
+func (ec *executionContext) _SyncFieldDiff(ctx context.Context, sel ast.SelectionSet, obj *model.SyncFieldDiff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncFieldDiffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncFieldDiff")
+		case "name":
+			out.Values[i] = ec._SyncFieldDiff_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winner":
+			out.Values[i] = ec._SyncFieldDiff_winner(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "loser":
+			out.Values[i] = ec._SyncFieldDiff_loser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncRunImplementors = []string{"SyncRun"}
+
+func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncRun")
+		case "mode":
+			out.Values[i] = ec._SyncRun_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pushed":
+			out.Values[i] = ec._SyncRun_pushed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lost":
+			out.Values[i] = ec._SyncRun_lost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "read":
+			out.Values[i] = ec._SyncRun_read(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pulled":
+			out.Values[i] = ec._SyncRun_pulled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanned":
+			out.Values[i] = ec._SyncRun_scanned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conflicts":
+			out.Values[i] = ec._SyncRun_conflicts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reconciled":
+			out.Values[i] = ec._SyncRun_reconciled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rounds":
+			out.Values[i] = ec._SyncRun_rounds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quiet":
+			out.Values[i] = ec._SyncRun_quiet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openConflicts":
+			out.Values[i] = ec._SyncRun_openConflicts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncStatusImplementors = []string{"SyncStatus"}
+
+func (ec *executionContext) _SyncStatus(ctx context.Context, sel ast.SelectionSet, obj *model.SyncStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncStatus")
+		case "configured":
+			out.Values[i] = ec._SyncStatus_configured(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offline":
+			out.Values[i] = ec._SyncStatus_offline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._SyncStatus_table(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._SyncStatus_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endpoint":
+			out.Values[i] = ec._SyncStatus_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "intervalSeconds":
+			out.Values[i] = ec._SyncStatus_intervalSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replica":
+			out.Values[i] = ec._SyncStatus_replica(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._SyncStatus_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastPush":
+			out.Values[i] = ec._SyncStatus_lastPush(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastPull":
+			out.Values[i] = ec._SyncStatus_lastPull(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastReconcile":
+			out.Values[i] = ec._SyncStatus_lastReconcile(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "conflicts":
+			out.Values[i] = ec._SyncStatus_conflicts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var syncVersionImplementors = []string{"SyncVersion"}
+
+func (ec *executionContext) _SyncVersion(ctx context.Context, sel ast.SelectionSet, obj *model.SyncVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncVersion")
+		case "hlc":
+			out.Values[i] = ec._SyncVersion_hlc(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "time":
+			out.Values[i] = ec._SyncVersion_time(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replica":
+			out.Values[i] = ec._SyncVersion_replica(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleted":
+			out.Values[i] = ec._SyncVersion_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var teamLeaseImplementors = []string{"TeamLease"}
+
+func (ec *executionContext) _TeamLease(ctx context.Context, sel ast.SelectionSet, obj *model.TeamLease) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamLeaseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TeamLease")
+		case "holder":
+			out.Values[i] = ec._TeamLease_holder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "info":
+			out.Values[i] = ec._TeamLease_info(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "token":
+			out.Values[i] = ec._TeamLease_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acquired":
+			out.Values[i] = ec._TeamLease_acquired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expires":
+			out.Values[i] = ec._TeamLease_expires(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expired":
+			out.Values[i] = ec._TeamLease_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var teamLockImplementors = []string{"TeamLock"}
+
+func (ec *executionContext) _TeamLock(ctx context.Context, sel ast.SelectionSet, obj *model.TeamLock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, teamLockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TeamLock")
+		case "configured":
+			out.Values[i] = ec._TeamLock_configured(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "free":
+			out.Values[i] = ec._TeamLock_free(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lease":
+			out.Values[i] = ec._TeamLock_lease(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var validationImplementors = []string{"Validation"}
 
 func (ec *executionContext) _Validation(ctx context.Context, sel ast.SelectionSet, obj *model.Validation) graphql.Marshaler {
@@ -14985,6 +17830,24 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBuildInfo2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐBuildInfo(ctx context.Context, sel ast.SelectionSet, v *model.BuildInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BuildInfo!")
+		return graphql.Null
+	}
+	return ec._BuildInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConflictKeep2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐConflictKeep(ctx context.Context, v any) (model.ConflictKeep, error) {
+	var res model.ConflictKeep
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConflictKeep2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐConflictKeep(ctx context.Context, sel ast.SelectionSet, v model.ConflictKeep) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCreateTemplateInput2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐCreateTemplateInput(ctx context.Context, v any) (model.CreateTemplateInput, error) {
 	res, err := ec.unmarshalInputCreateTemplateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15232,6 +18095,24 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	res := graphql.MarshalInt(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JSON!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalAny(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "JSON!")
 	}
 	return res
 }
@@ -15652,6 +18533,96 @@ func (ec *executionContext) marshalNString2ᚕᚕstringᚄ(ctx context.Context, 
 	return ret
 }
 
+func (ec *executionContext) marshalNSyncConflict2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflictᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SyncConflict) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSyncConflict2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflict(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSyncConflict2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflict(ctx context.Context, sel ast.SelectionSet, v *model.SyncConflict) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncConflict!")
+		return graphql.Null
+	}
+	return ec._SyncConflict(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSyncFieldDiff2ᚕᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncFieldDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SyncFieldDiff) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSyncFieldDiff2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncFieldDiff(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSyncFieldDiff2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncFieldDiff(ctx context.Context, sel ast.SelectionSet, v *model.SyncFieldDiff) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncFieldDiff!")
+		return graphql.Null
+	}
+	return ec._SyncFieldDiff(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSyncMode2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx context.Context, v any) (model.SyncMode, error) {
+	var res model.SyncMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSyncMode2githubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx context.Context, sel ast.SelectionSet, v model.SyncMode) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSyncRun2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRun!")
+		return graphql.Null
+	}
+	return ec._SyncRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSyncStatus2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncStatus(ctx context.Context, sel ast.SelectionSet, v *model.SyncStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncStatus!")
+		return graphql.Null
+	}
+	return ec._SyncStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSyncVersion2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncVersion(ctx context.Context, sel ast.SelectionSet, v *model.SyncVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncVersion!")
+		return graphql.Null
+	}
+	return ec._SyncVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTeamLock2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐTeamLock(ctx context.Context, sel ast.SelectionSet, v *model.TeamLock) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TeamLock!")
+		return graphql.Null
+	}
+	return ec._TeamLock(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16017,6 +18988,36 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSyncConflict2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncConflict(ctx context.Context, sel ast.SelectionSet, v *model.SyncConflict) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SyncConflict(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSyncMode2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx context.Context, v any) (*model.SyncMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SyncMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSyncMode2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐSyncMode(ctx context.Context, sel ast.SelectionSet, v *model.SyncMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOTeamLease2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐTeamLease(ctx context.Context, sel ast.SelectionSet, v *model.TeamLease) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TeamLease(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"strconv"
 	"time"
@@ -300,6 +301,41 @@ func (r *mutationResolver) DeleteTemplate(ctx context.Context, name string) (boo
 	return true, nil
 }
 
+// SyncNow is the resolver for the syncNow field.
+func (r *mutationResolver) SyncNow(ctx context.Context, mode *model.SyncMode) (*model.SyncRun, error) {
+	m := model.SyncModeSync
+	if mode != nil {
+		m = *mode
+	}
+	run, err := r.App.SyncNow(ctx, app.SyncMode(m))
+	if err != nil {
+		return nil, err
+	}
+	return toSyncRun(run), nil
+}
+
+// ResolveSyncConflict is the resolver for the resolveSyncConflict field.
+func (r *mutationResolver) ResolveSyncConflict(ctx context.Context, id string, keep model.ConflictKeep) (*model.SyncConflict, error) {
+	c, err := r.App.ResolveConflict(ctx, id, string(keep))
+	if err != nil {
+		return nil, err
+	}
+	return toSyncConflict(c), nil
+}
+
+// BreakTeamLock is the resolver for the breakTeamLock field.
+func (r *mutationResolver) BreakTeamLock(ctx context.Context, deploymentID string, environment string) (*model.TeamLease, error) {
+	l, err := r.App.BreakTeamLock(ctx, deploymentID, environment)
+	if app.IsNotRecorded(err) {
+		slog.Warn("team lock broken but not recorded", "deployment", deploymentID, "environment", environment, "error", err)
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toTeamLease(l), nil
+}
+
 // Stacks is the resolver for the stacks field.
 func (r *operationResolver) Stacks(ctx context.Context, obj *model.Operation) ([]*model.OperationStack, error) {
 	if obj.Stacks != nil {
@@ -543,6 +579,55 @@ func (r *queryResolver) AWSAccess(ctx context.Context, profile *string) (*model.
 		return nil, err
 	}
 	return &model.AWSIdentity{Account: id.Account, Arn: id.ARN, UserID: id.UserID, Region: id.Region}, nil
+}
+
+// Version is the resolver for the version field.
+func (r *queryResolver) Version(ctx context.Context) (*model.BuildInfo, error) {
+	v := r.App.Version()
+	return &model.BuildInfo{Version: v.Version, Go: v.Go, Platform: v.Platform}, nil
+}
+
+// SyncStatus is the resolver for the syncStatus field.
+func (r *queryResolver) SyncStatus(ctx context.Context) (*model.SyncStatus, error) {
+	st, err := r.App.SyncStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return toSyncStatus(st), nil
+}
+
+// SyncConflicts is the resolver for the syncConflicts field.
+func (r *queryResolver) SyncConflicts(ctx context.Context, all *bool) ([]*model.SyncConflict, error) {
+	cs, err := r.App.Conflicts(ctx, deref(all))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.SyncConflict, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, toSyncConflict(c))
+	}
+	return out, nil
+}
+
+// SyncConflict is the resolver for the syncConflict field.
+func (r *queryResolver) SyncConflict(ctx context.Context, id string) (*model.SyncConflict, error) {
+	c, err := r.App.Conflict(ctx, id)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toSyncConflict(c), nil
+}
+
+// TeamLock is the resolver for the teamLock field.
+func (r *queryResolver) TeamLock(ctx context.Context, deploymentID string, environment string) (*model.TeamLock, error) {
+	st, err := r.App.TeamLockStatus(ctx, deploymentID, environment)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TeamLock{Configured: st.Configured, Free: st.Lease == nil, Lease: toTeamLease(st.Lease)}, nil
 }
 
 // OperationEvents is the resolver for the operationEvents field.

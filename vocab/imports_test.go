@@ -97,7 +97,20 @@ func TestImportRules(t *testing.T) {
 		}
 	})
 	t.Run("sync depends on no application package", func(t *testing.T) {
-		t.Skip("enabled once sync/teamlock stops importing app")
 		forbid(t, "./sync/...", "app", "graph", "server", "cmd")
+	})
+	t.Run("commands go through the core and the client seam", func(t *testing.T) {
+		// Direct imports: the core itself imports the store and sync.
+		cmd := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./cmd/cloud")
+		cmd.Dir = ".."
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			if within(imp, "store") || within(imp, "sync") {
+				t.Errorf("cmd/cloud imports %s: commands call the core (app) or a client, not the store or sync", imp)
+			}
+		}
 	})
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/stacks/examples"
 	"github.com/cloudplatform/cloud/stacks/kit"
-	"github.com/cloudplatform/cloud/store"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -78,7 +77,10 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 		// Project stacks run in this process: kit.ServeProject drives the
 		// Pulumi CLI, which is the process a project's program runs in.
 		ServeProject: kit.ServeProject,
-		TeamLock:     e.teamLock(),
+		// The team lock and the sync after a command follow the home's
+		// sync configuration; --offline turns both off.
+		Offline: e.offline,
+		Version: version,
 	})
 	if err != nil {
 		return nil, err
@@ -174,7 +176,7 @@ func run(ctx context.Context, args []string, s *streams) int {
 		var ee *exitError
 		switch {
 		case errors.As(err, &ee) && ee.err == errSilent:
-		case store.IsUnwritable(err):
+		case app.IsUnwritable(err):
 			fmt.Fprintf(s.Err, "error: the store cannot be written (it is read-only, or the disk is full): %s\n",
 				strings.TrimPrefix(err.Error(), "store: "))
 		default:
@@ -244,6 +246,7 @@ func newApp(e *env) *cli.App {
 			destroyStackCommand(e),
 			statusCommand(e, nil),
 			listCommand(e, nil),
+			deleteCommand(e),
 			outputsCommand(e, nil),
 			historyCommand(e, nil),
 			logsCommand(e),
@@ -262,6 +265,7 @@ func newApp(e *env) *cli.App {
 			showTemplateCommand(e),
 			createTemplateCommand(e),
 			updateTemplateCommand(e),
+			deleteTemplateCommand(e),
 			validateTemplateCommand(e),
 			registerStackCommand(e),
 			updateStackCommand(e),

@@ -29,13 +29,13 @@ var codeParts = []codePart{
 	{"`engine/*` (manifest, placeholder, graph, plan, scheduler, runner)", []string{"engine"}, "every door, through `app`", "all"},
 	{"`store`, `store/feed`, `migrations`", []string{"store", "migrations"}, "every door, through `app`", "all"},
 	{"`stacks/protocol`, `stacks/project`, `stacks/kit`, `internal/proc`", []string{"stacks/protocol", "stacks/project", "stacks/kit", "internal/proc"}, "`app`, the runners and every stack", "all"},
-	{"`sync/*` (engine, remote, team lock, config, schema)", []string{"sync"}, "the CLI (sync after each command) and `cloud serve`", "all"},
+	{"`sync/*` (engine, remote, team lock, config, schema)", []string{"sync"}, "every door, through `app` (team sync, the team lock)", "all"},
 	{"`auth/*` (token checks, Cognito)", []string{"auth"}, "the server; the CLI's `login`", "api"},
 	{"`graph` (resolvers, conversions, errors, pagination)", []string{"graph"}, "GraphQL and REST", "api"},
 	{"`server` (HTTP wiring, limits, WebSocket protocol, health, metrics, dashboard)", []string{"server"}, "GraphQL and REST", "api"},
 	{"`server/rest` (routes, bodies, problems, the OpenAPI document's server)", []string{"server/rest"}, "REST only", "rest"},
 	{"`monitor` (the terminal client)", []string{"monitor"}, "the CLI's `monitor`", "cli"},
-	{"`cmd/cloud` (flags, argument order, tables, live progress, remote client, sync wiring)", []string{"cmd/cloud"}, "the CLI only", "cli"},
+	{"`cmd/cloud` (flags, argument order, tables, live progress, remote client)", []string{"cmd/cloud"}, "the CLI only", "cli"},
 }
 
 // goLines counts the lines of the non-test, non-generated Go files under

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
-	"github.com/cloudplatform/cloud/sync/remote"
 
 	"github.com/urfave/cli/v2"
 )
@@ -92,12 +91,17 @@ Examples:
 				e.status("cleared the Pulumi engine's lock on %s (%s): %s", stack, l.PulumiStack, l.Output)
 				return nil
 			}
-			var broken *remote.Lease
+			var broken *app.TeamLease
 			if c.Bool("force") {
 				// The team lease first: a holder that died on another
-				// machine holds it until its lease lapses.
-				if broken, err = e.breakTeamLease(c.Context, as[0], env); err != nil {
-					return fmt.Errorf("break the team lock: %w", err)
+				// machine holds it until its lease lapses. History says
+				// who broke whose lease, here and (through sync) on every
+				// replica.
+				broken, err = a.BreakTeamLock(c.Context, as[0], env)
+				if app.IsNotRecorded(err) {
+					e.status("warning: %v", err)
+				} else if err != nil {
+					return err
 				}
 				if broken != nil {
 					e.status("%s broke the team lock of %s of %s: it was held by %s (%s) since %s, lease until %s, token %d",
@@ -105,14 +109,6 @@ Examples:
 				}
 			}
 			holder, err := a.Unlock(c.Context, as[0], env, c.Bool("force"))
-			if broken != nil {
-				// History says who broke whose lease, here and (through
-				// sync) on every replica.
-				if _, rerr := a.RecordTeamLockBroken(c.Context, as[0], env, app.BrokenTeamLock{Holder: broken.Holder,
-					Info: broken.Info, Token: broken.Token, Acquired: broken.Acquired, Expires: broken.Expires}); rerr != nil {
-					e.status("warning: the broken team lock could not be recorded: %v", rerr)
-				}
-			}
 			var ue *app.UsageError
 			if broken != nil && errors.As(err, &ue) && holder == nil {
 				return nil // only the team lock was held
@@ -158,12 +154,14 @@ func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) e
 		return err
 	}
 	out := map[string]any{"locked": holder != nil, "holder": holder}
-	var lease *remote.Lease
+	var lease *app.TeamLease
 	configured := false
 	if team {
-		if lease, configured, err = e.teamLease(c.Context, id, env); err != nil {
-			return fmt.Errorf("read the team lock: %w", err)
+		tl, err := a.TeamLockStatus(c.Context, id, env)
+		if err != nil {
+			return err
 		}
+		lease, configured = tl.Lease, tl.Configured
 		out["team"] = map[string]any{"configured": configured, "free": lease == nil, "lease": lease}
 	}
 	return e.emit(out, func(w io.Writer) {

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/monitor"
-	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -40,7 +40,7 @@ func (p *progress) live() bool { return p.e.io.TTY && !p.e.quiet }
 
 // observe takes each stored event of an operation run in this process, as
 // the server would send it.
-func (p *progress) observe(ev store.Event) { p.apply(model.EventFrom(ev)) }
+func (p *progress) observe(ev app.Event) { p.apply(model.EventFrom(ev)) }
 
 // apply takes the operation's next event.
 func (p *progress) apply(ev *monitor.Event) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -10,11 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/server"
-	syncconfig "github.com/cloudplatform/cloud/sync/config"
-	"github.com/cloudplatform/cloud/sync/engine"
-	"github.com/cloudplatform/cloud/sync/remote"
 	"github.com/urfave/cli/v2"
 )
 
@@ -92,7 +87,7 @@ Examples:
 			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
 				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval"),
 				InitTimeout: c.Duration("ws-init-timeout"), Auth: authn, Limits: serveLimits(c)}
-			if eng, sc, err := e.serveSync(c.Context, a, e.offline); err != nil {
+			if eng, sc, err := a.BackgroundSync(c.Context); err != nil {
 				return err
 			} else if eng != nil {
 				// Sync runs beside the server and never blocks it: an
@@ -124,24 +119,4 @@ func newLogger(format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, usageError("--log-format %q: want text or json", format)
-}
-
-// serveSync returns the sync engine the server runs in the background with
-// its configuration, or nil when sync is not configured (or --offline).
-func (e *env) serveSync(ctx context.Context, a *app.App, offline bool) (*engine.Engine, syncconfig.Config, error) {
-	cfg, err := syncconfig.Load(e.home)
-	if err != nil {
-		return nil, cfg, err
-	}
-	if offline || cfg.Offline || !cfg.Configured() {
-		return nil, cfg, nil
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, cfg, fmt.Errorf("sync configuration (%s): %w", syncconfig.Path(e.home), err)
-	}
-	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(5, 2*time.Second), remote.WithHTTPTimeout(10*time.Second))
-	if err != nil {
-		return nil, cfg, err
-	}
-	return engine.New(a.Store(), tbl, engine.Options{}), cfg, nil
 }

@@ -2,23 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/cloudplatform/cloud/store"
-	"github.com/cloudplatform/cloud/store/hlc"
-	syncconfig "github.com/cloudplatform/cloud/sync/config"
-	"github.com/cloudplatform/cloud/sync/engine"
-	"github.com/cloudplatform/cloud/sync/remote"
-	"github.com/cloudplatform/cloud/sync/schema"
+	"github.com/cloudplatform/cloud/app"
 )
 
 // syncCommand groups the team-sync commands. Without a subcommand it
@@ -92,9 +84,9 @@ type syncConfigJSON struct {
 	File       string `json:"file"`
 }
 
-func syncConfigCommandOutput(e *env, c syncconfig.Config) error {
+func syncConfigCommandOutput(e *env, a *app.App, c app.SyncSettings) error {
 	v := syncConfigJSON{Configured: c.Configured(), Table: c.Table, Region: c.Region, Endpoint: c.Endpoint,
-		Profile: c.Profile, Offline: c.Offline, File: syncconfig.Path(e.home)}
+		Profile: c.Profile, Offline: c.Offline, File: a.SyncConfigFile()}
 	if c.Configured() {
 		v.Interval = c.SyncInterval().String()
 	}
@@ -136,69 +128,47 @@ Examples:
    cloud sync configure --table dev-sync --region us-east-1 --endpoint http://127.0.0.1:8000
    cloud sync configure`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "table", Usage: "DynamoDB table name (" + schema.DefaultTableName + " in the platform stack)"},
+			&cli.StringFlag{Name: "table", Usage: "DynamoDB table name (" + app.DefaultSyncTable + " in the platform stack)"},
 			&cli.StringFlag{Name: "region", Usage: "AWS region of the table, e.g. eu-west-1"},
 			&cli.StringFlag{Name: "endpoint", Usage: "DynamoDB URL instead of AWS, e.g. a local server http://127.0.0.1:8000"},
 			&cli.StringFlag{Name: "profile", Usage: "AWS shared-config profile for credentials"},
-			&cli.DurationFlag{Name: "interval", Usage: "how often the background sync runs", DefaultText: syncconfig.DefaultInterval.String()},
+			&cli.DurationFlag{Name: "interval", Usage: "how often the background sync runs", DefaultText: app.DefaultSyncInterval.String()},
 		},
 		Action: func(c *cli.Context) error {
 			if _, err := args(c); err != nil {
 				return err
 			}
-			set := false
-			for _, f := range []string{"table", "region", "endpoint", "profile", "interval"} {
-				set = set || c.IsSet(f)
-			}
-			if !set {
-				cfg, err := syncconfig.Load(e.home)
-				if err != nil {
-					return err
-				}
-				return syncConfigCommandOutput(e, cfg)
-			}
-			// Start from the file alone: environment overrides are not
-			// meant to be written into it.
-			cfg, err := syncconfig.LoadFile(e.home)
+			a, err := e.open(c.Context)
 			if err != nil {
 				return err
 			}
-			for f, field := range map[string]*string{"table": &cfg.Table, "region": &cfg.Region, "endpoint": &cfg.Endpoint, "profile": &cfg.Profile} {
+			var ch app.SyncConfigChange
+			set := false
+			for f, field := range map[string]**string{"table": &ch.Table, "region": &ch.Region, "endpoint": &ch.Endpoint, "profile": &ch.Profile} {
 				if c.IsSet(f) {
-					*field = c.String(f)
+					v := c.String(f)
+					*field, set = &v, true
 				}
 			}
 			if c.IsSet("interval") {
-				cfg.Interval = syncconfig.Duration(c.Duration("interval"))
+				d := c.Duration("interval")
+				ch.Interval, set = &d, true
 			}
-			if err := cfg.Validate(); err != nil {
-				return usageError("sync configure: %v", err)
+			if !set {
+				cfg, err := a.SyncConfig()
+				if err != nil {
+					return err
+				}
+				return syncConfigCommandOutput(e, a, cfg)
 			}
-			if err := syncconfig.Save(e.home, cfg); err != nil {
+			cfg, err := a.ConfigureSync(c.Context, ch)
+			if err != nil {
 				return err
 			}
-			e.status("saved %s", syncconfig.Path(e.home))
-			return syncConfigCommandOutput(e, cfg)
+			e.status("saved %s", a.SyncConfigFile())
+			return syncConfigCommandOutput(e, a, cfg)
 		},
 	}
-}
-
-// openSyncTable loads and validates the configuration and opens its table
-// with few, short attempts, so a wrong region or endpoint fails in
-// seconds instead of retrying for a minute.
-func openSyncTable(ctx context.Context, e *env) (syncconfig.Config, *remote.Table, error) {
-	cfg, err := syncconfig.Load(e.home)
-	if err != nil {
-		return cfg, nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		if errors.Is(err, syncconfig.ErrNotConfigured) {
-			return cfg, nil, err
-		}
-		return cfg, nil, fmt.Errorf("sync configuration (%s): %w", syncconfig.Path(e.home), err)
-	}
-	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(3, 500*time.Millisecond), remote.WithHTTPTimeout(10*time.Second))
-	return cfg, tbl, err
 }
 
 func syncInitTableCommand(e *env) *cli.Command {
@@ -220,20 +190,20 @@ Examples:
 			}
 			ctx, cancel := context.WithTimeout(c.Context, 5*time.Minute)
 			defer cancel()
-			cfg, tbl, err := openSyncTable(ctx, e)
+			a, err := e.open(ctx)
 			if err != nil {
+				return err
+			}
+			if _, _, err := a.OpenTeamTable(ctx); err != nil {
 				return err
 			}
 			e.status("note: for development; production tables come from the platform stack")
-			if err := tbl.CreateTable(ctx); err != nil {
+			table, ttl, err := a.InitSyncTable(ctx)
+			if err != nil {
 				return err
 			}
-			ttl, _, err := tbl.TTLStatus(ctx)
-			if err != nil {
-				ttl = "unknown"
-			}
-			return e.emit(map[string]any{"table": cfg.Table, "status": "ACTIVE", "ttl": ttl}, func(w io.Writer) {
-				fmt.Fprintf(w, "table %s is ready (TTL %s)\n", cfg.Table, ttl)
+			return e.emit(map[string]any{"table": table, "status": "ACTIVE", "ttl": ttl}, func(w io.Writer) {
+				fmt.Fprintf(w, "table %s is ready (TTL %s)\n", table, ttl)
 			})
 		},
 	}
@@ -257,39 +227,31 @@ Examples:
 			}
 			ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
 			defer cancel()
-			cfg, tbl, err := openSyncTable(ctx, e)
+			a, err := e.open(ctx)
 			if err != nil {
 				return err
 			}
-			res := map[string]any{"table": cfg.Table, "region": cfg.Region, "endpoint": cfg.Endpoint, "ok": true}
-			err = tbl.Check(ctx)
-			var se *remote.SchemaError
-			switch {
-			case errors.As(err, &se):
-				res["ok"], res["problems"] = false, se.Problems
-			case errors.Is(err, remote.ErrTableMissing):
-				res["ok"], res["problems"] = false, []string{"the table does not exist: create it with the platform stack (or cloud sync init-table for development)"}
-			case err != nil:
-				return fmt.Errorf("cannot check the sync table: %w", err)
+			chk, err := a.CheckSyncTable(ctx)
+			if err != nil {
+				return err
 			}
-			if ok := res["ok"].(bool); ok {
-				if ttl, attr, err := tbl.TTLStatus(ctx); err == nil {
-					res["ttl"] = ttl
-					if ttl == "ENABLED" && attr != schema.TTLAttribute {
-						res["ttl"] = fmt.Sprintf("%s on %s, want %s", ttl, attr, schema.TTLAttribute)
-					}
-				}
+			res := map[string]any{"table": chk.Table, "region": chk.Region, "endpoint": chk.Endpoint, "ok": chk.OK}
+			if !chk.OK {
+				res["problems"] = chk.Problems
+			}
+			if chk.TTL != "" {
+				res["ttl"] = chk.TTL
 			}
 			if err := e.emit(res, func(w io.Writer) {
 				if res["ok"].(bool) {
-					fmt.Fprintf(w, "table %s: OK", cfg.Table)
+					fmt.Fprintf(w, "table %s: OK", chk.Table)
 					if ttl, ok := res["ttl"].(string); ok && ttl != "ENABLED" {
 						fmt.Fprintf(w, " (TTL %s: expired tombstones and leases are kept)", ttl)
 					}
 					fmt.Fprintln(w)
 					return
 				}
-				fmt.Fprintf(w, "table %s: NOT OK\n", cfg.Table)
+				fmt.Fprintf(w, "table %s: NOT OK\n", chk.Table)
 				for _, p := range res["problems"].([]string) {
 					fmt.Fprintf(w, "  - %s\n", p)
 				}
@@ -307,50 +269,10 @@ Examples:
 // notConfigured turns "sync is not configured" into a usage error (exit
 // 2) that says what to run.
 func notConfigured(err error) error {
-	if errors.Is(err, syncconfig.ErrNotConfigured) {
+	if errors.Is(err, app.ErrSyncNotConfigured) {
 		return usageError("%v (see cloud sync configure --help)", err)
 	}
 	return err
-}
-
-// requireSync fails with the usage error of notConfigured when sync is not
-// configured: conflicts only come from syncing, and a command that
-// pretended otherwise would hide a missing configuration.
-func requireSync(e *env) error {
-	cfg, err := syncconfig.Load(e.home)
-	if err != nil {
-		return err
-	}
-	if err := cfg.Validate(); errors.Is(err, syncconfig.ErrNotConfigured) {
-		return notConfigured(err)
-	}
-	return nil
-}
-
-// openEngine opens the store and the configured table and returns an
-// engine on them. The table is opened with more attempts than the
-// configuration commands: a push or pull that has started should ride out
-// a throttling spell rather than fail.
-func openEngine(ctx context.Context, e *env) (*engine.Engine, *store.DB, error) {
-	cfg, err := syncconfig.Load(e.home)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		if errors.Is(err, syncconfig.ErrNotConfigured) {
-			return nil, nil, notConfigured(err)
-		}
-		return nil, nil, fmt.Errorf("sync configuration (%s): %w", syncconfig.Path(e.home), err)
-	}
-	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(5, 2*time.Second), remote.WithHTTPTimeout(10*time.Second))
-	if err != nil {
-		return nil, nil, err
-	}
-	a, err := e.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return engine.New(a.Store(), tbl, engine.Options{}), a.Store(), nil
 }
 
 func syncRunCommand(e *env, name, usage, description string) *cli.Command {
@@ -372,50 +294,38 @@ func syncRunCommand(e *env, name, usage, description string) *cli.Command {
 func runSync(c *cli.Context, e *env, what string) error {
 	ctx, cancel := context.WithTimeout(c.Context, 30*time.Minute)
 	defer cancel()
-	eng, _, err := openEngine(ctx, e)
+	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
+	st, err := a.SyncNow(ctx, app.SyncMode(what))
+	if err != nil {
+		return notConfigured(err)
+	}
 	res := map[string]any{}
 	var line string
-	switch what {
-	case "push":
-		st, err := eng.Push(ctx)
-		if err != nil {
-			return err
-		}
+	switch st.Mode {
+	case app.SyncPush:
 		res["pushed"], res["lost"], res["conflicts"] = st.Pushed, st.Lost, st.Conflicts
 		line = fmt.Sprintf("pushed %d, %d refused (the table had newer), %d new conflicts", st.Pushed, st.Lost, st.Conflicts)
-	case "pull":
-		st, err := eng.Pull(ctx)
-		if err != nil {
-			return err
-		}
-		res["read"], res["applied"], res["conflicts"], res["reconciled"] = st.Read, st.Applied, st.Conflicts, st.Reconciled
-		line = fmt.Sprintf("read %d, applied %d, %d new conflicts", st.Read, st.Applied, st.Conflicts)
+	case app.SyncPull:
+		res["read"], res["applied"], res["conflicts"], res["reconciled"] = st.Read, st.Pulled, st.Conflicts, st.Reconciled
+		line = fmt.Sprintf("read %d, applied %d, %d new conflicts", st.Read, st.Pulled, st.Conflicts)
 		if st.Reconciled {
 			line += " (full reconciliation)"
 		}
-	case "reconcile":
-		st, err := eng.Reconcile(ctx)
-		if err != nil {
-			return err
-		}
+	case app.SyncReconcile:
 		res["scanned"], res["pulled"], res["pushed"], res["conflicts"] = st.Scanned, st.Pulled, st.Pushed, st.Conflicts
 		line = fmt.Sprintf("scanned %d, pulled %d, pushed %d, %d new conflicts", st.Scanned, st.Pulled, st.Pushed, st.Conflicts)
 	default:
-		st, err := eng.Sync(ctx)
-		if err != nil {
-			return err
-		}
-		res["rounds"], res["pushed"], res["pulled"], res["quiet"] = st.Rounds, st.Push.Pushed, st.Pull.Applied, st.Quiet
-		res["conflicts"] = st.Push.Conflicts + st.Pull.Conflicts
-		line = fmt.Sprintf("pushed %d, pulled %d, %d new conflicts", st.Push.Pushed, st.Pull.Applied, res["conflicts"])
+		res["rounds"], res["pushed"], res["pulled"], res["quiet"] = st.Rounds, st.Pushed, st.Pulled, st.Quiet
+		res["conflicts"] = st.Conflicts
+		line = fmt.Sprintf("pushed %d, pulled %d, %d new conflicts", st.Pushed, st.Pulled, st.Conflicts)
 		if !st.Quiet {
 			line += fmt.Sprintf(" (still moving after %d rounds: run it again)", st.Rounds)
 		}
 	}
-	open := eng.OpenConflicts()
+	open := st.OpenConflicts
 	res["openConflicts"] = open
 	return e.emit(res, func(w io.Writer) {
 		fmt.Fprintln(w, line)
@@ -440,14 +350,18 @@ Examples:
 			if _, err := args(c); err != nil {
 				return err
 			}
-			eng, _, err := openEngine(c.Context, e)
+			a, err := e.open(c.Context)
 			if err != nil {
 				return err
 			}
-			s, err := eng.Status(c.Context)
+			st, err := a.SyncStatus(c.Context)
 			if err != nil {
 				return err
 			}
+			if !st.Configured {
+				return notConfigured(app.ErrSyncNotConfigured)
+			}
+			s := st.Local
 			return e.emit(s, func(w io.Writer) {
 				when := func(t *time.Time) string {
 					if t == nil {
@@ -465,86 +379,6 @@ Examples:
 			})
 		},
 	}
-}
-
-// conflictJSON is how a conflict prints: both versions' stamps and the
-// fields in which their payloads differ (not whole rows).
-type conflictJSON struct {
-	ID         string          `json:"id"`
-	Short      string          `json:"short"`
-	Entity     string          `json:"entity"`
-	Key        json.RawMessage `json:"key"`
-	Winner     versionJSON     `json:"winner"`
-	Loser      versionJSON     `json:"loser"`
-	Fields     []fieldDiff     `json:"fields"`
-	DetectedAt time.Time       `json:"detectedAt"`
-	ResolvedAt *time.Time      `json:"resolvedAt,omitempty"`
-	Resolution string          `json:"resolution,omitempty"`
-}
-
-type versionJSON struct {
-	HLC     string    `json:"hlc"`
-	Time    time.Time `json:"time"`
-	Replica string    `json:"replica"`
-	Deleted bool      `json:"deleted,omitempty"`
-}
-
-type fieldDiff struct {
-	Name   string `json:"name"`
-	Winner any    `json:"winner"`
-	Loser  any    `json:"loser"`
-}
-
-// shortID is a conflict's short name: full ids hold JSON keys and are
-// awkward to type.
-func shortID(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:4])
-}
-
-// syncBookkeeping are payload fields that differ between any two versions
-// and say nothing about the content.
-var syncBookkeeping = map[string]bool{"version": true, "hlc": true, "replica_id": true}
-
-func describeConflict(c store.Conflict) conflictJSON {
-	v := func(ch store.Change) versionJSON {
-		var p struct {
-			Deleted int `json:"deleted"`
-		}
-		_ = json.Unmarshal(ch.Payload, &p)
-		out := versionJSON{HLC: ch.HLC, Replica: ch.Replica, Deleted: p.Deleted != 0}
-		if ts, err := hlc.Parse(ch.HLC); err == nil {
-			out.Time = ts.Time()
-		}
-		return out
-	}
-	out := conflictJSON{ID: c.ID, Short: shortID(c.ID), Entity: c.Entity, Key: c.Key, Winner: v(c.Winner), Loser: v(c.Loser),
-		DetectedAt: c.DetectedAt, ResolvedAt: c.ResolvedAt, Resolution: c.Resolution, Fields: []fieldDiff{}}
-	var wm, lm map[string]any
-	_ = json.Unmarshal(c.Winner.Payload, &wm)
-	_ = json.Unmarshal(c.Loser.Payload, &lm)
-	names := map[string]bool{}
-	for k := range wm {
-		names[k] = true
-	}
-	for k := range lm {
-		names[k] = true
-	}
-	sorted := make([]string, 0, len(names))
-	for k := range names {
-		if !syncBookkeeping[k] {
-			sorted = append(sorted, k)
-		}
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
-		wv, _ := json.Marshal(wm[k])
-		lv, _ := json.Marshal(lm[k])
-		if string(wv) != string(lv) {
-			out.Fields = append(out.Fields, fieldDiff{Name: k, Winner: wm[k], Loser: lm[k]})
-		}
-	}
-	return out
 }
 
 // clip shortens a value for the table view.
@@ -576,20 +410,13 @@ Examples:
 			if _, err := args(c); err != nil {
 				return err
 			}
-			if err := requireSync(e); err != nil {
-				return err
-			}
 			a, err := e.open(c.Context)
 			if err != nil {
 				return err
 			}
-			cs, err := a.Store().Conflicts(c.Context, c.Bool("all"))
+			out, err := a.Conflicts(c.Context, c.Bool("all"))
 			if err != nil {
-				return err
-			}
-			out := make([]conflictJSON, 0, len(cs))
-			for _, cf := range cs {
-				out = append(out, describeConflict(cf))
+				return notConfigured(err)
 			}
 			return e.emit(out, func(w io.Writer) {
 				if len(out) == 0 {
@@ -636,33 +463,22 @@ Examples:
 			if keep != "winner" && keep != "loser" {
 				return usageError("resolve: --keep must be winner or loser, not %q", keep)
 			}
-			if err := requireSync(e); err != nil {
-				return err
-			}
 			a, err := e.open(c.Context)
 			if err != nil {
 				return err
 			}
-			cs, err := a.Store().Conflicts(c.Context, true)
-			if err != nil {
-				return err
-			}
-			id := ""
-			for _, cf := range cs {
-				if cf.ID == as[0] || shortID(cf.ID) == as[0] {
-					id = cf.ID
-				}
-			}
-			if id == "" {
+			cf, err := a.ResolveConflict(c.Context, as[0], keep)
+			if errors.Is(err, app.ErrNotFound) {
 				return &exitError{code: 1, err: fmt.Errorf("no conflict %q (see cloud sync conflicts --all)", as[0])}
 			}
-			if err := a.Store().ResolveConflict(c.Context, id, keep == "loser"); err != nil {
-				return err
+			if err != nil {
+				return notConfigured(err)
 			}
+			id := cf.Short
 			if keep == "loser" {
-				e.status("restored the losing version of %s; run cloud sync to share it", shortID(id))
+				e.status("restored the losing version of %s; run cloud sync to share it", id)
 			} else {
-				e.status("kept the winning version of %s", shortID(id))
+				e.status("kept the winning version of %s", id)
 			}
 			return nil
 		},
@@ -670,35 +486,19 @@ Examples:
 }
 
 // syncAfter pushes what a command committed, and pulls what others did, when
-// sync is configured: after every command that left changes in the outbox,
-// best effort and bounded in time. It never fails the command; changes that
-// could not go wait for the next sync.
+// sync is configured (app.AutoSync): best effort and bounded in time. It
+// never fails the command; changes that could not go wait for the next
+// sync.
 func (e *env) syncAfter(ctx context.Context) {
 	if e.offline || e.noAutoSync {
 		return
 	}
-	cfg, err := syncconfig.Load(e.home)
-	if err != nil || !cfg.Configured() || cfg.Offline || cfg.Validate() != nil {
-		return
+	rep := e.app.AutoSync(ctx)
+	switch {
+	case rep == nil:
+	case rep.Err == nil:
+		e.status("sync: pushed %d, pulled %d (table %s)", rep.Run.Pushed, rep.Run.Pulled, rep.Table)
+	default:
+		e.status("sync: %d change(s) not pushed (%v); they wait for the next sync (cloud sync)", rep.Pending, rep.Err)
 	}
-	// Also after an interrupted command: what it recorded is worth sharing.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterCommandSync)
-	defer cancel()
-	n, err := e.app.Store().PendingOutbox(ctx)
-	if err != nil || n == 0 {
-		return
-	}
-	tbl, err := remote.Open(ctx, cfg.Remote(), remote.WithRetry(2, time.Second), remote.WithHTTPTimeout(3*time.Second))
-	if err == nil {
-		var st engine.SyncStats
-		if st, err = engine.New(e.app.Store(), tbl, engine.Options{}).Sync(ctx); err == nil {
-			e.status("sync: pushed %d, pulled %d (table %s)", st.Push.Pushed, st.Pull.Applied, cfg.Table)
-			return
-		}
-	}
-	e.status("sync: %d change(s) not pushed (%v); they wait for the next sync (cloud sync)", n, err)
 }
-
-// afterCommandSync bounds the sync after a command: a command must not hang
-// on an unreachable table.
-const afterCommandSync = 10 * time.Second

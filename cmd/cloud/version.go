@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,8 +18,11 @@ Examples:
    cloud version
    cloud version -o json`,
 		Action: func(c *cli.Context) error {
-			v := map[string]string{"version": version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
-			return e.emit(v, func(w io.Writer) { fmt.Fprintf(w, "cloud %s (%s, %s)\n", version, v["go"], v["platform"]) })
+			// The same build info GraphQL's version and REST's /version
+			// answer; the version needs no home.
+			b := app.Build(version)
+			v := map[string]string{"version": b.Version, "go": b.Go, "platform": b.Platform}
+			return e.emit(v, func(w io.Writer) { fmt.Fprintf(w, "cloud %s (%s, %s)\n", b.Version, b.Go, b.Platform) })
 		},
 	}
 }

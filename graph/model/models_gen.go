@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/cloudplatform/cloud/vocab"
@@ -13,6 +17,16 @@ type AWSIdentity struct {
 	Arn     string `json:"arn"`
 	UserID  string `json:"userId"`
 	Region  string `json:"region"`
+}
+
+// The build of the cloud binary serving the API.
+type BuildInfo struct {
+	// git describe of the build, or dev.
+	Version string `json:"version"`
+	// The Go version it was built with.
+	Go string `json:"go"`
+	// os/arch
+	Platform string `json:"platform"`
 }
 
 type CreateTemplateInput struct {
@@ -402,6 +416,103 @@ type StackValidation struct {
 type Subscription struct {
 }
 
+// A concurrent edit of one row: the winner is in force everywhere, the loser kept here.
+type SyncConflict struct {
+	ID string `json:"id"`
+	// The short id cloud sync conflicts prints.
+	Short  string `json:"short"`
+	Entity string `json:"entity"`
+	// The row's key.
+	Key    any          `json:"key"`
+	Winner *SyncVersion `json:"winner"`
+	Loser  *SyncVersion `json:"loser"`
+	// The fields in which the versions differ.
+	Fields     []*SyncFieldDiff `json:"fields"`
+	DetectedAt time.Time        `json:"detectedAt"`
+	ResolvedAt *time.Time       `json:"resolvedAt,omitempty"`
+	// kept (the winner stays) or restored (the loser was written again); empty while open.
+	Resolution string `json:"resolution"`
+}
+
+type SyncFieldDiff struct {
+	Name   string `json:"name"`
+	Winner any    `json:"winner,omitempty"`
+	Loser  any    `json:"loser,omitempty"`
+}
+
+// What a syncNow moved; counts a mode does not use are 0.
+type SyncRun struct {
+	Mode   SyncMode `json:"mode"`
+	Pushed int      `json:"pushed"`
+	// Pushes refused because the table held a newer version.
+	Lost int `json:"lost"`
+	Read int `json:"read"`
+	// Changes applied locally.
+	Pulled  int `json:"pulled"`
+	Scanned int `json:"scanned"`
+	// New conflicts.
+	Conflicts int `json:"conflicts"`
+	// The pull was a full reconciliation.
+	Reconciled bool `json:"reconciled"`
+	Rounds     int  `json:"rounds"`
+	// Nothing moved in the last round (mode sync).
+	Quiet         bool `json:"quiet"`
+	OpenConflicts int  `json:"openConflicts"`
+}
+
+// Team sync of this home (docs/sync.md).
+type SyncStatus struct {
+	// A table is configured.
+	Configured bool `json:"configured"`
+	// Configured but paused (offline in the configuration or for this process).
+	Offline  bool   `json:"offline"`
+	Table    string `json:"table"`
+	Region   string `json:"region"`
+	Endpoint string `json:"endpoint"`
+	// How often the background sync runs, in seconds.
+	IntervalSeconds int `json:"intervalSeconds"`
+	// This home's replica id.
+	Replica string `json:"replica"`
+	// Local rows waiting to be pushed.
+	Pending       int        `json:"pending"`
+	LastPush      *time.Time `json:"lastPush,omitempty"`
+	LastPull      *time.Time `json:"lastPull,omitempty"`
+	LastReconcile *time.Time `json:"lastReconcile,omitempty"`
+	// Open conflicts.
+	Conflicts int `json:"conflicts"`
+}
+
+type SyncVersion struct {
+	Hlc     string    `json:"hlc"`
+	Time    time.Time `json:"time"`
+	Replica string    `json:"replica"`
+	Deleted bool      `json:"deleted"`
+}
+
+// A lease on the team lock.
+type TeamLease struct {
+	// replica/user@host
+	Holder string `json:"holder"`
+	// Why: the operation.
+	Info string `json:"info"`
+	// The fencing token of the acquisition.
+	Token    int       `json:"token"`
+	Acquired time.Time `json:"acquired"`
+	Expires  time.Time `json:"expires"`
+	// The lease lapsed: free to take.
+	Expired bool `json:"expired"`
+}
+
+// The team lock of an environment.
+type TeamLock struct {
+	// Sync is on, so the team lock applies.
+	Configured bool `json:"configured"`
+	// Nobody holds it (or sync is off).
+	Free bool `json:"free"`
+	// Its holder's lease; null when free.
+	Lease *TeamLease `json:"lease,omitempty"`
+}
+
 type Validation struct {
 	// The deployment or template validated.
 	Subject      string     `json:"subject"`
@@ -409,4 +520,126 @@ type Validation struct {
 	Findings     []*Finding `json:"findings"`
 	Errors       int        `json:"errors"`
 	Ok           bool       `json:"ok"`
+}
+
+// Which version resolveSyncConflict keeps.
+type ConflictKeep string
+
+const (
+	// Close the conflict; nothing changes.
+	ConflictKeepWinner ConflictKeep = "winner"
+	// Write the losing version again as a new local change, which wins everywhere at the next sync.
+	ConflictKeepLoser ConflictKeep = "loser"
+)
+
+var AllConflictKeep = []ConflictKeep{
+	ConflictKeepWinner,
+	ConflictKeepLoser,
+}
+
+func (e ConflictKeep) IsValid() bool {
+	switch e {
+	case ConflictKeepWinner, ConflictKeepLoser:
+		return true
+	}
+	return false
+}
+
+func (e ConflictKeep) String() string {
+	return string(e)
+}
+
+func (e *ConflictKeep) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConflictKeep(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConflictKeep", str)
+	}
+	return nil
+}
+
+func (e ConflictKeep) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConflictKeep) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConflictKeep) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What syncNow moves.
+type SyncMode string
+
+const (
+	// Push and pull, round after round, until nothing moves.
+	SyncModeSync SyncMode = "sync"
+	// Write the local changes waiting in the outbox.
+	SyncModePush SyncMode = "push"
+	// Apply the team's changes from the change feed.
+	SyncModePull SyncMode = "pull"
+	// Compare the whole table with the local store.
+	SyncModeReconcile SyncMode = "reconcile"
+)
+
+var AllSyncMode = []SyncMode{
+	SyncModeSync,
+	SyncModePush,
+	SyncModePull,
+	SyncModeReconcile,
+}
+
+func (e SyncMode) IsValid() bool {
+	switch e {
+	case SyncModeSync, SyncModePush, SyncModePull, SyncModeReconcile:
+		return true
+	}
+	return false
+}
+
+func (e SyncMode) String() string {
+	return string(e)
+}
+
+func (e *SyncMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SyncMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SyncMode", str)
+	}
+	return nil
+}
+
+func (e SyncMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SyncMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SyncMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -206,6 +206,8 @@ func route(path string) string {
 		wild(1, "{id}", "")
 	case "stacks", "templates":
 		wild(1, "{name}", "")
+	case "sync":
+		wild(2, "{id}", "conflicts")
 	}
 	return "/" + strings.Join(segs, "/")
 }
@@ -276,7 +278,9 @@ stacks:
 // every request and response is validated against the OpenAPI document.
 func TestREST(t *testing.T) {
 	home := t.TempDir()
-	srv := servertest.Start(t, home)
+	// The test calls every route, faster than the default rate limit
+	// lets one client (limits are tested in server/).
+	srv := servertest.Start(t, home, "--rate-limit", "-1")
 	c := newClient(t, srv.URL)
 	api := "/api/v1"
 	c.json("GET", api+"/openapi.json", nil, http.StatusOK, nil)
@@ -601,6 +605,50 @@ func TestREST(t *testing.T) {
 	c.json("DELETE", api+"/templates/shop", nil, http.StatusNoContent, nil)
 	c.problem(call{method: "DELETE", path: api + "/templates/demo"}, http.StatusConflict, "CONFLICT")
 	c.problem(call{method: "GET", path: api + "/templates/shop"}, http.StatusNotFound, "NOT_FOUND")
+
+	// Team sync, not configured on this home: the status says so, the
+	// team lock does not apply, and what needs the table is CONFLICT.
+	// (TestSyncAPI in server/ runs them against a table.)
+	var ss struct{ Configured bool }
+	c.json("GET", api+"/sync", nil, http.StatusOK, &ss)
+	if ss.Configured {
+		t.Errorf("GET /sync on a home without sync: %+v", ss)
+	}
+	c.problem(call{method: "POST", path: api + "/sync/run", body: []byte(`{"mode":"push"}`), ctype: "application/json"}, http.StatusConflict, "CONFLICT")
+	c.problem(call{method: "GET", path: api + "/sync/conflicts?all=true"}, http.StatusConflict, "CONFLICT")
+	c.problem(call{method: "GET", path: api + "/sync/conflicts/3f2a9c1b"}, http.StatusConflict, "CONFLICT")
+	c.problem(call{method: "POST", path: api + "/sync/conflicts/3f2a9c1b/resolve", body: []byte(`{"keep":"winner"}`), ctype: "application/json"},
+		http.StatusConflict, "CONFLICT")
+	c.problem(call{method: "POST", path: api + "/sync/conflicts/3f2a9c1b/resolve", body: []byte(`{"keep":"both"}`), ctype: "application/json", invalid: true},
+		http.StatusBadRequest, "BAD_USER_INPUT")
+	var tl struct{ Configured, Free bool }
+	c.json("GET", dev+"/team-lock", nil, http.StatusOK, &tl)
+	if tl.Configured || !tl.Free {
+		t.Errorf("team lock without sync: %+v", tl)
+	}
+	var broken struct{ Broken bool }
+	c.json("DELETE", dev+"/team-lock", nil, http.StatusOK, &broken)
+	if broken.Broken {
+		t.Errorf("breaking the team lock without sync: %+v", broken)
+	}
+	c.problem(call{method: "GET", path: d1 + "/environments/nope/team-lock"}, http.StatusNotFound, "NOT_FOUND")
+
+	// The checks and the version REST shares with GraphQL and the CLI.
+	var deps page
+	c.json("GET", d1+"/dependencies", nil, http.StatusOK, &deps)
+	if deps.TotalCount != 3 {
+		t.Errorf("dependencies of DREST01: %+v", deps)
+	}
+	var ver struct{ Version, Go, Platform string }
+	c.json("GET", api+"/version", nil, http.StatusOK, &ver)
+	if ver.Version == "" || ver.Go == "" || ver.Platform == "" {
+		t.Errorf("version %+v", ver)
+	}
+	// Whether the server's machine has a Pulumi CLI and AWS credentials
+	// is not this test's business: the answers only have to match the
+	// document.
+	c.do(call{method: "GET", path: api + "/access/pulumi"})
+	c.do(call{method: "GET", path: api + "/access/aws?profile=cloud-rest-test-none"})
 
 	// Every route of the document was called.
 	doc, _ := rest.OpenAPI()

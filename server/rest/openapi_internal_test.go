@@ -213,6 +213,20 @@ var schemaTypes = map[string]any{
 	"DeploymentPage":     document.Page[*model.Deployment]{},
 	"Problem":            Problem{},
 	"ProblemDetail":      ProblemDetail{},
+	"SyncStatus":         model.SyncStatus{},
+	"SyncRun":            model.SyncRun{},
+	"SyncConflict":       model.SyncConflict{},
+	"SyncVersion":        model.SyncVersion{},
+	"SyncFieldDiff":      model.SyncFieldDiff{},
+	"SyncConflictList":   document.Page[*model.SyncConflict]{},
+	"TeamLock":           model.TeamLock{},
+	"TeamLease":          model.TeamLease{},
+	"BrokenTeamLock":     BrokenTeamLock{},
+	"GraphCheck":         model.GraphCheck{},
+	"GraphCheckList":     document.Page[*model.GraphCheck]{},
+	"PulumiAccess":       model.PulumiAccess{},
+	"AWSIdentity":        model.AWSIdentity{},
+	"BuildInfo":          model.BuildInfo{},
 	// Request bodies.
 	"InitDeploymentInput":   createDeploymentBody{},
 	"EnvironmentAccount":    model.EnvironmentAccount{},
@@ -227,6 +241,8 @@ var schemaTypes = map[string]any{
 	"RegisterStackInput":    registerBody{},
 	"UpdateStackInput":      updateStackBody{},
 	"CreateTemplateInput":   createTemplateBody{},
+	"SyncRunInput":          syncRunBody{},
+	"ResolveConflictInput":  resolveBody{},
 }
 
 // excluded are the fields of the models that GraphQL resolves lazily and
@@ -310,6 +326,8 @@ func TestEnumsMatchModel(t *testing.T) {
 		"OperationStatus":   strs(vocab.OperationStatuses),
 		"StackStatus":       strs(vocab.StackStatuses),
 		"EnvironmentStatus": strs(vocab.DeploymentStatuses),
+		"SyncMode":          strs(model.AllSyncMode),
+		"ConflictKeep":      strs(model.AllConflictKeep),
 	}
 	for name, want := range enums {
 		if got := d.Components.Schemas[name].Enum; !slices.Equal(got, want) {

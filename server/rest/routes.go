@@ -40,6 +40,7 @@ var routeTable = []route{
 	{"GET", dep + "/manifest/revisions", paging, (*api).listRevisions},
 	{"POST", dep + "/config", nil, (*api).setConfig},
 	{"POST", dep + "/validate", []string{"environment"}, (*api).validateDeployment},
+	{"GET", dep + "/dependencies", nil, (*api).validateDependencies},
 	{"GET", dep + "/operations", []string{"environment", "first", "after"}, (*api).listOperations},
 	{"GET", dep + "/events", append([]string{"environment"}, eventParams...), (*api).deploymentEvents},
 
@@ -53,6 +54,8 @@ var routeTable = []route{
 	{"GET", env + "/lock", nil, (*api).getLock},
 	{"POST", env + "/lock", nil, (*api).lockEnvironment},
 	{"DELETE", env + "/lock", []string{"force"}, (*api).unlockEnvironment},
+	{"GET", env + "/team-lock", nil, (*api).getTeamLock},
+	{"DELETE", env + "/team-lock", nil, (*api).breakTeamLock},
 	{"GET", env + "/rollback-candidates", nil, (*api).rollbackCandidates},
 	{"POST", env + "/deploy", nil, startEnvironment("deploy")},
 	{"POST", env + "/preview", nil, startEnvironment("preview")},
@@ -89,4 +92,16 @@ var routeTable = []route{
 	{"PATCH", "/templates/{name}", nil, (*api).updateTemplate},
 	{"DELETE", "/templates/{name}", nil, (*api).deleteTemplate},
 	{"POST", "/templates/{name}/validate", nil, (*api).validateTemplate},
+
+	// Team sync.
+	{"GET", "/sync", nil, (*api).getSyncStatus},
+	{"POST", "/sync/run", nil, (*api).runSync},
+	{"GET", "/sync/conflicts", []string{"all"}, (*api).listSyncConflicts},
+	{"GET", "/sync/conflicts/{id}", nil, (*api).getSyncConflict},
+	{"POST", "/sync/conflicts/{id}/resolve", nil, (*api).resolveSyncConflict},
+
+	// Checks of the server's tools and credentials, and its version.
+	{"GET", "/access/pulumi", []string{"deploymentId"}, (*api).pulumiAccess},
+	{"GET", "/access/aws", []string{"profile"}, (*api).awsAccess},
+	{"GET", "/version", nil, (*api).getVersion},
 }

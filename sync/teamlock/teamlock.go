@@ -1,7 +1,9 @@
-// Package teamlock is the team lock of app.TeamLock on the sync table: a
-// lease on "<deployment>#<environment>" (remote.AcquireLease), renewed by a
+// Package teamlock is the team lock on the sync table: a lease on
+// "<deployment>#<environment>" (remote.AcquireLease), renewed by a
 // heartbeat every third of its TTL while the operation runs, and released
-// at its end.
+// at its end. It defines the interfaces the application core takes the
+// lock through (app.TeamLock is Locker) and imports no application
+// package.
 package teamlock
 
 import (
@@ -11,9 +13,44 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/sync/remote"
 )
+
+// ErrHeld is wrapped by Acquire's error when someone else holds the lock;
+// the error's own message names them ("locked by … since …, lease until
+// …"). app.ErrTeamLockHeld is this error.
+var ErrHeld = errors.New("team lock held")
+
+// Locker is the lock the team shares, taken around every operation that
+// changes infrastructure so two machines never deploy the same environment
+// at once (app.TeamLock).
+type Locker interface {
+	// Acquire takes the lock on a deployment's environment for holder
+	// (who: replica, user and machine), with info saying why (the
+	// operation). It returns an error wrapping ErrHeld when someone else
+	// holds it, and any other error when the lock could not be asked for
+	// (the table is unreachable).
+	Acquire(ctx context.Context, deploymentID, env, holder, info string) (HeldLock, error)
+}
+
+// HeldLock is an acquired team lock, kept alive by a heartbeat until
+// Release (app.HeldTeamLock).
+type HeldLock interface {
+	// Token is the fencing token of this acquisition: it grows with every
+	// acquisition, so the operation that holds the lock can be told apart
+	// from any earlier holder.
+	Token() int64
+	// Holder and Until say who holds it and until when the lease runs
+	// unless renewed (for the record).
+	Holder() string
+	Until() time.Time
+	// Lost is closed when a heartbeat finds the lock taken over or broken:
+	// the holder must stop.
+	Lost() <-chan struct{}
+	// Release stops the heartbeat and frees the lock. It returns an error
+	// when the lock could not be freed (it then lapses at its lease end).
+	Release(ctx context.Context) error
+}
 
 // DefaultTTL is how long a lease lasts unless renewed: long against the
 // clock skew between the team's machines, short enough that a machine that
@@ -28,7 +65,7 @@ const DefaultAcquireTimeout = 5 * time.Second
 // take no lock never touch the network.
 type Opener func(ctx context.Context) (*remote.Table, error)
 
-// Lock is an app.TeamLock on a sync table.
+// Lock is a Locker on a sync table.
 type Lock struct {
 	open Opener
 	// TTL is the lease's length; the heartbeat renews it every TTL/3.
@@ -51,7 +88,7 @@ type Lock struct {
 	tbl *remote.Table
 }
 
-var _ app.TeamLock = (*Lock)(nil)
+var _ Locker = (*Lock)(nil)
 
 // New returns a team lock on the table open returns, with DefaultTTL and
 // DefaultAcquireTimeout.
@@ -76,19 +113,19 @@ func (l *Lock) table(ctx context.Context) (*remote.Table, error) {
 	return t, nil
 }
 
-// heldError is the refusal app sees: the lease's own message, matching
-// app.ErrTeamLockHeld and unwrapping to the *remote.HeldError.
+// heldError is the refusal: the lease's own message, matching ErrHeld and
+// unwrapping to the *remote.HeldError.
 type heldError struct{ held *remote.HeldError }
 
 func (e *heldError) Error() string       { return e.held.Error() }
-func (e *heldError) Unwrap() []error     { return []error{e.held, app.ErrTeamLockHeld} }
+func (e *heldError) Unwrap() []error     { return []error{e.held, ErrHeld} }
 func (e *heldError) Lease() remote.Lease { return e.held.Lease }
 
 // Acquire takes the lease and starts its heartbeat. It returns an error
-// wrapping app.ErrTeamLockHeld (and the *remote.HeldError) when someone
+// wrapping ErrHeld (and the *remote.HeldError) when someone
 // else holds it, and the table's error when it cannot be reached within
 // AcquireTimeout.
-func (l *Lock) Acquire(ctx context.Context, deploymentID, env, holder, info string) (app.HeldTeamLock, error) {
+func (l *Lock) Acquire(ctx context.Context, deploymentID, env, holder, info string) (HeldLock, error) {
 	actx, cancel := context.WithTimeout(ctx, l.AcquireTimeout)
 	defer cancel()
 	t, err := l.table(actx)
@@ -136,7 +173,7 @@ type Held struct {
 	lostOnce sync.Once
 }
 
-var _ app.HeldTeamLock = (*Held)(nil)
+var _ HeldLock = (*Held)(nil)
 
 // Token returns the lease's fencing token.
 func (h *Held) Token() int64 { return h.Lease().Token }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/sync/dynamotest"
 	"github.com/cloudplatform/cloud/sync/remote"
 	"github.com/cloudplatform/cloud/sync/teamlock"
@@ -82,7 +81,7 @@ func (hr *heart) beat(t *testing.T) error {
 	return nil
 }
 
-func lost(h app.HeldTeamLock) bool {
+func lost(h teamlock.HeldLock) bool {
 	select {
 	case <-h.Lost():
 		return true
@@ -126,7 +125,7 @@ func TestLock_HeartbeatAndTakeover(t *testing.T) {
 		t.Fatal("lost a lease the heartbeat kept")
 	}
 	_, err = newLock(tbl, clk, newHeart()).Acquire(ctx, "D1", "dev", "r2/bob@m2", "deploy D1/dev")
-	if !errors.Is(err, app.ErrTeamLockHeld) || !strings.Contains(err.Error(), "locked by r1/alice@m1 (deploy D1/dev) since") {
+	if !errors.Is(err, teamlock.ErrHeld) || !strings.Contains(err.Error(), "locked by r1/alice@m1 (deploy D1/dev) since") {
 		t.Fatalf("second holder past the first lease's end: %v", err)
 	}
 	var he *remote.HeldError
@@ -236,7 +235,7 @@ func TestLock_Unreachable(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, app.ErrTeamLockHeld) {
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, teamlock.ErrHeld) {
 			t.Fatalf("unreachable: %v, want the acquisition timeout", err)
 		}
 	case <-time.After(guard):
