@@ -1,5 +1,7 @@
 package main
 
+// Argument order: flags may follow arguments (wiring, no rules).
+
 import (
 	"strings"
 

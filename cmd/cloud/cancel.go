@@ -1,5 +1,7 @@
 package main
 
+// cloud cancel: options, flag wiring and the message; the cancel is the client's.
+
 import (
 	"context"
 

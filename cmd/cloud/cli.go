@@ -1,5 +1,7 @@
 package main
 
+// The command tree, the global flags, the streams and the one mapping of errors to exit codes.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,7 @@
 package main
 
+// Which client a command reads through (client.Local or client.HTTP): the only place that knows.
+
 // The client a command reads through: client.Local over this machine's
 // store, or client.HTTP of the server --server (CLOUD_SERVER) names. Both
 // answer with the API's documents, so no command asks which it has.

@@ -35,7 +35,10 @@ var codeParts = []codePart{
 	{"`server` (HTTP wiring, limits, WebSocket protocol, health, metrics, dashboard)", []string{"server"}, "GraphQL and REST", "api"},
 	{"`server/rest` (routes, bodies, problems, the OpenAPI document's server)", []string{"server/rest"}, "REST only", "rest"},
 	{"`monitor` (the terminal client)", []string{"monitor"}, "the CLI's `monitor`", "cli"},
-	{"`cmd/cloud` (flags, argument order, tables, live progress, remote client)", []string{"cmd/cloud"}, "the CLI only", "cli"},
+	{"`vocab` (operation kinds, statuses, event types)", []string{"vocab"}, "every door", "all"},
+	{"`document` (the API's documents, read through the resolvers)", []string{"document"}, "REST and the CLI", "all"},
+	{"`client` (the CLI's seam: in process, or REST with token renewal and retries)", []string{"client"}, "the CLI only", "cli"},
+	{"`cmd/cloud` (flags, options, argument order, tables, live progress)", []string{"cmd/cloud"}, "the CLI only", "cli"},
 }
 
 // goLines counts the lines of the non-test, non-generated Go files under

@@ -1,5 +1,7 @@
 package main
 
+// Shell completion of commands, flags and objects (IDs, environments, stacks, templates) read through the core.
+
 import (
 	"context"
 	"fmt"

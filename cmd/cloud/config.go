@@ -1,5 +1,7 @@
 package main
 
+// cloud config and cloud manifest: flag wiring and printers; the edits are the core's.
+
 import (
 	"bufio"
 	"cmp"

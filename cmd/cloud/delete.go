@@ -1,5 +1,7 @@
 package main
 
+// cloud delete and cloud delete-template: confirmation and wiring; the deletes are the core's.
+
 import (
 	"fmt"
 

@@ -1,5 +1,7 @@
 package main
 
+// The operation commands (deploy, deploy-stack, preview, refresh, destroy, destroy-stack): flags into a RunRequest, live progress, the report.
+
 import (
 	"bufio"
 	"context"

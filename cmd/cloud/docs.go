@@ -1,5 +1,7 @@
 package main
 
+// The generated CLI reference (docs/cli.md) from the command definitions.
+
 import (
 	_ "embed"
 	"fmt"

@@ -1,5 +1,7 @@
 package main
 
+// enable-environment, disable-environment, list-environments: flag wiring and printers.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// Operations on a server (--server): start them through client.HTTP and follow them with the same progress printer.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,7 @@
 package main
 
+// cloud graph: the plan's graph printed as text, DOT or JSON.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// cloud history: options, run function and the operations table.
+
 import (
 	"context"
 	"encoding/json"

@@ -1,5 +1,7 @@
 package main
 
+// cloud init: flags into an InitRequest.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// cloud lock and cloud unlock: flag wiring and printers; locks are the core's.
+
 import (
 	"errors"
 	"fmt"

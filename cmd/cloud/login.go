@@ -1,5 +1,7 @@
 package main
 
+// cloud login and cloud logout: the prompts and the kept tokens of a server.
+
 import (
 	"bufio"
 	"context"

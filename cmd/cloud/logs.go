@@ -1,5 +1,7 @@
 package main
 
+// cloud logs: reading and following an operation's events through the client, one line each.
+
 import (
 	"context"
 	"encoding/json"

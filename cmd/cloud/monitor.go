@@ -1,5 +1,7 @@
 package main
 
+// cloud monitor: the full-screen view or plain lines over the client's stream (monitor.State).
+
 import (
 	"context"
 	"encoding/json"

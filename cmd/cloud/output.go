@@ -1,5 +1,7 @@
 package main
 
+// Printers shared by the commands: -o json|yaml documents, aligned tables, colour, times.
+
 import (
 	"bytes"
 	"encoding/json"

@@ -1,5 +1,7 @@
 package main
 
+// cloud outputs: options, run function and the outputs table.
+
 import (
 	"context"
 	"encoding/json"

@@ -1,5 +1,7 @@
 package main
 
+// Live progress of an operation, from its events folded by monitor.State: redrawn on a terminal, plain lines otherwise.
+
 import (
 	"fmt"
 	"io"

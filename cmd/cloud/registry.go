@@ -1,5 +1,7 @@
 package main
 
+// The stack registry commands (register-stack, update-stack, unregister-stack, list-stacks, validate stack): wiring and printers.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// cloud rollback: flags, the confirmation and --list; the rollback is the core's.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// cloud serve: flags into a server.Config and the logger the core and the server share.
+
 import (
 	"context"
 	"log/slog"

@@ -1,5 +1,7 @@
 package main
 
+// cloud serve's Cognito flags into the server's authenticator.
+
 import (
 	"context"
 	"encoding/json"

@@ -1,5 +1,7 @@
 package main
 
+// The hidden runner commands the core starts for kit stacks and Pulumi projects.
+
 import (
 	"os"
 

@@ -1,5 +1,7 @@
 package main
 
+// cloud status and cloud list: options, run functions and their tables.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,7 @@
 package main
 
+// cloud sync and its subcommands: flag wiring and printers over the core's team sync (app/teamsync.go).
+
 import (
 	"context"
 	"encoding/json"

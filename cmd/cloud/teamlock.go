@@ -1,5 +1,7 @@
 package main
 
+// The --require-lock flag of the commands that take the team lock.
+
 import (
 	"github.com/urfave/cli/v2"
 )

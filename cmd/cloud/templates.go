@@ -1,5 +1,7 @@
 package main
 
+// The deployment template commands: flag wiring and printers.
+
 import (
 	"fmt"
 	"io"

@@ -1,5 +1,7 @@
 package main
 
+// cloud validate: flag wiring and the findings table.
+
 import (
 	"fmt"
 	"io"

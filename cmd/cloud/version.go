@@ -1,5 +1,7 @@
 package main
 
+// cloud version.
+
 import (
 	"fmt"
 	"io"
