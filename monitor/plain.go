@@ -3,28 +3,10 @@ package monitor
 import (
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 )
-
-// Duration formats d for humans, the one way the CLI, the monitor and
-// the dashboard show run times: 850ms, 12.3s, 4m5s.
-func Duration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	default:
-		return d.Round(time.Second).String()
-	}
-}
-
-// Clock formats the time of an event the one way every printer shows it
-// (plain lines, the log pane, a deploy's progress): the local time of day
-// (TZ decides), to the second. Documents carry full RFC 3339 times.
-func Clock(t time.Time) string { return t.Local().Format(time.TimeOnly) }
 
 // LayerList formats the stacks by layer: "L0[network] L1[app db]".
 func (s *State) LayerList() string {
@@ -47,13 +29,13 @@ func (s *Stack) Progress() string {
 // PlainLine renders ev, already applied to st, as one line for --plain
 // output; "" for events not worth a line (resource starts, debug output).
 func PlainLine(st *State, ev *Event) string {
-	at := Clock(ev.Time)
+	at := human.Clock(ev.Time)
 	switch vocab.EventType(ev.Kind) {
 	case vocab.EventOperation:
 		line := fmt.Sprintf("%s operation %s %s %s", at, ev.OperationID, st.Kind, st.Status)
 		if st.Ended() {
 			c := st.Counts()
-			line += fmt.Sprintf(" in %s: %d/%d stacks ok, %d failed, %d skipped", Duration(st.Elapsed(ev.Time)),
+			line += fmt.Sprintf(" in %s: %d/%d stacks ok, %d failed, %d skipped", human.Duration(st.Elapsed(ev.Time)),
 				c.Succeeded, c.Total, c.Failed, c.Skipped)
 		}
 		return line
@@ -70,7 +52,7 @@ func PlainLine(st *State, ev *Event) string {
 			line += " (" + s.Reason + ")"
 		}
 		if s.Status.Finished() && !s.Started.IsZero() {
-			line += fmt.Sprintf(" in %s, %s", Duration(s.Elapsed(ev.Time)), s.Progress())
+			line += fmt.Sprintf(" in %s, %s", human.Duration(s.Elapsed(ev.Time)), s.Progress())
 		}
 		if s.Error != "" && s.Status.Bad() {
 			line += ": " + firstLine(s.Error)

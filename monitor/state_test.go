@@ -211,14 +211,6 @@ func TestPlainLines(t *testing.T) {
 	}
 }
 
-func TestDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{850 * time.Millisecond: "850ms", 12300 * time.Millisecond: "12.3s", 245 * time.Second: "4m5s", 3725 * time.Second: "1h2m5s"} {
-		if got := Duration(d); got != want {
-			t.Errorf("%s: %s, want %s", d, got, want)
-		}
-	}
-}
-
 func equal(a, b [][]string) bool {
 	if len(a) != len(b) {
 		return false

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -115,7 +116,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case StatusMsg:
 		switch msg.Status {
 		case "reconnecting":
-			m.Conn = fmt.Sprintf("reconnecting in %s (%v)", Duration(msg.Retry), msg.Err)
+			m.Conn = fmt.Sprintf("reconnecting in %s (%v)", human.Duration(msg.Retry), msg.Err)
 		default:
 			m.Conn = msg.Status
 		}
@@ -270,9 +271,9 @@ func (m *Model) View() string {
 	if c.Failed > 0 {
 		line += red.Render(fmt.Sprintf(", %d failed", c.Failed))
 	}
-	line += fmt.Sprintf("  elapsed %s", Duration(st.Elapsed(now)))
+	line += fmt.Sprintf("  elapsed %s", human.Duration(st.Elapsed(now)))
 	if left, ok := st.ETA(now); ok {
-		line += fmt.Sprintf("  ETA ~%s", Duration(left))
+		line += fmt.Sprintf("  ETA ~%s", human.Duration(left))
 	}
 	switch {
 	case strings.HasPrefix(m.Conn, "reconnecting"):
@@ -289,7 +290,7 @@ func (m *Model) View() string {
 			s := st.Stacks[n]
 			ic, style := m.icon(s.Status)
 			row := fmt.Sprintf(" %s %-18s %-12s %7s  %-14s", style.Render(ic), n, style.Render(fmt.Sprintf("%-12s", s.Status)),
-				Duration(s.Elapsed(now)), s.Progress())
+				human.Duration(s.Elapsed(now)), s.Progress())
 			if ops := s.InFlight(); len(ops) > 0 {
 				row += fmt.Sprintf(" %s %s", ops[0].Op, ops[0].Name)
 				if len(ops) > 1 {
@@ -319,7 +320,7 @@ func (m *Model) View() string {
 				fmt.Fprintf(&b, "  … %d more\n", len(ops)-5)
 				break
 			}
-			fmt.Fprintf(&b, "  %-14s %-8s %s (%s) %s\n", o.Stack, o.Op, o.Name, o.Type, Duration(now.Sub(o.Since)))
+			fmt.Fprintf(&b, "  %-14s %-8s %s (%s) %s\n", o.Stack, o.Op, o.Name, o.Type, human.Duration(now.Sub(o.Since)))
 		}
 	}
 	if m.Details && sel != "" {
@@ -339,7 +340,7 @@ func (m *Model) View() string {
 			case "warning":
 				lv = yellow.Render(lv)
 			}
-			b.WriteString(ansi.Truncate(fmt.Sprintf(" %s %s %-14s %s", Clock(l.Time), lv, l.Stack, l.Text), w, "…") + "\n")
+			b.WriteString(ansi.Truncate(fmt.Sprintf(" %s %s %-14s %s", human.Clock(l.Time), lv, l.Stack, l.Text), w, "…") + "\n")
 		}
 	}
 	b.WriteString("\n" + faint.Render("↑/k ↓/j select · enter details · l log · f filter · pgup/pgdn scroll · q quit") + "\n")
@@ -354,7 +355,7 @@ func (m *Model) details(n string, now time.Time) string {
 	if s.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", s.Reason)
 	}
-	fmt.Fprintf(&b, "\n  layer    %d\n  elapsed  %s\n  changes  %s  (%d unchanged, %d failed)\n", s.Layer, Duration(s.Elapsed(now)), s.Progress(), s.Same, s.FailedOps)
+	fmt.Fprintf(&b, "\n  layer    %d\n  elapsed  %s\n  changes  %s  (%d unchanged, %d failed)\n", s.Layer, human.Duration(s.Elapsed(now)), s.Progress(), s.Same, s.FailedOps)
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error    %s\n", red.Render(firstLine(s.Error)))
 	}

@@ -158,6 +158,11 @@ var StackStatuses = []StackStatus{StackNotDeployed, StackPending, StackDeploying
 	StackSkipped, StackDestroying, StackDestroyed, StackInterrupted, StackUnchanged, StackPreviewed,
 	StackCancelled, StackRefreshing, StackDrifted, StackInSync}
 
+// StackResults are the statuses a stack ends an operation with, in the
+// order summaries list them.
+var StackResults = []StackStatus{StackDeployed, StackUnchanged, StackPreviewed, StackDestroyed, StackInSync,
+	StackDrifted, StackFailed, StackSkipped, StackCancelled, StackInterrupted}
+
 // Running reports whether the stack is being worked on: deploying,
 // destroying or refreshing.
 func (s StackStatus) Running() bool {

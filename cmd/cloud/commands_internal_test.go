@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/stacks/examples"
 	"github.com/urfave/cli/v2"
 )
@@ -194,7 +195,7 @@ func TestListAndHistoryRun(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") || !strings.HasPrefix(lines[1], id+" ") ||
-		!strings.HasSuffix(lines[1], ts(fixedNow)) || !strings.Contains(lines[1], "dev:initialized prod:initialized stage:initialized") {
+		!strings.HasSuffix(lines[1], human.DateTime(fixedNow)) || !strings.Contains(lines[1], "dev:initialized prod:initialized stage:initialized") {
 		t.Errorf("list:\n%s", out)
 	}
 	e, out, _ = testEnv(false, "yaml")

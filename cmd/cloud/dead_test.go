@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func TestDeadEngineOrRunner(t *testing.T) {
 				t.Fatalf("deploy after the %s died: %v, want exit 1\n%s", tc.name, err, stderr.String())
 			}
 			out := stderr.String()
-			if !strings.Contains(out, "slow           interrupted") || !strings.Contains(out, tc.cause) ||
+			if !regexp.MustCompile(`stack slow +interrupted`).MatchString(out) || !strings.Contains(out, tc.cause) ||
 				strings.Contains(out, "context canceled") || strings.Contains(out, "goroutine ") {
 				t.Errorf("deploy output does not say the stack was interrupted by its %s's death (%q), or dumps a stack:\n%s", tc.name, tc.cause, out)
 			}

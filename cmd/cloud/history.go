@@ -5,11 +5,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 
 	"github.com/urfave/cli/v2"
@@ -76,9 +76,9 @@ func (e *env) operationRows(w io.Writer, ops []*model.Operation) {
 	for _, op := range ops {
 		d := "-"
 		if op.FinishedAt != nil {
-			d = duration(op.FinishedAt.Sub(op.StartedAt))
+			d = human.Duration(op.FinishedAt.Sub(op.StartedAt))
 		}
-		row(w, op.ID, op.Kind, op.Environment, e.cell(statusColor(string(op.Status)), string(op.Status)), ts(op.StartedAt), d,
+		row(w, op.ID, op.Kind, op.Environment, e.cell(statusColor(string(op.Status)), string(op.Status)), human.DateTime(op.StartedAt), d,
 			op.Revision, op.Actor, summaryText(op.Summary))
 	}
 }
@@ -86,22 +86,7 @@ func (e *env) operationRows(w io.Writer, ops []*model.Operation) {
 // summaryText is an operation's summary (stack counts by status) as one
 // cell: "deployed:3 failed:1".
 func summaryText(summary any) string {
-	s := counts(summary)
-	if len(s) == 0 {
-		return "-"
-	}
-	out := ""
-	for _, st := range []vocab.StackStatus{vocab.StackDeployed, vocab.StackUnchanged, vocab.StackPreviewed, vocab.StackDestroyed,
-		vocab.StackFailed, vocab.StackSkipped, vocab.StackCancelled, vocab.StackInterrupted} {
-		k := string(st)
-		if v, ok := s[k]; ok {
-			if out != "" {
-				out += " "
-			}
-			out += fmt.Sprintf("%s:%v", k, v)
-		}
-	}
-	return out
+	return human.Counts(counts(summary), vocab.StackResults)
 }
 
 // counts reads a document's map of counts (an operation's summary, a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/human"
 
 	"github.com/urfave/cli/v2"
 )
@@ -107,7 +108,7 @@ Examples:
 				}
 				if broken != nil {
 					e.status("%s broke the team lock of %s of %s: it was held by %s (%s) since %s, lease until %s, token %d",
-						a.Actor(), env, as[0], broken.Holder, broken.Info, ts(broken.Acquired), ts(broken.Expires), broken.Token)
+						a.Actor(), env, as[0], broken.Holder, broken.Info, human.DateTime(broken.Acquired), human.DateTime(broken.Expires), broken.Token)
 				}
 			}
 			holder, err := a.Unlock(c.Context, as[0], env, c.Bool("force"))
@@ -178,7 +179,7 @@ func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) e
 				if lease.Info != "" {
 					fmt.Fprintf(w, " (%s)", lease.Info)
 				}
-				fmt.Fprintf(w, " since %s, lease until %s, token %d", ts(lease.Acquired), ts(lease.Expires), lease.Token)
+				fmt.Fprintf(w, " since %s, lease until %s, token %d", human.DateTime(lease.Acquired), human.DateTime(lease.Expires), lease.Token)
 				if lease.Expired(time.Now()) {
 					fmt.Fprintf(w, " (expired: free to take)")
 				}
@@ -190,7 +191,7 @@ func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) e
 			return
 		}
 		fmt.Fprintf(w, "%s of %s is held by %s %s of %s on %s since %s", env, id, holder.Kind, holder.ID,
-			holder.Actor, holder.Host, ts(holder.StartedAt))
+			holder.Actor, holder.Host, human.DateTime(holder.StartedAt))
 		if r, _ := holder.Flags["reason"].(string); r != "" {
 			fmt.Fprintf(w, ": %s", r)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/vocab"
@@ -155,7 +156,7 @@ func (e *env) followLogs(ctx context.Context, cl client.Client, op *model.Operat
 
 // eventLine renders one event as a log line.
 func (e *env) eventLine(ev *model.Event) string {
-	at := monitor.Clock(ev.Time)
+	at := human.Clock(ev.Time)
 	who := ev.Stack
 	if who == "" {
 		who = "operation"
@@ -173,7 +174,7 @@ func (e *env) eventLine(ev *model.Event) string {
 			line += " (" + s.Reason + ")"
 		}
 		if len(s.Changes) > 0 {
-			line += " " + changes(s.Changes)
+			line += " " + human.Changes(s.Changes)
 		}
 		if s.Error != "" {
 			line += ": " + s.Error
@@ -194,7 +195,7 @@ func (e *env) eventLine(ev *model.Event) string {
 		case protocol.EventDiagnostic:
 			return fmt.Sprintf("%s [%s] %s", prefix, pe.Severity, pe.Message)
 		case protocol.EventSummary:
-			return fmt.Sprintf("%s summary %s", prefix, changes(pe.Changes))
+			return fmt.Sprintf("%s summary %s", prefix, human.Changes(pe.Changes))
 		}
 		return ""
 	case vocab.EventLog:

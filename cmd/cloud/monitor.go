@@ -13,6 +13,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
@@ -164,7 +165,7 @@ func (e *env) connectionStatus(cl client.Client, prefix string) func(monitor.Upd
 	return func(u monitor.Update) {
 		switch u.Status {
 		case "reconnecting":
-			e.status("%sconnection to %s lost (%v); reconnecting in %s", prefix, cl.Where(), u.Err, monitor.Duration(u.Retry))
+			e.status("%sconnection to %s lost (%v); reconnecting in %s", prefix, cl.Where(), u.Err, human.Duration(u.Retry))
 		case "connected":
 			e.status("%sconnected to %s", prefix, cl.Where())
 		}

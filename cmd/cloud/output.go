@@ -9,12 +9,10 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -153,38 +151,4 @@ func row(w io.Writer, cols ...any) {
 		parts[i] = fmt.Sprint(c)
 	}
 	fmt.Fprintln(w, strings.Join(parts, "\t"))
-}
-
-// duration formats a run time as monitor.Duration does; "-" for none.
-func duration(d time.Duration) string {
-	if d <= 0 {
-		return "-"
-	}
-	return monitor.Duration(d)
-}
-
-// changes formats a change summary: "+2 ~1 -0".
-func changes(c map[string]int) string {
-	if len(c) == 0 {
-		return "-"
-	}
-	var parts []string
-	for _, k := range []string{"create", "update", "replace", "delete", "same"} {
-		if c[k] > 0 {
-			sym := map[string]string{"create": "+", "update": "~", "replace": "±", "delete": "-", "same": "="}[k]
-			parts = append(parts, fmt.Sprintf("%s%d", sym, c[k]))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
-}
-
-// ts formats a date and time in tables: local time, like monitor.Clock.
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/monitor"
 	"github.com/cloudplatform/cloud/vocab"
 )
@@ -143,7 +144,7 @@ func (p *progress) draw() {
 		}
 		elapsed := ""
 		if !s.Started.IsZero() {
-			elapsed = duration(s.Elapsed(now))
+			elapsed = human.Duration(s.Elapsed(now))
 		}
 		detail := s.Reason
 		if s.Status.Running() || detail == "" {
@@ -155,7 +156,7 @@ func (p *progress) draw() {
 		fmt.Fprintf(&b, " %s L%d %-16s %s %7s  %-12s %s\n", p.e.paint(statusColor(s.Status), icon), s.Layer, n,
 			p.e.paint(statusColor(s.Status), fmt.Sprintf("%-12s", s.Status)), elapsed, s.Progress(), truncate(detail, 50))
 	}
-	fmt.Fprintf(&b, " %d/%d stacks done, %s elapsed\n", p.st.Counts().Done(), len(order), duration(p.st.Elapsed(now)))
+	fmt.Fprintf(&b, " %d/%d stacks done, %s elapsed\n", p.st.Counts().Done(), len(order), human.Duration(p.st.Elapsed(now)))
 	p.drawn = len(order) + 1
 	io.WriteString(p.e.io.Err, b.String())
 }
@@ -201,7 +202,7 @@ func (e *env) printReport(op *model.Operation) error {
 		if s.StartedAt != nil && s.FinishedAt != nil {
 			d = s.FinishedAt.Sub(*s.StartedAt)
 		}
-		row(tw, s.Stack, e.cell(statusColor(string(s.Status)), string(s.Status)), duration(d), changes(counts(s.Changes)), s.ResourceCount, note)
+		row(tw, s.Stack, e.cell(statusColor(string(s.Status)), string(s.Status)), human.Duration(d), human.Changes(counts(s.Changes)), s.ResourceCount, note)
 	}
 	tw.Flush()
 	for _, s := range op.Stacks {
@@ -210,8 +211,8 @@ func (e *env) printReport(op *model.Operation) error {
 		}
 	}
 	var parts []string
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "in_sync", "drifted", "failed", "skipped", "cancelled", "interrupted"} {
-		if byStatus[k] > 0 {
+	for _, st := range vocab.StackResults {
+		if k := string(st); byStatus[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", byStatus[k], k))
 		}
 	}
@@ -220,7 +221,7 @@ func (e *env) printReport(op *model.Operation) error {
 		elapsed = op.FinishedAt.Sub(op.StartedAt)
 	}
 	fmt.Fprintf(w, "\n%s %s %s in %s: %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)),
-		duration(elapsed), strings.Join(parts, ", "))
+		human.Duration(elapsed), strings.Join(parts, ", "))
 	if op.Error != "" && op.Error != string(op.Status) && op.Status != vocab.OpSucceeded && !stacksSay(op) {
 		fmt.Fprintf(w, "%s\n", op.Error)
 	}

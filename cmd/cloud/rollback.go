@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
@@ -48,7 +49,7 @@ Examples:
 					for _, op := range ops.Items {
 						finished := "-"
 						if op.FinishedAt != nil {
-							finished = ts(*op.FinishedAt)
+							finished = human.DateTime(*op.FinishedAt)
 						}
 						row(w, op.ID, op.Kind, op.Revision, finished, op.Actor, summaryText(op.Summary))
 					}

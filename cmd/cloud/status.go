@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/urfave/cli/v2"
 )
 
@@ -132,7 +133,7 @@ func (e *env) listRun(ctx context.Context, opts *listOptions) error {
 			}
 			sort.Strings(envs)
 			row(w, d.ID, d.Organization, d.Project, e.cell(statusColor(string(d.Status)), string(d.Status)),
-				strings.Join(envs, " "), ts(d.CreatedAt))
+				strings.Join(envs, " "), human.DateTime(d.CreatedAt))
 		}
 	})
 }
@@ -148,7 +149,7 @@ func (e *env) printStatus(w io.Writer, d *model.Deployment) {
 		fmt.Fprintf(w, "\nEnvironment %s  %s  %s  region %s  account %s\n", es.Name, e.paint(statusColor(string(es.Status)), string(es.Status)),
 			enabled, orDash(es.Region), orDash(es.AccountID))
 		if op := es.LastOperation; op != nil {
-			fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)), ts(op.StartedAt), op.Actor)
+			fmt.Fprintf(w, "Last operation  %s %s  %s  %s  by %s\n", op.Kind, op.ID, e.paint(statusColor(string(op.Status)), string(op.Status)), human.DateTime(op.StartedAt), op.Actor)
 		}
 		row(w, "LAYER", "STACK", "STATUS", "RESOURCES", "DEPENDS ON", "NOTE")
 		for _, s := range es.Stacks {

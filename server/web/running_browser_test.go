@@ -14,56 +14,24 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/server/servertest"
+	"github.com/cloudplatform/cloud/vocab"
 )
 
-// The CLI's formats, which the dashboard shows exactly: copies of
-// cmd/cloud's duration and changes (output.go) and summaryText
-// (history.go), since a main package cannot be imported.
-
-func cliDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "-"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	default:
-		return d.Round(time.Second).String()
-	}
-}
-
-func cliChanges(c map[string]int) string {
-	var parts []string
-	for _, k := range []string{"create", "update", "replace", "delete", "same"} {
-		if c[k] > 0 {
-			sym := map[string]string{"create": "+", "update": "~", "replace": "±", "delete": "-", "same": "="}[k]
-			parts = append(parts, fmt.Sprintf("%s%d", sym, c[k]))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
-}
+// The CLI's formats, which the dashboard shows exactly (package human).
+var (
+	cliDuration = human.Duration
+	cliChanges  = human.Changes
+)
 
 func cliSummary(s map[string]int) string {
-	var parts []string
-	for _, k := range []string{"deployed", "unchanged", "previewed", "destroyed", "failed", "skipped", "cancelled", "interrupted"} {
-		if v, ok := s[k]; ok {
-			parts = append(parts, fmt.Sprintf("%s:%d", k, v))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
+	return human.Counts(s, vocab.StackResults)
 }
 
 const (
-	cliDateTime = "2006-01-02 15:04:05" // cmd/cloud ts
-	cliClock    = time.TimeOnly         // monitor.Clock
+	cliDateTime = time.DateTime // human.DateTime
+	cliClock    = time.TimeOnly // human.Clock
 )
 
 // startOperation starts kind (deploy, destroy) of DWEBRUN's dev over REST

@@ -424,7 +424,7 @@ function counts(v) {
 // CLI's history prints it: "deployed:3 failed:1".
 function summaryText(summary) {
   const c = counts(summary);
-  const out = ['deployed', 'unchanged', 'previewed', 'destroyed', 'failed', 'skipped', 'cancelled', 'interrupted']
+  const out = ['deployed', 'unchanged', 'previewed', 'destroyed', 'in_sync', 'drifted', 'failed', 'skipped', 'cancelled', 'interrupted']
     .filter((k) => k in c).map((k) => `${k}:${c[k]}`);
   return out.length ? out.join(' ') : '-';
 }
