@@ -68,6 +68,11 @@ type Config struct {
 	// accept (every revision is stored whole); 0 means
 	// $CLOUD_MAX_MANIFEST_BYTES, else DefaultMaxManifestBytes.
 	MaxManifestBytes int64
+	// Store, when set, is the store the App uses instead of opening the
+	// home's cloud.db; its opener keeps it and closes it after the App
+	// (tests that record what no door records, to measure or provoke the
+	// core). Nothing else reaches the store past the App.
+	Store *store.DB
 }
 
 // DefaultMaxManifestBytes is the default manifest size limit (1 MiB): a
@@ -108,8 +113,10 @@ func maxManifestBytes(configured int64) (int64, error) {
 
 // App is the application core, opened once per process and shared.
 type App struct {
-	cfg     Config
-	db      *store.DB
+	cfg Config
+	db  *store.DB
+	// ownsDB: the App opened db, and closes it (not a Config.Store).
+	ownsDB  bool
 	locator *runner.Locator
 	// clientMu guards pulumi and client, found and made on first use by
 	// whichever operation comes first.
@@ -157,17 +164,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("create home %s: %w", dir, err)
 		}
 	}
-	if err := checkLostStore(cfg.Home); err != nil {
-		return nil, err
+	db := cfg.Store
+	if db == nil {
+		if err := checkLostStore(cfg.Home); err != nil {
+			return nil, err
+		}
+		if db, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
-	db, err := store.Open(ctx, filepath.Join(cfg.Home, "cloud.db"), store.Options{
-		KeyFile: filepath.Join(cfg.Home, "secret.key"),
-		Now:     cfg.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a := &App{cfg: cfg, db: db}
+	a := &App{cfg: cfg, db: db, ownsDB: cfg.Store == nil}
 	if a.cfg.TeamLock == nil {
 		a.cfg.TeamLock = a.defaultTeamLock()
 	}
@@ -238,10 +244,25 @@ func checkLostStore(home string) error {
 func (a *App) Unwritable() error { return a.unwritable }
 
 // Close closes the store.
-func (a *App) Close() error { return a.db.Close() }
+func (a *App) Close() error {
+	if !a.ownsDB {
+		return nil
+	}
+	return a.db.Close()
+}
 
-// Store returns the store, for readers that need more than the app offers.
-func (a *App) Store() *store.DB { return a.db }
+// OpenStore opens the store of cfg's home as Open does (its key file, its
+// clock), for a Config.Store.
+func OpenStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	home := cfg.Home
+	if home == "" {
+		home = DefaultHome()
+	}
+	return store.Open(ctx, filepath.Join(home, "cloud.db"), store.Options{
+		KeyFile: filepath.Join(home, "secret.key"),
+		Now:     cfg.Now,
+	})
+}
 
 // Logger is where the core logs (Config.Logger).
 func (a *App) Logger() *slog.Logger { return a.cfg.Logger }

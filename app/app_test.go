@@ -34,15 +34,36 @@ stacks:
 
 func openApp(t *testing.T, manifest string) *app.App {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{Home: t.TempDir(), StacksDirs: []string{probeDir}, Pulumi: pulumiPath(t)})
+	a, _ := openAppStore(t, manifest)
+	return a
+}
+
+// openWithStore opens an App of cfg over a store the test keeps, to
+// record what no door records (another machine's operation, a million
+// events).
+func openWithStore(t testing.TB, cfg app.Config) (*app.App, *store.DB) {
+	t.Helper()
+	db, err := app.OpenStore(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
+	cfg.Store = db
+	a, err := app.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); db.Close() })
+	return a, db
+}
+
+// openAppStore is openApp with the store kept (openWithStore).
+func openAppStore(t *testing.T, manifest string) (*app.App, *store.DB) {
+	t.Helper()
+	a, db := openWithStore(t, app.Config{Home: t.TempDir(), StacksDirs: []string{probeDir}, Pulumi: pulumiPath(t)})
 	if _, err := a.Init(context.Background(), app.InitRequest{File: "chain.yaml", Data: []byte(manifest)}); err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return a, db
 }
 
 func statuses(t *testing.T, a *app.App) map[string]string {

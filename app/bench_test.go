@@ -88,7 +88,7 @@ func BenchmarkSkewedDeploy(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ops, err := a.Store().OperationStacks(ctx, rep.Operation.ID)
+		ops, err := a.OperationStacks(ctx, rep.Operation.ID)
 		if err != nil {
 			b.Fatal(err)
 		}

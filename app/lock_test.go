@@ -15,7 +15,7 @@ import (
 // another machine is broken only with force; a live local one never.
 func TestLock(t *testing.T) {
 	ctx := context.Background()
-	a := openApp(t, chain("0"))
+	a, db := openAppStore(t, chain("0"))
 	op, err := a.Lock(ctx, "DCHAIN1", "dev", "release freeze")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestLock(t *testing.T) {
 	// An operation recorded by another machine (as sync will bring).
 	remote := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy, Actor: "bob",
 		Host: "build-42", PID: 4242, PIDStart: "1"}
-	if err := a.Store().BeginOperation(ctx, remote); err != nil {
+	if err := db.BeginOperation(ctx, remote); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Unlock(ctx, "DCHAIN1", "dev", false); !errors.As(err, &ue) || !strings.Contains(err.Error(), "break the lock with --force") {
@@ -66,7 +66,7 @@ func TestLock(t *testing.T) {
 
 	// A live operation of this machine (this very process) is never broken.
 	local := &store.Operation{DeploymentID: "DCHAIN1", Environment: "dev", Kind: vocab.KindDeploy}
-	if err := a.Store().BeginOperation(ctx, local); err != nil {
+	if err := db.BeginOperation(ctx, local); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Unlock(ctx, "DCHAIN1", "dev", true); !errors.As(err, &ue) || !strings.Contains(err.Error(), "cancel it") {

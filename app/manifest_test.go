@@ -54,7 +54,7 @@ func openHome(t *testing.T, home string, cfg app.Config) *app.App {
 
 func revisions(t *testing.T, a *app.App, id string) int {
 	t.Helper()
-	revs, err := a.Store().Revisions(context.Background(), id)
+	revs, err := a.Revisions(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestApplyManifest_SizeLimit(t *testing.T) {
 		data := strings.Replace(string(big), "DSIZE01", "DSIZE02", 1)
 		_, err := a.Init(ctx, app.InitRequest{File: "big.yaml", Data: []byte(data)})
 		check(t, err, "big.yaml")
-		if _, err := a.Store().Deployment(ctx, "DSIZE02"); err == nil {
+		if _, err := a.Deployment(ctx, "DSIZE02"); err == nil {
 			t.Error("the refused deployment was created")
 		}
 	})

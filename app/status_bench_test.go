@@ -22,11 +22,7 @@ import (
 func BenchmarkStatus100StacksMillionEvents(b *testing.B) {
 	ctx := context.Background()
 	home := b.TempDir()
-	a, err := app.Open(ctx, app.Config{Home: home})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
+	a, db := openWithStore(b, app.Config{Home: home})
 	var m strings.Builder
 	m.WriteString("version: 1\ndeployment_id: DSTAT01\norganization: bench\nproject: status\nenvironments:\n  dev: {region: eu-west-1}\nstacks:\n")
 	for i := 0; i < 100; i++ {
@@ -38,7 +34,6 @@ func BenchmarkStatus100StacksMillionEvents(b *testing.B) {
 	if _, err := a.Init(ctx, app.InitRequest{File: "status.yaml", Data: []byte(m.String())}); err != nil {
 		b.Fatal(err)
 	}
-	db := a.Store()
 	var ops []string
 	for i := 0; i < 100; i++ {
 		op := &store.Operation{DeploymentID: "DSTAT01", Environment: "dev", Kind: vocab.KindDeploy}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/store/hlc"
 	"github.com/cloudplatform/cloud/sync/dynamotest"
 	"github.com/cloudplatform/cloud/sync/engine"
@@ -19,17 +20,14 @@ import (
 type syncHome struct {
 	name string
 	app  *app.App
+	db   *store.DB
 	eng  *engine.Engine
 }
 
 func openSyncHome(t *testing.T, name string, tbl *remote.Table) *syncHome {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{Home: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return &syncHome{name: name, app: a, eng: engine.New(a.Store(), tbl, engine.Options{})}
+	a, db := openWithStore(t, app.Config{Home: t.TempDir()})
+	return &syncHome{name: name, app: a, db: db, eng: engine.New(db, tbl, engine.Options{})}
 }
 
 func (h *syncHome) sync(t *testing.T) engine.SyncStats {
@@ -43,7 +41,7 @@ func (h *syncHome) sync(t *testing.T) engine.SyncStats {
 
 func (h *syncHome) assertNoConflicts(t *testing.T) {
 	t.Helper()
-	cs, err := h.app.Store().Conflicts(context.Background(), true)
+	cs, err := h.db.Conflicts(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +95,7 @@ func TestTemplates_TwoFreshHomes(t *testing.T) {
 		t.Fatal("a fresh home has no built-in templates")
 	}
 	for _, h := range []*syncHome{m1, m2} {
-		if n, err := h.app.Store().PendingOutbox(ctx); err != nil || n != 0 {
+		if n, err := h.db.PendingOutbox(ctx); err != nil || n != 0 {
 			t.Errorf("%s: a fresh home has %d change(s) to push (%v): built-ins must not sync", h.name, n, err)
 		}
 	}

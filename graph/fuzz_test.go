@@ -59,7 +59,7 @@ func FuzzQuery(f *testing.F) {
 	})
 	// A mutation may have deleted it: every input starts from it.
 	ensure := func(t testing.TB) {
-		if _, err := a.Store().Deployment(ctx, "DFUZZ01"); err == nil {
+		if _, err := a.Deployment(ctx, "DFUZZ01"); err == nil {
 			return
 		}
 		if _, err := a.Init(ctx, app.InitRequest{ID: "DFUZZ01", Organization: "acme", Project: "shop"}); err != nil {

@@ -22,7 +22,7 @@ import (
 // follow one operation over real WebSocket connections to a real server
 // while events are appended to the store.
 type fanout struct {
-	a      *app.App
+	db     *store.DB
 	url    string
 	op     *store.Operation
 	mu     sync.Mutex
@@ -32,17 +32,13 @@ type fanout struct {
 func newFanout(b *testing.B) *fanout {
 	b.Helper()
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{Home: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { a.Close() })
+	a, db := openApp(b)
 	if _, err := a.Init(ctx, app.InitRequest{ID: "DBENCH1", Organization: "acme", Project: "shop"}); err != nil {
 		b.Fatal(err)
 	}
 	op := &store.Operation{DeploymentID: "DBENCH1", Environment: "dev", Kind: vocab.KindDeploy, Status: vocab.OpRunning,
 		Revision: 1, StartedAt: time.Now()}
-	if err := a.Store().BeginOperation(ctx, op); err != nil {
+	if err := db.BeginOperation(ctx, op); err != nil {
 		b.Fatal(err)
 	}
 	srv := server.New(server.Config{App: a, Logger: slog.New(slog.DiscardHandler),
@@ -50,7 +46,7 @@ func newFanout(b *testing.B) *fanout {
 		Limits: server.Limits{RatePerSecond: -1, MaxWebSockets: -1, MaxSubscriptions: -1}})
 	hs := httptest.NewServer(srv.Handler())
 	b.Cleanup(hs.Close)
-	return &fanout{a: a, url: strings.Replace(hs.URL, "http://", "ws://", 1) + "/graphql", op: op, commit: map[int64]time.Time{}}
+	return &fanout{db: db, url: strings.Replace(hs.URL, "http://", "ws://", 1) + "/graphql", op: op, commit: map[int64]time.Time{}}
 }
 
 // subscribe opens n connections with one subscription each; every received
@@ -116,7 +112,7 @@ func (f *fanout) publish(b *testing.B, n int, interval time.Duration) {
 			<-tick.C
 		}
 		e := &store.Event{OperationID: f.op.ID, Stack: "app", Kind: vocab.EventEngine, Payload: payload}
-		if err := f.a.Store().AppendEvent(ctx, e); err != nil {
+		if err := f.db.AppendEvent(ctx, e); err != nil {
 			b.Fatal(err)
 		}
 		f.mu.Lock()

@@ -13,26 +13,23 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/server"
 	"github.com/cloudplatform/cloud/server/gqlws"
+	"github.com/cloudplatform/cloud/store"
 	"github.com/coder/websocket"
 )
 
 // startWS serves a home holding DLIMIT1 (the demo template) with cfg
-// (App and Logger filled in) and returns it and its ws:// URL.
-func startWS(t *testing.T, cfg server.Config) (*app.App, string) {
+// (App and Logger filled in) and returns its store and its ws:// URL.
+func startWS(t *testing.T, cfg server.Config) (*store.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{Home: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a, db := openApp(t)
 	if _, err := a.Init(ctx, app.InitRequest{ID: "DLIMIT1", Organization: "acme", Project: "shop"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg.App, cfg.Logger = a, slog.New(slog.DiscardHandler)
 	hs := httptest.NewServer(server.New(cfg).Handler())
 	t.Cleanup(hs.Close)
-	return a, wsURL(hs.URL)
+	return db, wsURL(hs.URL)
 }
 
 // rawWS is a WebSocket connection that speaks the protocol by hand, so a
@@ -220,7 +217,7 @@ func TestTransportWS_InitTimeout(t *testing.T) {
 // pings, queries, subscriptions, an id reused once completed, errors that
 // end an operation without a complete after them.
 func TestTransportWS_Operations(t *testing.T) {
-	a, url := startWS(t, server.Config{})
+	db, url := startWS(t, server.Config{})
 	c := dialRaw(t, url, gqlws.Subprotocol)
 	c.init()
 
@@ -249,7 +246,7 @@ func TestTransportWS_Operations(t *testing.T) {
 	// A subscription completed by the client may be started again under
 	// the same id at once; the new one gets the events, and nothing of
 	// the old one (no complete) reaches the client.
-	op := beginOperation(t, a)
+	op := beginOperation(t, db)
 	sub := func(after int64) string {
 		b, _ := json.Marshal(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{
 			"query":     `subscription($op: ID!, $after: Int) { operationEvents(operationId: $op, afterSeq: $after) { events { seq } } }`,
@@ -270,14 +267,14 @@ func TestTransportWS_Operations(t *testing.T) {
 		return out
 	}
 	c.send(sub(op.LastSeq))
-	appendEvent(t, a, op)
+	appendEvent(t, db, op)
 	first := seqs(c.expect("next", "s"))
 	if len(first) != 1 {
 		t.Fatalf("first subscription: events %v, want one", first)
 	}
 	c.send(`{"type":"complete","id":"s"}`)
 	c.send(sub(first[0]))
-	appendEvent(t, a, op)
+	appendEvent(t, db, op)
 	if got := seqs(c.expect("next", "s")); len(got) != 1 || got[0] <= first[0] {
 		t.Fatalf("second subscription: events %v, want the one after %d", got, first[0])
 	}

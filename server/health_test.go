@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/server"
 )
 
@@ -17,11 +15,7 @@ import (
 // the store check failing (its error named) once it does not; /healthz,
 // the liveness probe, stays 200.
 func TestReadyz(t *testing.T) {
-	a, err := app.Open(context.Background(), app.Config{Home: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, db := openApp(t)
 	hs := httptest.NewServer(server.New(server.Config{App: a, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer hs.Close()
 	type ready struct {
@@ -46,7 +40,7 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("/readyz with a working store: %d %+v", code, r)
 	}
 	// The store stops answering (closed under the server).
-	if err := a.Store().Close(); err != nil {
+	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	code, r := get("/readyz")

@@ -26,24 +26,20 @@ import (
 // limited is a real server on a loopback port with the given limits, over
 // a home holding one deployment (DLIMIT1, the demo template).
 type limited struct {
-	a   *app.App
+	db  *store.DB
 	url string
 }
 
 func startLimited(t *testing.T, lim server.Limits) *limited {
 	t.Helper()
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{Home: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a, db := openApp(t)
 	if _, err := a.Init(ctx, app.InitRequest{ID: "DLIMIT1", Organization: "acme", Project: "shop"}); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(server.New(server.Config{App: a, Limits: lim, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	t.Cleanup(hs.Close)
-	return &limited{a: a, url: hs.URL}
+	return &limited{db: db, url: hs.URL}
 }
 
 // clientFrom is an HTTP client whose connections come from ip (Linux
@@ -348,12 +344,12 @@ func TestLimits_WebSockets(t *testing.T) {
 	ws2.CloseNow()
 
 	// The open ones still work.
-	op := beginOperation(t, s.a)
+	op := beginOperation(t, s.db)
 	sub, _, err := conns[1].Subscribe(ctx, operationEventsSub, map[string]any{"op": op.ID, "after": op.LastSeq})
 	if err != nil {
 		t.Fatal(err)
 	}
-	appendEvent(t, s.a, op)
+	appendEvent(t, s.db, op)
 	expectEvent(t, sub, "operationEvents")
 
 	// A closed one frees its slot (once the server has seen it go).
@@ -372,21 +368,40 @@ func TestLimits_WebSockets(t *testing.T) {
 	}
 }
 
-func beginOperation(t *testing.T, a *app.App) *store.Operation {
+// openApp opens an App in a fresh home over a store the test keeps: to
+// record what no door records (operations and events of its own making).
+func openApp(t testing.TB) (*app.App, *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := app.Config{Home: t.TempDir()}
+	db, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = db
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); db.Close() })
+	return a, db
+}
+
+func beginOperation(t *testing.T, db *store.DB) *store.Operation {
 	t.Helper()
 	op := &store.Operation{DeploymentID: "DLIMIT1", Environment: "dev", Kind: vocab.KindDeploy, Status: vocab.OpRunning,
 		Revision: 1, StartedAt: time.Now()}
-	if err := a.Store().BeginOperation(context.Background(), op); err != nil {
+	if err := db.BeginOperation(context.Background(), op); err != nil {
 		t.Fatal(err)
 	}
 	return op
 }
 
-func appendEvent(t *testing.T, a *app.App, op *store.Operation) {
+func appendEvent(t *testing.T, db *store.DB, op *store.Operation) {
 	t.Helper()
 	e := &store.Event{OperationID: op.ID, Stack: "app", Kind: vocab.EventEngine,
 		Payload: json.RawMessage(`{"type":"resourcePreEvent","urn":"urn:pulumi:dev::shop::probe:index:Thing::t1"}`)}
-	if err := a.Store().AppendEvent(context.Background(), e); err != nil {
+	if err := db.AppendEvent(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -412,7 +427,7 @@ func TestLimits_Subscriptions(t *testing.T) {
 	s := startLimited(t, server.Limits{MaxSubscriptions: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	op := beginOperation(t, s.a)
+	op := beginOperation(t, s.db)
 	vars := map[string]any{"op": op.ID, "after": op.LastSeq}
 	c1, c2 := dial(t, s.url), dial(t, s.url)
 	subA, stopA, err := c1.Subscribe(ctx, operationEventsSub, vars)
@@ -425,7 +440,7 @@ func TestLimits_Subscriptions(t *testing.T) {
 	}
 	// The subscriptions are counted once they run: wait for A and B to
 	// have received something.
-	appendEvent(t, s.a, op)
+	appendEvent(t, s.db, op)
 	expectEvent(t, subA, "operationEvents")
 	expectEvent(t, subB, "operationEvents")
 
@@ -452,7 +467,7 @@ func TestLimits_Subscriptions(t *testing.T) {
 	}
 
 	// The others go on, on a connection that is still usable.
-	appendEvent(t, s.a, op)
+	appendEvent(t, s.db, op)
 	expectEvent(t, subA, "operationEvents")
 	expectEvent(t, subB, "operationEvents")
 

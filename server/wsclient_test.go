@@ -23,9 +23,9 @@ func TestTransportWS_ThirdPartyClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, url := startWS(t, server.Config{InitTimeout: 300 * time.Millisecond, KeepAlive: time.Minute})
-	op := beginOperation(t, a)
-	appendEvent(t, a, op)
+	db, url := startWS(t, server.Config{InitTimeout: 300 * time.Millisecond, KeepAlive: time.Minute})
+	op := beginOperation(t, db)
+	appendEvent(t, db, op)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -90,7 +90,7 @@ func TestMonitorTUIFollowsRealDeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	hub := feed.New(a.Store(), feed.Options{})
+	hub := a.Feed(feed.Options{})
 	defer hub.Close()
 
 	m := monitor.NewModel(monitor.New(), "DMONTUI/dev")
