@@ -17,8 +17,12 @@ func (s *State) LayerList() string {
 	return strings.Join(parts, " ")
 }
 
-// Progress formats a stack's resource progress: "+2 ~1 -0".
+// Progress formats a stack's resource progress, "+2 ~1 -0"; "" for a
+// stack that has not run (pending, or left unchanged by smart skip).
 func (s *Stack) Progress() string {
+	if s.Started.IsZero() && s.Created+s.Updated+s.Deleted+s.Replaced+s.Same == 0 {
+		return ""
+	}
 	p := fmt.Sprintf("+%d ~%d -%d", s.Created, s.Updated, s.Deleted)
 	if s.Replaced > 0 {
 		p += fmt.Sprintf(" ±%d", s.Replaced)

@@ -267,13 +267,16 @@ func (s *State) engine(ev *Event, e engineEvent) {
 		}
 		return
 	}
-	if ev.Stack == "" || e.Resource == "pulumi:pulumi:Stack" {
+	if ev.Stack == "" {
 		return
 	}
 	st := s.stack(ev.Stack)
 	switch e.Type {
 	case "resource.pre":
-		if e.Op != "same" && e.Op != "read" {
+		// The Pulumi stack resource is "in flight" the whole run: it is
+		// counted when done (as Pulumi's summary and the report count it),
+		// never listed.
+		if e.Op != "same" && e.Op != "read" && e.Resource != "pulumi:pulumi:Stack" {
 			st.inFlight[e.URN] = &ResourceOp{Stack: ev.Stack, URN: e.URN, Name: e.Name, Type: e.Resource, Op: e.Op, Since: ev.Time}
 		}
 	case "resource.done", "resource.failed":

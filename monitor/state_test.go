@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -60,7 +61,8 @@ func TestSucceededRun(t *testing.T) {
 		if c := st.Counts(); c != (Counts{Total: 6, Succeeded: 6}) || c.Done() != 6 {
 			t.Errorf("counts %+v", c)
 		}
-		created := map[string]int{"network": 5, "security": 3, "database": 2, "storage": 1, "app": 2, "monitoring": 4}
+		// Each with its Pulumi stack resource, as the report counts them.
+		created := map[string]int{"network": 6, "security": 4, "database": 3, "storage": 2, "app": 3, "monitoring": 5}
 		for n, c := range created {
 			s := st.Stacks[n]
 			if s.Status != vocab.StackDeployed || s.Created != c || s.Updated != 0 || s.Deleted != 0 {
@@ -83,7 +85,7 @@ func TestSucceededRun(t *testing.T) {
 		for _, ev := range evs {
 			st.Apply(ev)
 		}
-		if st.Stacks["network"].Created != 5 {
+		if st.Stacks["network"].Created != 6 {
 			t.Errorf("duplicates counted: %d", st.Stacks["network"].Created)
 		}
 	}
@@ -221,4 +223,27 @@ func equal(a, b [][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestPendingStackShowsNoProgress: a stack not started yet has no
+// elapsed time and no resource progress to show (not "0ms +0 ~0 -0").
+func TestPendingStackShowsNoProgress(t *testing.T) {
+	evs := load(t, "deploy-ok.jsonl", false)
+	st := New()
+	for _, ev := range evs {
+		st.Apply(ev)
+		if vocab.EventType(ev.Kind) == vocab.EventPlan {
+			break
+		}
+	}
+	s := st.Stacks["monitoring"]
+	if s == nil || s.Status != vocab.StackPending {
+		t.Fatalf("monitoring after the plan: %+v", s)
+	}
+	if got := s.Progress(); got != "" {
+		t.Errorf("pending progress %q, want none", got)
+	}
+	if got := human.Duration(s.Elapsed(time.Now())); got != "-" {
+		t.Errorf("pending elapsed %q, want -", got)
+	}
 }
