@@ -402,8 +402,18 @@ func bar(done, total, width int) string {
 
 func truncate(s string, n int) string { return ansi.Truncate(s, n, "…") }
 
-// PickItem is a deployment the picker offers.
-type PickItem struct{ ID, Status string }
+// PickItem is a deployment the picker offers, with what tells it from
+// the others: its organization and project, its environments' statuses
+// and when it last changed.
+type PickItem struct {
+	ID, Status string
+	// Name is organization/project.
+	Name string
+	// Environments are "name:status", in the manifest's order.
+	Environments []string
+	// Updated is when the deployment last changed (zero: unknown).
+	Updated time.Time
+}
 
 // Picker lets the user pick a deployment: the bubbletea model `cloud
 // monitor` runs without a DEPLOYMENT_ID.
@@ -466,7 +476,11 @@ func (p *Picker) View() string {
 		if i == p.Selected {
 			mark = invert.Render(">")
 		}
-		fmt.Fprintf(&b, "%s %-14s %s\n", mark, it.ID, it.Status)
+		line := fmt.Sprintf("%s %-9s %-24s %-13s %s", mark, it.ID, it.Name, it.Status, strings.Join(it.Environments, " "))
+		if !it.Updated.IsZero() {
+			line += "  " + faint.Render(human.DateTime(it.Updated))
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
 	b.WriteString("\n" + faint.Render("↑/k ↓/j select · enter monitor · q quit") + "\n")
 	return b.String()

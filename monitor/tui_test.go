@@ -178,8 +178,14 @@ func TestModelSpinnerAndETA(t *testing.T) {
 }
 
 func TestPicker(t *testing.T) {
-	p := &Picker{Items: []PickItem{{"D1", "deployed"}, {"D2", "failed"}}}
-	if v := p.View(); !strings.Contains(v, "D1") || !strings.Contains(v, "failed") {
+	at := time.Date(2026, 12, 2, 17, 4, 33, 0, time.Local)
+	p := &Picker{Items: []PickItem{
+		{ID: "D1", Status: "deployed", Name: "acme/shop", Environments: []string{"dev:deployed", "prod:initialized"}, Updated: at},
+		{ID: "D2", Status: "failed", Name: "acme/web"}}}
+	// Twenty deployments can be told apart: by their project, their
+	// environments and when they last changed, not only their IDs.
+	if v := p.View(); !strings.Contains(v, "D1        acme/shop") || !strings.Contains(v, "failed") ||
+		!strings.Contains(v, "dev:deployed prod:initialized") || !strings.Contains(v, "2026-12-02 17:04:33") {
 		t.Errorf("view:\n%s", v)
 	}
 	key(p, "j")
@@ -188,11 +194,11 @@ func TestPicker(t *testing.T) {
 	}
 	// Live statuses: new items keep the selection on the same deployment.
 	r := &Picker{Items: p.Items, Selected: 1}
-	r.Update(ItemsMsg{{"D0", "deploying"}, {"D1", "deployed"}, {"D2", "deployed"}})
+	r.Update(ItemsMsg{{ID: "D0", Status: "deploying"}, {ID: "D1", Status: "deployed"}, {ID: "D2", Status: "deployed"}})
 	if r.Items[r.Selected].ID != "D2" || !strings.Contains(r.View(), "deploying") {
 		t.Errorf("after new items: selected %d (%s)\n%s", r.Selected, r.Items[r.Selected].ID, r.View())
 	}
-	r.Update(ItemsMsg{{"D0", "deployed"}})
+	r.Update(ItemsMsg{{ID: "D0", Status: "deployed"}})
 	if r.Selected != 0 {
 		t.Errorf("the selected deployment went away: selected %d of 1", r.Selected)
 	}

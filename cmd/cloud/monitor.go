@@ -268,7 +268,11 @@ func monitorList(ctx context.Context, cl client.Client) ([]monitor.PickItem, err
 	}
 	var items []monitor.PickItem
 	for _, d := range page.Items {
-		items = append(items, monitor.PickItem{ID: d.ID, Status: string(d.Status)})
+		it := monitor.PickItem{ID: d.ID, Status: string(d.Status), Name: d.Organization + "/" + d.Project, Updated: d.UpdatedAt}
+		for _, env := range d.Environments {
+			it.Environments = append(it.Environments, env.Name+":"+string(env.Status))
+		}
+		items = append(items, it)
 	}
 	return items, nil
 }
