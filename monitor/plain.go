@@ -17,17 +17,15 @@ func (s *State) LayerList() string {
 	return strings.Join(parts, " ")
 }
 
-// Progress formats a stack's resource progress, "+2 ~1 -0"; "" for a
-// stack that has not run (pending, or left unchanged by smart skip).
+// Progress formats a stack's resource changes so far as the report's
+// CHANGES column does (human.Changes: "+2 ~1 =3"); "" for a stack that
+// has not run (pending, or left unchanged by smart skip).
 func (s *Stack) Progress() string {
 	if s.Started.IsZero() && s.Created+s.Updated+s.Deleted+s.Replaced+s.Same == 0 {
 		return ""
 	}
-	p := fmt.Sprintf("+%d ~%d -%d", s.Created, s.Updated, s.Deleted)
-	if s.Replaced > 0 {
-		p += fmt.Sprintf(" ±%d", s.Replaced)
-	}
-	return p
+	return human.Changes(map[string]int{"create": s.Created, "update": s.Updated, "replace": s.Replaced,
+		"delete": s.Deleted, "same": s.Same})
 }
 
 // PlainLine renders ev, already applied to st, as one line for --plain

@@ -6,11 +6,13 @@ package monitor
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 )
 
@@ -241,9 +243,21 @@ func (s *State) Apply(ev *Event) {
 			st.Finished = ev.Time
 			clear(st.inFlight)
 		}
-		if p.Error != "" {
+		switch {
+		case p.Error != "":
 			st.Error = p.Error
-			s.log(ev.Time, ev.Stack, "error", p.Error)
+			s.log(ev.Time, ev.Stack, "error", string(p.Status)+": "+p.Error)
+		case p.Status != vocab.StackPending:
+			// The log pane tells the run's story, not only its
+			// diagnostics: every stack's steps are in it.
+			text := string(p.Status)
+			if p.Reason != "" {
+				text += " (" + p.Reason + ")"
+			}
+			if p.Status.Finished() && !st.Started.IsZero() {
+				text += " in " + human.Duration(st.Elapsed(ev.Time))
+			}
+			s.log(ev.Time, ev.Stack, "info", text)
 		}
 	case vocab.EventEngine:
 		var e engineEvent
@@ -283,7 +297,11 @@ func (s *State) engine(ev *Event, e engineEvent) {
 		delete(st.inFlight, e.URN)
 		if e.Type == "resource.failed" {
 			st.FailedOps++
+			s.log(ev.Time, ev.Stack, "error", fmt.Sprintf("%s %s failed (%s)", e.Op, e.Name, e.Resource))
 			return
+		}
+		if e.Op != "same" && e.Op != "read" && !st.seen[e.URN] {
+			s.log(ev.Time, ev.Stack, "info", fmt.Sprintf("%s %s (%s)", e.Op, e.Name, e.Resource))
 		}
 		// Components report their outputs twice: count each once.
 		if st.seen[e.URN] {

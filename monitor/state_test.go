@@ -247,3 +247,25 @@ func TestPendingStackShowsNoProgress(t *testing.T) {
 		t.Errorf("pending elapsed %q, want -", got)
 	}
 }
+
+// TestLogTellsTheRun: the log pane holds every stack's steps and the
+// resources changed, not only diagnostics, so a run without warnings
+// still shows what happened (and a stack filter has lines to keep).
+func TestLogTellsTheRun(t *testing.T) {
+	st := New()
+	for _, ev := range load(t, "deploy-ok.jsonl", false) {
+		st.Apply(ev)
+	}
+	var deploying, deployed, created bool
+	for _, l := range st.Logs {
+		if l.Stack != "network" {
+			continue
+		}
+		deploying = deploying || l.Text == "deploying"
+		deployed = deployed || strings.HasPrefix(l.Text, "deployed in ")
+		created = created || strings.HasPrefix(l.Text, "create ") && strings.Contains(l.Text, "vpc")
+	}
+	if !deploying || !deployed || !created {
+		t.Errorf("network's log lines: deploying %v, deployed %v, a create %v:\n%+v", deploying, deployed, created, st.Logs)
+	}
+}

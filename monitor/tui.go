@@ -307,7 +307,7 @@ func (m *Model) View() string {
 			} else {
 				row = " " + row
 			}
-			b.WriteString(ansi.Truncate(row, w, "…") + "\n")
+			b.WriteString(strings.TrimRight(ansi.Truncate(row, w, "…"), " ") + "\n")
 		}
 	}
 	if len(st.Stacks) == 0 {
@@ -355,7 +355,7 @@ func (m *Model) details(n string, now time.Time) string {
 	if s.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", s.Reason)
 	}
-	fmt.Fprintf(&b, "\n  layer    %d\n  elapsed  %s\n  changes  %s  (%d unchanged, %d failed)\n", s.Layer, human.Duration(s.Elapsed(now)), s.Progress(), s.Same, s.FailedOps)
+	fmt.Fprintf(&b, "\n  layer    %d\n  elapsed  %s\n  changes  %s  (%d failed)\n", s.Layer, human.Duration(s.Elapsed(now)), s.Progress(), s.FailedOps)
 	if s.Error != "" {
 		fmt.Fprintf(&b, "  error    %s\n", red.Render(firstLine(s.Error)))
 	}
