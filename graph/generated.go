@@ -198,6 +198,7 @@ type ComplexityRoot struct {
 		SyncNow             func(childComplexity int, mode *model.SyncMode) int
 		UnlockEnvironment   func(childComplexity int, deploymentID string, environment string, force *bool) int
 		UnregisterStack     func(childComplexity int, name string, force *bool) int
+		UnsetConfig         func(childComplexity int, deploymentID string, key string) int
 		UpdateStack         func(childComplexity int, name string, description *string, dependencies []string, priority *int) int
 		UpdateTemplate      func(childComplexity int, name string, yaml string) int
 	}
@@ -483,6 +484,7 @@ type MutationResolver interface {
 	InitDeployment(ctx context.Context, input model.InitDeploymentInput) (*model.Deployment, error)
 	ApplyManifest(ctx context.Context, deploymentID string, yaml string) (*model.ManifestChange, error)
 	SetConfig(ctx context.Context, deploymentID string, key string, value string) (*model.ManifestChange, error)
+	UnsetConfig(ctx context.Context, deploymentID string, key string) (*model.ManifestChange, error)
 	DeleteDeployment(ctx context.Context, id string, force *bool) (*model.Deployment, error)
 	Deploy(ctx context.Context, input model.OperationInput) (*model.Operation, error)
 	DeployStack(ctx context.Context, input model.OperationInput) (*model.Operation, error)
@@ -1353,6 +1355,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnregisterStack(childComplexity, args["name"].(string), args["force"].(*bool)), true
+	case "Mutation.unsetConfig":
+		if e.ComplexityRoot.Mutation.UnsetConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unsetConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnsetConfig(childComplexity, args["deploymentId"].(string), args["key"].(string)), true
 	case "Mutation.updateStack":
 		if e.ComplexityRoot.Mutation.UpdateStack == nil {
 			break
@@ -4150,6 +4163,28 @@ func (ec *executionContext) field_Mutation_unregisterStack_args(ctx context.Cont
 		return nil, err
 	}
 	args["force"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unsetConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deploymentId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deploymentId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "key",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["key"] = arg1
 	return args, nil
 }
 
@@ -7251,6 +7286,50 @@ func (ec *executionContext) fieldContext_Mutation_setConfig(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unsetConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unsetConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnsetConfig(ctx, fc.Args["deploymentId"].(string), fc.Args["key"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ManifestChange) graphql.Marshaler {
+			return ec.marshalNManifestChange2ᚖgithubᚗcomᚋcloudplatformᚋcloudᚋgraphᚋmodelᚐManifestChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unsetConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ManifestChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unsetConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15580,6 +15659,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setConfig":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setConfig(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsetConfig":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unsetConfig(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

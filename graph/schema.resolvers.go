@@ -131,6 +131,15 @@ func (r *mutationResolver) SetConfig(ctx context.Context, deploymentID string, k
 	return r.manifestChange(ctx, deploymentID, rev, true)
 }
 
+// UnsetConfig is the resolver for the unsetConfig field.
+func (r *mutationResolver) UnsetConfig(ctx context.Context, deploymentID string, key string) (*model.ManifestChange, error) {
+	rev, err := r.App.UnsetConfig(ctx, deploymentID, key)
+	if err != nil {
+		return nil, err
+	}
+	return r.manifestChange(ctx, deploymentID, rev, true)
+}
+
 // DeleteDeployment is the resolver for the deleteDeployment field.
 func (r *mutationResolver) DeleteDeployment(ctx context.Context, id string, force *bool) (*model.Deployment, error) {
 	d, err := r.App.DeleteDeployment(ctx, id, deref(force))

@@ -202,6 +202,7 @@ func route(path string) string {
 		wild(1, "{id}", "")
 		wild(3, "{env}", "environments")
 		wild(5, "{stack}", "stacks")
+		wild(3, "{key}", "config")
 	case "operations":
 		wild(1, "{id}", "")
 	case "stacks", "templates":
@@ -347,6 +348,11 @@ func TestREST(t *testing.T) {
 	if revs.TotalCount != 3 || len(revs.Items) != 2 || revs.NextCursor == nil {
 		t.Fatalf("revisions %+v", revs)
 	}
+	c.json("DELETE", d1+"/config/stacks.app.config.replicas", nil, http.StatusOK, &change)
+	if !change.Changed || change.Revision != 4 {
+		t.Fatalf("DELETE of a config key: %+v", change)
+	}
+	c.problem(call{method: "DELETE", path: d1 + "/config/stacks.app.config.replicas"}, http.StatusBadRequest, "BAD_USER_INPUT")
 	c.json("GET", d1+"/manifest?revision=1", nil, http.StatusOK, &rev)
 	c.problem(call{method: "GET", path: d1 + "/manifest?revision=99"}, http.StatusNotFound, "NOT_FOUND")
 

@@ -200,6 +200,17 @@ func (a *api) setConfig(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, ch)
 }
 
+func (a *api) unsetConfig(w http.ResponseWriter, r *http.Request) error {
+	ch, err := a.res.Mutation().UnsetConfig(r.Context(), r.PathValue("id"), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	if err := a.docs.FillDeployment(r.Context(), ch.Deployment); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ch)
+}
+
 func (a *api) validateDeployment(w http.ResponseWriter, r *http.Request) error {
 	envName, err := queryOf(r).str("environment")
 	if err != nil {

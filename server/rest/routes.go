@@ -39,6 +39,7 @@ var routeTable = []route{
 	{"PUT", dep + "/manifest", nil, (*api).putManifest},
 	{"GET", dep + "/manifest/revisions", paging, (*api).listRevisions},
 	{"POST", dep + "/config", nil, (*api).setConfig},
+	{"DELETE", dep + "/config/{key}", nil, (*api).unsetConfig},
 	{"POST", dep + "/validate", []string{"environment"}, (*api).validateDeployment},
 	{"GET", dep + "/dependencies", nil, (*api).validateDependencies},
 	{"GET", dep + "/operations", []string{"environment", "first", "after"}, (*api).listOperations},
