@@ -193,9 +193,13 @@ func TestListAndHistoryRun(t *testing.T) {
 	if err := e.listRun(context.Background(), &listOptions{Client: get}); err != nil {
 		t.Fatal(err)
 	}
+	// The environments in the manifest's order (dev, stage, prod), and
+	// the last activity: a deployment never run was last changed when it
+	// was created.
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") || !strings.HasPrefix(lines[1], id+" ") ||
-		!strings.HasSuffix(lines[1], human.DateTime(fixedNow)) || !strings.Contains(lines[1], "dev:initialized prod:initialized stage:initialized") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") || !strings.HasSuffix(lines[0], "LAST ACTIVITY") ||
+		!strings.HasPrefix(lines[1], id+" ") || !strings.HasSuffix(lines[1], human.DateTime(fixedNow)) ||
+		!strings.Contains(lines[1], "dev:initialized stage:initialized prod:initialized") {
 		t.Errorf("list:\n%s", out)
 	}
 	e, out, _ = testEnv(false, "yaml")

@@ -268,7 +268,7 @@ func monitorList(ctx context.Context, cl client.Client) ([]monitor.PickItem, err
 	}
 	var items []monitor.PickItem
 	for _, d := range page.Items {
-		it := monitor.PickItem{ID: d.ID, Status: string(d.Status), Name: d.Organization + "/" + d.Project, Updated: d.UpdatedAt}
+		it := monitor.PickItem{ID: d.ID, Status: string(d.Status), Name: d.Organization + "/" + d.Project, Updated: lastActivity(d)}
 		for _, env := range d.Environments {
 			it.Environments = append(it.Environments, env.Name+":"+string(env.Status))
 		}

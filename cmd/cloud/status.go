@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
+	"time"
 
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
@@ -125,17 +125,35 @@ func (e *env) listRun(ctx context.Context, opts *listOptions) error {
 		return err
 	}
 	return e.emit(list, func(w io.Writer) {
-		row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "CREATED")
+		row(w, "ID", "ORGANIZATION", "PROJECT", "STATUS", "ENVIRONMENTS", "LAST ACTIVITY")
 		for _, d := range list.Items {
+			// In the manifest's order, as the document lists them.
 			var envs []string
 			for _, env := range d.Environments {
 				envs = append(envs, env.Name+":"+string(env.Status))
 			}
-			sort.Strings(envs)
 			row(w, d.ID, d.Organization, d.Project, e.cell(statusColor(string(d.Status)), string(d.Status)),
-				strings.Join(envs, " "), human.DateTime(d.CreatedAt))
+				strings.Join(envs, " "), human.DateTime(lastActivity(d)))
 		}
 	})
+}
+
+// lastActivity is when anything last happened to a deployment: its
+// manifest changed, or an operation of one of its environments started or
+// ended.
+func lastActivity(d *model.Deployment) time.Time {
+	last := d.UpdatedAt
+	for _, env := range d.Environments {
+		if op := env.LastOperation; op != nil {
+			if op.StartedAt.After(last) {
+				last = op.StartedAt
+			}
+			if op.FinishedAt != nil && op.FinishedAt.After(last) {
+				last = *op.FinishedAt
+			}
+		}
+	}
+	return last
 }
 
 // printStatus writes a deployment's status as `cloud status` shows it.
