@@ -251,7 +251,7 @@ func newApp(e *env) *cli.App {
 			deleteCommand(e),
 			outputsCommand(e, nil),
 			historyCommand(e, nil),
-			logsCommand(e),
+			logsCommand(e, nil),
 			graphCommand(e),
 			cancelCommand(e, nil),
 			lockCommand(e),

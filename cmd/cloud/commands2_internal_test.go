@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/human"
+	"github.com/cloudplatform/cloud/stacks/examples"
+)
+
+// More commands tested twice, as in commands_internal_test.go: argv →
+// options through runF, and options → output with buffers against a real
+// store.
+
+// testApp is the app over a store in a temporary home holding one
+// deployment of the demo template (never deployed), created at fixedNow.
+func testApp(t *testing.T) (*app.App, string) {
+	t.Helper()
+	a, err := app.Open(context.Background(), app.Config{Home: t.TempDir(), Builtin: examples.Names(),
+		Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	d, err := a.Init(context.Background(), app.InitRequest{Organization: "acme", Project: "shop", Domain: "shop.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, d.ID
+}
+
+// wantUsage checks that err is a usage error (exit 2) and that the run
+// function was never called.
+func wantUsage[T any](t *testing.T, what string, argv []string, err error, got *T) {
+	t.Helper()
+	if code := exitCode(err); code != 2 || got != nil {
+		t.Errorf("%s %v: exit %d (%v), ran with %+v; want a usage error", what, argv, code, err, got)
+	}
+}
+
+func TestLogsCommand_Options(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want *logsOptions // nil: a usage error
+	}{
+		{[]string{"D1BRV40"}, &logsOptions{ID: "D1BRV40"}},
+		{[]string{"D1BRV40", "-e", "dev", "--stack", "app", "-n", "20"}, &logsOptions{ID: "D1BRV40", Env: "dev", Stack: "app", Tail: 20}},
+		{[]string{"--operation", "op-1", "-f", "D1BRV40"}, &logsOptions{ID: "D1BRV40", Operation: "op-1", Follow: true}},
+		{[]string{"D1BRV40", "--tail", "-1"}, nil},
+		{[]string{"D1BRV40", "--tail", "x"}, nil},
+		{[]string{}, nil},
+		{[]string{"D1", "D2"}, nil},
+		{[]string{"D1BRV40", "--no-such-flag"}, nil},
+	} {
+		var got *logsOptions
+		err := parse(t, logsCommand(&env{}, capture(&got)), tc.argv...)
+		if tc.want == nil {
+			wantUsage(t, "logs", tc.argv, err, got)
+			continue
+		}
+		if err != nil || got == nil {
+			t.Fatalf("logs %v: %v", tc.argv, err)
+		}
+		if got.Client == nil {
+			t.Errorf("logs %v: no client", tc.argv)
+		}
+		got.Client = nil
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("logs %v: options %+v, want %+v", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestLogsRun: a manual lock is an operation with events; logs prints
+// them one a line (coloured on a terminal only), -o json one document a
+// line; a deployment never run has no operation, and a stack or an
+// operation of another deployment is refused.
+func TestLogsRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	op, err := a.Lock(ctx, id, "dev", "freeze")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := client.NewLocal(a)
+	get := func() (client.Client, error) { return cl, nil }
+	for _, tty := range []bool{false, true} {
+		e, out, _ := testEnv(tty, "table")
+		if err := e.logsRun(ctx, &logsOptions{Client: get, ID: id, Env: "dev"}); err != nil {
+			t.Fatal(err)
+		}
+		if want := human.Clock(fixedNow) + "     1 operation      running\n"; ansi.Strip(out.String()) != want {
+			t.Errorf("tty %v: logs of the lock:\n%q\nwant %q", tty, out, want)
+		}
+		if got := strings.Contains(out.String(), "\x1b["); got != tty {
+			t.Errorf("tty %v: colour %v:\n%q", tty, got, out)
+		}
+	}
+	e, out, _ := testEnv(false, "json")
+	if err := e.logsRun(ctx, &logsOptions{Client: get, ID: id, Operation: op.ID, Tail: 1}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var ev map[string]any
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &ev) != nil {
+		t.Errorf("logs --tail 1 -o json: want one JSON line, got\n%s", out)
+	}
+	e, _, _ = testEnv(false, "table")
+	if err := e.logsRun(ctx, &logsOptions{Client: get, ID: id, Env: "prod"}); exitCode(err) == 0 {
+		t.Errorf("logs of an environment never run: no error")
+	}
+	if err := e.logsRun(ctx, &logsOptions{Client: get, ID: id, Env: "dev", Stack: "nosuch"}); exitCode(err) != 2 {
+		t.Errorf("logs --stack nosuch: exit %d (%v), want 2", exitCode(err), err)
+	}
+	if err := e.logsRun(ctx, &logsOptions{Client: get, ID: "D0THER0", Operation: op.ID}); exitCode(err) != 2 || !strings.Contains(err.Error(), "belongs to deployment "+id) {
+		t.Errorf("logs of another deployment's operation: exit %d (%v), want 2", exitCode(err), err)
+	}
+}
