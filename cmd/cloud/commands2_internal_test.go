@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,5 +122,124 @@ func TestLogsRun(t *testing.T) {
 	}
 	if err := e.logsRun(ctx, &logsOptions{Client: get, ID: "D0THER0", Operation: op.ID}); exitCode(err) != 2 || !strings.Contains(err.Error(), "belongs to deployment "+id) {
 		t.Errorf("logs of another deployment's operation: exit %d (%v), want 2", exitCode(err), err)
+	}
+}
+
+func TestLockCommands_Options(t *testing.T) {
+	var lock *lockOptions
+	if err := parse(t, lockCommand(&env{}, capture(&lock)), "D1BRV40", "-e", "prod", "--reason", "freeze"); err != nil {
+		t.Fatal(err)
+	}
+	if lock.App == nil || lock.Now == nil {
+		t.Errorf("lock: no app or clock")
+	}
+	lock.App, lock.Now = nil, nil
+	if want := (&lockOptions{ID: "D1BRV40", Env: "prod", Reason: "freeze"}); !reflect.DeepEqual(lock, want) {
+		t.Errorf("lock options %+v, want %+v", lock, want)
+	}
+	lock = nil
+	if err := parse(t, lockCommand(&env{}, capture(&lock)), "--status", "D1BRV40"); err != nil || !lock.Status || lock.Env != "dev" {
+		t.Errorf("lock --status: %v, %+v", err, lock)
+	}
+	for _, bad := range [][]string{{}, {"D1", "D2"}, {"D1", "--no-such-flag"}} {
+		lock = nil
+		wantUsage(t, "lock", bad, parse(t, lockCommand(&env{}, capture(&lock)), bad...), lock)
+	}
+
+	var st *lockStatusOptions
+	if err := parse(t, lockStatusCommand(&env{}, capture(&st)), "D1BRV40", "-e", "stage"); err != nil {
+		t.Fatal(err)
+	}
+	if st.App == nil || st.Now == nil || st.ID != "D1BRV40" || st.Env != "stage" || !st.Team {
+		t.Errorf("lock status options %+v", st)
+	}
+	for _, bad := range [][]string{{}, {"D1", "D2"}, {"D1", "--reason", "x"}} {
+		st = nil
+		wantUsage(t, "lock status", bad, parse(t, lockStatusCommand(&env{}, capture(&st)), bad...), st)
+	}
+
+	var un *unlockOptions
+	if err := parse(t, unlockCommand(&env{}, capture(&un)), "D1BRV40", "-e", "prod", "--force", "--engine", "database"); err != nil {
+		t.Fatal(err)
+	}
+	if un.App == nil {
+		t.Errorf("unlock: no app")
+	}
+	un.App = nil
+	if want := (&unlockOptions{ID: "D1BRV40", Env: "prod", Force: true, Engine: "database"}); !reflect.DeepEqual(un, want) {
+		t.Errorf("unlock options %+v, want %+v", un, want)
+	}
+	for _, bad := range [][]string{{}, {"D1", "D2"}, {"D1", "--engine"}, {"D1", "--force=maybe"}} {
+		un = nil
+		wantUsage(t, "unlock", bad, parse(t, unlockCommand(&env{}, capture(&un)), bad...), un)
+	}
+}
+
+// TestLockRun: lock, its status (local and team, table and JSON), and
+// unlock, against a real store; --engine without --yes and no terminal is
+// refused before anything is cleared.
+func TestLockRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	now := func() time.Time { return fixedNow }
+
+	e, out, _ := testEnv(false, "table")
+	if err := e.lockStatusRun(ctx, &lockStatusOptions{App: open, Now: now, ID: id, Env: "prod", Team: true}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "team lock: none (sync is not configured, or offline)\nprod of " + id + " is free\n"; out.String() != want {
+		t.Errorf("lock status of a free environment:\n%q\nwant %q", out, want)
+	}
+
+	e, out, errb := testEnv(true, "table")
+	if err := e.lockRun(ctx, &lockOptions{App: open, Now: now, ID: id, Env: "prod", Reason: "release freeze"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := errb.String(); !strings.HasPrefix(got, "locked prod of "+id+" (op-") || !strings.HasSuffix(got, "); release it with: cloud unlock "+id+" -e prod\n") || out.Len() != 0 {
+		t.Errorf("lock: stdout %q, stderr %q", out, got)
+	}
+	holder, err := a.LockStatus(ctx, id, "prod")
+	if err != nil || holder == nil {
+		t.Fatalf("after lock: %v, %v", holder, err)
+	}
+
+	for _, tty := range []bool{false, true} {
+		e, out, _ = testEnv(tty, "table")
+		if err := e.lockRun(ctx, &lockOptions{App: open, Now: now, ID: id, Env: "prod", Status: true}); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("prod of %s is held by %s %s of %s on %s since %s: release freeze\n", id, holder.Kind, holder.ID,
+			holder.Actor, holder.Host, human.DateTime(holder.StartedAt))
+		if out.String() != want {
+			t.Errorf("tty %v: lock --status:\n%q\nwant %q", tty, out, want)
+		}
+	}
+	e, out, _ = testEnv(false, "json")
+	if err := e.lockStatusRun(ctx, &lockStatusOptions{App: open, Now: now, ID: id, Env: "prod", Team: true}); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Locked bool
+		Holder struct{ ID string }
+		Team   struct{ Configured, Free bool }
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || !doc.Locked || doc.Holder.ID != holder.ID || doc.Team.Configured || !doc.Team.Free {
+		t.Errorf("lock status -o json (%v):\n%s", err, out)
+	}
+
+	e, _, _ = testEnv(false, "table")
+	if err := e.unlockRun(ctx, &unlockOptions{App: open, ID: id, Env: "prod", Engine: "database"}); exitCode(err) != 2 || !strings.Contains(err.Error(), "Refusing without --yes") {
+		t.Errorf("unlock --engine without --yes: exit %d (%v)", exitCode(err), err)
+	}
+	e, out, errb = testEnv(false, "table")
+	if err := e.unlockRun(ctx, &unlockOptions{App: open, ID: id, Env: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("released %s (%s of %s)\n", holder.ID, holder.Kind, holder.Actor); errb.String() != want || out.Len() != 0 {
+		t.Errorf("unlock: stdout %q, stderr %q, want %q", out, errb, want)
+	}
+	if err := e.unlockRun(ctx, &unlockOptions{App: open, ID: id, Env: "prod"}); exitCode(err) == 0 {
+		t.Errorf("unlock of a free environment: no error")
 	}
 }
