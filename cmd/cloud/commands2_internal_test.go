@@ -243,3 +243,115 @@ func TestLockRun(t *testing.T) {
 		t.Errorf("unlock of a free environment: no error")
 	}
 }
+
+func TestEnvironmentCommands_Options(t *testing.T) {
+	for _, tc := range []struct {
+		enable bool
+		argv   []string
+		want   *setEnvironmentOptions // nil: a usage error
+	}{
+		{true, []string{"D1BRV40", "prod"}, &setEnvironmentOptions{Command: "enable-environment", ID: "D1BRV40", Env: "prod", Enabled: true}},
+		{true, []string{"D1BRV40", "dev", "--stacks", "monitoring,app"}, &setEnvironmentOptions{Command: "enable-environment", ID: "D1BRV40", Env: "dev", Enabled: true, Stacks: []string{"monitoring", "app"}}},
+		{false, []string{"D1BRV40", "stage"}, &setEnvironmentOptions{Command: "disable-environment", ID: "D1BRV40", Env: "stage", Parallel: 4}},
+		{false, []string{"--destroy", "-p", "2", "D1BRV40", "stage"}, &setEnvironmentOptions{Command: "disable-environment", ID: "D1BRV40", Env: "stage", Destroy: true, Parallel: 2}},
+		{true, []string{"D1BRV40"}, nil},
+		{true, []string{"D1BRV40", "prod", "--destroy"}, nil},
+		{false, []string{"D1BRV40", "stage", "extra"}, nil},
+		{false, []string{"D1BRV40", "stage", "-p", "x"}, nil},
+	} {
+		var got *setEnvironmentOptions
+		cmd := disableEnvironmentCommand(&env{}, capture(&got))
+		if tc.enable {
+			cmd = enableEnvironmentCommand(&env{}, capture(&got))
+		}
+		err := parse(t, cmd, tc.argv...)
+		if tc.want == nil {
+			wantUsage(t, cmd.Name, tc.argv, err, got)
+			continue
+		}
+		if err != nil || got == nil {
+			t.Fatalf("%s %v: %v", cmd.Name, tc.argv, err)
+		}
+		if got.App == nil {
+			t.Errorf("%s %v: no app", cmd.Name, tc.argv)
+		}
+		got.App = nil
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %v: options %+v, want %+v", cmd.Name, tc.argv, got, tc.want)
+		}
+	}
+	var list *listEnvironmentsOptions
+	if err := parse(t, listEnvironmentsCommand(&env{}, capture(&list)), "D1BRV40"); err != nil || list.App == nil || list.ID != "D1BRV40" {
+		t.Errorf("list-environments D1BRV40: %v, %+v", err, list)
+	}
+	for _, bad := range [][]string{{}, {"D1", "D2"}, {"D1", "--all"}} {
+		list = nil
+		wantUsage(t, "list-environments", bad, parse(t, listEnvironmentsCommand(&env{}, capture(&list)), bad...), list)
+	}
+}
+
+// TestEnvironmentsRun: disable and enable an environment without a
+// destroy (no engine), and the environments listed as a table (coloured
+// on a terminal only) and as JSON; a destroy is not done without --yes
+// off a terminal.
+func TestEnvironmentsRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+
+	e, out, errb := testEnv(false, "table")
+	if err := e.setEnvironmentRun(ctx, &setEnvironmentOptions{App: open, Command: "disable-environment", ID: id, Env: "stage", Parallel: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "environment stage disabled (revision 2)\n"; errb.String() != want || out.Len() != 0 {
+		t.Errorf("disable-environment: stdout %q, stderr %q, want %q", out, errb, want)
+	}
+	e, _, errb = testEnv(false, "table")
+	if err := e.setEnvironmentRun(ctx, &setEnvironmentOptions{App: open, Command: "enable-environment", ID: id, Env: "dev", Enabled: true, Stacks: []string{"monitoring"}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "stacks [monitoring] in dev enabled (revision 3)\n"; errb.String() != want {
+		t.Errorf("enable-environment --stacks: stderr %q, want %q", errb, want)
+	}
+	e, _, _ = testEnv(false, "table")
+	if err := e.setEnvironmentRun(ctx, &setEnvironmentOptions{App: open, Command: "disable-environment", ID: id, Env: "prod", Destroy: true, Parallel: 4}); exitCode(err) != 2 || !strings.Contains(err.Error(), "Refusing without --yes") {
+		t.Errorf("disable-environment --destroy without --yes: exit %d (%v)", exitCode(err), err)
+	}
+
+	for _, tty := range []bool{false, true} {
+		e, out, _ := testEnv(tty, "table")
+		if err := e.listEnvironmentsRun(ctx, &listEnvironmentsOptions{App: open, ID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), "\x1b["); got != tty {
+			t.Errorf("tty %v: colour %v:\n%q", tty, got, out)
+		}
+		lines := strings.Split(strings.TrimSpace(ansi.Strip(out.String())), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[0], "ENVIRONMENT  ENABLED  REGION") {
+			t.Fatalf("tty %v: list-environments:\n%s", tty, out)
+		}
+		for i, want := range []string{"dev ", "stage ", "prod "} {
+			if !strings.HasPrefix(lines[i+1], want) {
+				t.Errorf("tty %v: line %d %q, want %q first", tty, i+1, lines[i+1], want)
+			}
+		}
+		if f := strings.Fields(lines[2]); len(f) < 2 || f[1] != "false" {
+			t.Errorf("tty %v: stage not shown disabled: %q", tty, lines[2])
+		}
+	}
+	e, out, _ = testEnv(false, "json")
+	if err := e.listEnvironmentsRun(ctx, &listEnvironmentsOptions{App: open, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	envs, err := a.ListEnvironments(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.MarshalIndent(envs, "", "  ")
+	if got := strings.TrimSpace(out.String()); got != string(want) {
+		t.Errorf("list-environments -o json:\n%s\nwant:\n%s", got, want)
+	}
+	if err := e.listEnvironmentsRun(ctx, &listEnvironmentsOptions{App: open, ID: "D0THER0"}); exitCode(err) == 0 {
+		t.Errorf("list-environments of an unknown deployment: no error")
+	}
+}
