@@ -252,7 +252,7 @@ func newApp(e *env) *cli.App {
 			outputsCommand(e, nil),
 			historyCommand(e, nil),
 			logsCommand(e, nil),
-			graphCommand(e),
+			graphCommand(e, nil),
 			cancelCommand(e, nil),
 			lockCommand(e, nil),
 			unlockCommand(e, nil),

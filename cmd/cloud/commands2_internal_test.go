@@ -355,3 +355,93 @@ func TestEnvironmentsRun(t *testing.T) {
 		t.Errorf("list-environments of an unknown deployment: no error")
 	}
 }
+
+func TestGraphCommand_Options(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want *graphOptions // nil: a usage error
+	}{
+		{[]string{"D1BRV40"}, &graphOptions{ID: "D1BRV40", Env: "dev", Format: "text"}},
+		{[]string{"D1BRV40", "-e", "prod", "--format", "dot"}, &graphOptions{ID: "D1BRV40", Env: "prod", Format: "dot"}},
+		{[]string{"--format", "json", "D1BRV40"}, &graphOptions{ID: "D1BRV40", Env: "dev", Format: "json"}},
+		{[]string{"D1BRV40", "--format", "svg"}, nil},
+		{[]string{}, nil},
+		{[]string{"D1", "D2"}, nil},
+	} {
+		var got *graphOptions
+		err := parse(t, graphCommand(&env{}, capture(&got)), tc.argv...)
+		if tc.want == nil {
+			wantUsage(t, "graph", tc.argv, err, got)
+			continue
+		}
+		if err != nil || got == nil {
+			t.Fatalf("graph %v: %v", tc.argv, err)
+		}
+		if got.App == nil {
+			t.Errorf("graph %v: no app", tc.argv)
+		}
+		got.App = nil
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("graph %v: options %+v, want %+v", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestGraphRun: the demo's graph by layer as text (the same on a terminal
+// and not), as DOT and as JSON, whatever -o says.
+func TestGraphRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	p, err := a.Plan(ctx, id, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for i, layer := range p.Graph.LayerList() {
+		text = append(text, fmt.Sprintf("layer %d", i))
+		for _, n := range layer {
+			if deps := p.Graph.Dependencies(n); len(deps) > 0 {
+				text = append(text, "  "+n+" <- "+strings.Join(deps, ", "))
+			} else {
+				text = append(text, "  "+n)
+			}
+		}
+	}
+	for _, tty := range []bool{false, true} {
+		e, out, _ := testEnv(tty, "table")
+		if err := e.graphRun(ctx, &graphOptions{App: open, ID: id, Env: "dev", Format: "text"}); err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Join(text, "\n") + "\n"; out.String() != want || !strings.HasPrefix(want, "layer 0\n  network\n") {
+			t.Errorf("tty %v: graph:\n%s\nwant:\n%s", tty, out, want)
+		}
+	}
+	e, out, _ := testEnv(false, "table")
+	if err := e.graphRun(ctx, &graphOptions{App: open, ID: id, Env: "dev", Format: "dot"}); err != nil {
+		t.Fatal(err)
+	}
+	dot := out.String()
+	if !strings.HasPrefix(dot, fmt.Sprintf("digraph %q {\n  rankdir=LR;\n  node [shape=box];\n  { rank=same; /* layer 0 */ \"network\";", id+"-dev")) ||
+		!strings.HasSuffix(dot, ";\n}\n") || !strings.Contains(dot, ` -> "`) {
+		t.Errorf("graph --format dot:\n%s", dot)
+	}
+	e, out, _ = testEnv(false, "yaml")
+	if err := e.graphRun(ctx, &graphOptions{App: open, ID: id, Env: "dev", Format: "json"}); err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Deployment, Environment string
+		Nodes                   []struct {
+			Name         string
+			Layer        int
+			Dependencies []string
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &g); err != nil || g.Deployment != id || g.Environment != "dev" || len(g.Nodes) != len(p.Graph.Order()) {
+		t.Errorf("graph --format json (%v):\n%s", err, out)
+	}
+	if err := e.graphRun(ctx, &graphOptions{App: open, ID: id, Env: "nosuch", Format: "text"}); exitCode(err) != 2 {
+		t.Errorf("graph -e nosuch: exit %d (%v), want 2", exitCode(err), err)
+	}
+}
