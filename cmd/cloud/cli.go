@@ -238,7 +238,7 @@ func newApp(e *env) *cli.App {
 		},
 		Commands: []*cli.Command{
 			versionCommand(e),
-			initCommand(e),
+			initCommand(e, nil),
 			configCommand(e),
 			deployCommand(e),
 			deployStackCommand(e),

@@ -445,3 +445,83 @@ func TestGraphRun(t *testing.T) {
 		t.Errorf("graph -e nosuch: exit %d (%v), want 2", exitCode(err), err)
 	}
 }
+
+func TestInitCommand_Options(t *testing.T) {
+	none := map[string]string{"dev": "", "stage": "", "prod": ""}
+	for _, tc := range []struct {
+		argv []string
+		want *initOptions // nil: a usage error
+	}{
+		{[]string{}, &initOptions{Template: "demo", Region: "us-east-1", Accounts: none}},
+		{[]string{"--org", "acme", "--project", "shop", "--domain", "shop.example.com", "--id", "DSHOP01", "--template", "small",
+			"--region", "eu-west-1", "--account-prod", "123456789012"},
+			&initOptions{ID: "DSHOP01", Organization: "acme", Project: "shop", Domain: "shop.example.com", Template: "small", Region: "eu-west-1",
+				Accounts: map[string]string{"dev": "", "stage": "", "prod": "123456789012"}}},
+		{[]string{"-f", "deployment-manifest.yaml"}, &initOptions{Template: "demo", Region: "us-east-1", Accounts: none, FromFile: "deployment-manifest.yaml"}},
+		{[]string{"--from-file", "m.yaml", "--org", "acme"}, nil},
+		{[]string{"--from-file", "m.yaml", "--template", "demo"}, nil},
+		{[]string{"--from-file", "m.yaml", "--account-dev", "1"}, nil},
+		{[]string{"--org"}, nil},
+		{[]string{"--no-such-flag"}, nil},
+	} {
+		var got *initOptions
+		err := parse(t, initCommand(&env{}, capture(&got)), tc.argv...)
+		if tc.want == nil {
+			wantUsage(t, "init", tc.argv, err, got)
+			continue
+		}
+		if err != nil || got == nil {
+			t.Fatalf("init %v: %v", tc.argv, err)
+		}
+		if got.App == nil {
+			t.Errorf("init %v: no app", tc.argv)
+		}
+		got.App = nil
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("init %v: options %+v, want %+v", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestInitRun: init prints the new deployment's ID on stdout (its document
+// with -o json) and what to do next on stderr; a missing manifest file and
+// a taken ID are errors.
+func TestInitRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	opts := func(newID string) *initOptions {
+		return &initOptions{App: open, ID: newID, Organization: "acme", Project: "blog", Template: "demo", Region: "us-east-1",
+			Accounts: map[string]string{"dev": "", "stage": "", "prod": ""}}
+	}
+	for _, tty := range []bool{false, true} {
+		newID := "DTTYNO1"
+		if tty {
+			newID = "DTTYYE1"
+		}
+		e, out, errb := testEnv(tty, "table")
+		if err := e.initRun(ctx, opts(newID)); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != newID+"\n" || errb.String() != "created deployment "+newID+" (acme/blog); next: cloud deploy "+newID+" -e dev\n" {
+			t.Errorf("tty %v: init: stdout %q, stderr %q", tty, out, errb)
+		}
+	}
+	e, out, _ := testEnv(false, "json")
+	if err := e.initRun(ctx, opts("DJSON01")); err != nil {
+		t.Fatal(err)
+	}
+	var d struct{ ID, Organization, Project string }
+	if err := json.Unmarshal(out.Bytes(), &d); err != nil || d.ID != "DJSON01" || d.Organization != "acme" || d.Project != "blog" {
+		t.Errorf("init -o json (%v):\n%s", err, out)
+	}
+	e, out, _ = testEnv(false, "table")
+	if err := e.initRun(ctx, opts(id)); exitCode(err) == 0 || out.Len() != 0 {
+		t.Errorf("init --id %s (taken): exit %d (%v), stdout %q", id, exitCode(err), err, out)
+	}
+	o := opts("")
+	o.FromFile = t.TempDir() + "/missing.yaml"
+	if err := e.initRun(ctx, o); exitCode(err) == 0 || out.Len() != 0 {
+		t.Errorf("init --from-file missing.yaml: exit %d (%v), stdout %q", exitCode(err), err, out)
+	}
+}
