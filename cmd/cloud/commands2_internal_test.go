@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/stacks/examples"
+	"github.com/urfave/cli/v2"
 )
 
 // More commands tested twice, as in commands_internal_test.go: argv →
@@ -523,5 +525,159 @@ func TestInitRun(t *testing.T) {
 	o.FromFile = t.TempDir() + "/missing.yaml"
 	if err := e.initRun(ctx, o); exitCode(err) == 0 || out.Len() != 0 {
 		t.Errorf("init --from-file missing.yaml: exit %d (%v), stdout %q", exitCode(err), err, out)
+	}
+}
+
+func TestTemplateCommands_Options(t *testing.T) {
+	var list *listTemplatesOptions
+	if err := parse(t, listTemplatesCommand(&env{}, capture(&list))); err != nil || list == nil || list.App == nil {
+		t.Errorf("list-templates: %v, %+v", err, list)
+	}
+	list = nil
+	wantUsage(t, "list-templates", []string{"--all"}, parse(t, listTemplatesCommand(&env{}, capture(&list)), "--all"), list)
+
+	for _, cmd := range []func(*env, func(context.Context, *templateOptions) error) *cli.Command{showTemplateCommand, validateTemplateCommand} {
+		var got *templateOptions
+		c := cmd(&env{}, capture(&got))
+		if err := parse(t, c, "demo"); err != nil || got == nil || got.App == nil || got.Name != "demo" {
+			t.Errorf("%s demo: %v, %+v", c.Name, err, got)
+		}
+		for _, bad := range [][]string{{}, {"demo", "small"}, {"demo", "--file", "x"}} {
+			got = nil
+			c := cmd(&env{}, capture(&got))
+			wantUsage(t, c.Name, bad, parse(t, c, bad...), got)
+		}
+	}
+
+	var create *createTemplateOptions
+	if err := parse(t, createTemplateCommand(&env{}, capture(&create)), "shop", "--from-deployment", "D1BRV40", "--description", "our shop"); err != nil {
+		t.Fatal(err)
+	}
+	if create.App == nil {
+		t.Errorf("create-template: no app")
+	}
+	create.App = nil
+	if want := (&createTemplateOptions{Name: "shop", Description: "our shop", FromDeployment: "D1BRV40"}); !reflect.DeepEqual(create, want) {
+		t.Errorf("create-template options %+v, want %+v", create, want)
+	}
+	for _, bad := range [][]string{{}, {"a", "b"}, {"shop", "--from-template"}} {
+		create = nil
+		wantUsage(t, "create-template", bad, parse(t, createTemplateCommand(&env{}, capture(&create)), bad...), create)
+	}
+
+	var update *updateTemplateOptions
+	if err := parse(t, updateTemplateCommand(&env{}, capture(&update)), "shop", "-f", "patch.yaml"); err != nil || update.App == nil || update.Name != "shop" || update.File != "patch.yaml" {
+		t.Errorf("update-template shop -f patch.yaml: %v, %+v", err, update)
+	}
+	for _, bad := range [][]string{{"-f", "patch.yaml"}, {"a", "b", "-f", "p.yaml"}} {
+		update = nil
+		wantUsage(t, "update-template", bad, parse(t, updateTemplateCommand(&env{}, capture(&update)), bad...), update)
+	}
+	// A missing required flag is urfave/cli's own error, before Action
+	// (exit 1 today, as the binary does): the command is never run.
+	update = nil
+	if err := parse(t, updateTemplateCommand(&env{}, capture(&update)), "shop"); err == nil || !strings.Contains(err.Error(), `Required flag "file" not set`) || update != nil {
+		t.Errorf("update-template without --file: %v, ran with %+v", err, update)
+	}
+}
+
+// TestTemplatesRun: the templates listed (table and JSON, the same on a
+// terminal and not), one shown, copied, patched and validated against a
+// real store.
+func TestTemplatesRun(t *testing.T) {
+	a, _ := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	for _, tty := range []bool{false, true} {
+		e, out, _ := testEnv(tty, "table")
+		if err := e.listTemplatesRun(ctx, &listTemplatesOptions{App: open}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 5 || !strings.HasPrefix(lines[0], "TEMPLATE  BUILT IN  STACKS") || !strings.Contains(out.String(), "\ndemo ") || strings.Contains(out.String(), "\x1b[") {
+			t.Errorf("tty %v: list-templates:\n%s", tty, out)
+		}
+	}
+	e, out, _ := testEnv(false, "json")
+	if err := e.listTemplatesRun(ctx, &listTemplatesOptions{App: open}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := a.Templates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.MarshalIndent(ts, "", "  ")
+	if got := strings.TrimSpace(out.String()); got != string(want) {
+		t.Errorf("list-templates -o json:\n%s\nwant:\n%s", got, want)
+	}
+
+	e, out, _ = testEnv(false, "table")
+	if err := e.showTemplateRun(ctx, &templateOptions{App: open, Name: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := a.Template(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != demo.Body || !strings.Contains(out.String(), "vpcId: ${network.vpcId}") {
+		t.Errorf("show-template demo:\n%s", out)
+	}
+	if err := e.showTemplateRun(ctx, &templateOptions{App: open, Name: "nosuch"}); exitCode(err) != 1 {
+		t.Errorf("show-template nosuch: exit %d (%v), want 1", exitCode(err), err)
+	}
+
+	e, out, errb := testEnv(false, "table")
+	if err := e.createTemplateRun(ctx, &createTemplateOptions{App: open, Name: "shop", FromTemplate: "demo", Description: "our shop"}); err != nil {
+		t.Fatal(err)
+	}
+	if errb.String() != "created template shop\n" || out.Len() != 0 {
+		t.Errorf("create-template: stdout %q, stderr %q", out, errb)
+	}
+	if err := e.createTemplateRun(ctx, &createTemplateOptions{App: open, Name: "shop", FromTemplate: "demo"}); exitCode(err) != 2 {
+		t.Errorf("create-template of an existing one: exit %d (%v), want 2", exitCode(err), err)
+	}
+	patch := t.TempDir() + "/patch.yaml"
+	if err := os.WriteFile(patch, []byte("stacks:\n  app:\n    config:\n      replicas: many\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, _, errb = testEnv(false, "table")
+	if err := e.updateTemplateRun(ctx, &updateTemplateOptions{App: open, Name: "shop", File: patch}); err != nil || errb.String() != "updated template shop\n" {
+		t.Errorf("update-template: %v, stderr %q", err, errb)
+	}
+	if err := e.updateTemplateRun(ctx, &updateTemplateOptions{App: open, Name: "demo", File: patch}); exitCode(err) != 2 {
+		t.Errorf("update-template of a built-in one: exit %d (%v), want 2", exitCode(err), err)
+	}
+
+	// What validation finds depends on the stack programs this process
+	// can see: the output is compared with the core's findings.
+	v, err := a.ValidateTemplate(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, f := range v.Findings {
+		lines = append(lines, f.String()+"\n")
+	}
+	if len(lines) == 0 {
+		lines = []string{"template shop is valid\n"}
+	}
+	wantCode := 0
+	if v.Errors() > 0 {
+		wantCode = 1
+	}
+	e, out, _ = testEnv(false, "table")
+	if err := e.validateTemplateRun(ctx, &templateOptions{App: open, Name: "shop"}); exitCode(err) != wantCode || out.String() != strings.Join(lines, "") {
+		t.Errorf("validate-template shop: exit %d (%v), want %d:\n%s\nwant:\n%s", exitCode(err), err, wantCode, out, strings.Join(lines, ""))
+	}
+	e, out, _ = testEnv(false, "json")
+	if err := e.validateTemplateRun(ctx, &templateOptions{App: open, Name: "shop"}); exitCode(err) != wantCode {
+		t.Errorf("validate-template shop -o json: exit %d (%v), want %d", exitCode(err), err, wantCode)
+	}
+	var doc struct{ Findings []any }
+	if json.Unmarshal(out.Bytes(), &doc) != nil || len(doc.Findings) != len(v.Findings) {
+		t.Errorf("validate-template -o json: not the document with %d findings:\n%s", len(v.Findings), out)
+	}
+	if err := e.validateTemplateRun(ctx, &templateOptions{App: open, Name: "nosuch"}); exitCode(err) != 1 || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("validate-template nosuch: exit %d (%v), want 1", exitCode(err), err)
 	}
 }
