@@ -681,3 +681,66 @@ func TestTemplatesRun(t *testing.T) {
 		t.Errorf("validate-template nosuch: exit %d (%v), want 1", exitCode(err), err)
 	}
 }
+
+func TestDeleteCommands_Options(t *testing.T) {
+	var del *deleteOptions
+	if err := parse(t, deleteCommand(&env{}, capture(&del)), "--force", "D1BRV40"); err != nil || del.App == nil || del.ID != "D1BRV40" || !del.Force {
+		t.Errorf("delete --force D1BRV40: %v, %+v", err, del)
+	}
+	for _, bad := range [][]string{{}, {"D1", "D2"}, {"D1", "--force=maybe"}} {
+		del = nil
+		wantUsage(t, "delete", bad, parse(t, deleteCommand(&env{}, capture(&del)), bad...), del)
+	}
+	var tmpl *templateOptions
+	if err := parse(t, deleteTemplateCommand(&env{}, capture(&tmpl)), "shop"); err != nil || tmpl.App == nil || tmpl.Name != "shop" {
+		t.Errorf("delete-template shop: %v, %+v", err, tmpl)
+	}
+	for _, bad := range [][]string{{}, {"a", "b"}, {"shop", "--force"}} {
+		tmpl = nil
+		wantUsage(t, "delete-template", bad, parse(t, deleteTemplateCommand(&env{}, capture(&tmpl)), bad...), tmpl)
+	}
+}
+
+// TestDeleteRun: without --yes and no terminal a delete is refused before
+// the store is opened; with it the deployment (never deployed) and a
+// template go, and a built-in template stays.
+func TestDeleteRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	opened := 0
+	open := func() (*app.App, error) { opened++; return a, nil }
+
+	e, _, _ := testEnv(false, "table")
+	if err := e.deleteRun(ctx, &deleteOptions{App: open, ID: id, Force: true}); exitCode(err) != 2 || !strings.Contains(err.Error(), "even if stacks are deployed? Their resources would be orphaned. Refusing without --yes") {
+		t.Errorf("delete --force without --yes: exit %d (%v)", exitCode(err), err)
+	}
+	if err := e.deleteTemplateRun(ctx, &templateOptions{App: open, Name: "demo"}); exitCode(err) != 2 || !strings.Contains(err.Error(), "Delete template demo? Refusing without --yes") {
+		t.Errorf("delete-template without --yes: exit %d (%v)", exitCode(err), err)
+	}
+	if opened != 0 {
+		t.Errorf("a refused delete opened the store")
+	}
+
+	e, out, errb := testEnv(false, "table")
+	e.yes = true
+	if err := e.deleteRun(ctx, &deleteOptions{App: open, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if errb.String() != "deleted deployment "+id+"\n" || out.Len() != 0 {
+		t.Errorf("delete: stdout %q, stderr %q", out, errb)
+	}
+	if _, err := a.ListEnvironments(ctx, id); exitCode(err) == 0 {
+		t.Errorf("the deployment is still there")
+	}
+	if _, err := a.CreateTemplate(ctx, app.CreateTemplateRequest{Name: "shop", FromTemplate: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	e, _, errb = testEnv(false, "table")
+	e.yes = true
+	if err := e.deleteTemplateRun(ctx, &templateOptions{App: open, Name: "shop"}); err != nil || errb.String() != "deleted template shop\n" {
+		t.Errorf("delete-template shop: %v, stderr %q", err, errb)
+	}
+	if err := e.deleteTemplateRun(ctx, &templateOptions{App: open, Name: "demo"}); exitCode(err) != 1 || !strings.Contains(err.Error(), "built in") {
+		t.Errorf("delete-template of a built-in one: exit %d (%v), want 1", exitCode(err), err)
+	}
+}

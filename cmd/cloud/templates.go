@@ -52,8 +52,9 @@ func (e *env) listTemplatesRun(ctx context.Context, opts *listTemplatesOptions) 
 	})
 }
 
-// templateOptions are what `cloud show-template` and `cloud
-// validate-template` run with: a template's name.
+// templateOptions are what `cloud show-template`, `cloud
+// validate-template` and `cloud delete-template` run with: a template's
+// name.
 type templateOptions struct {
 	App  func() (*app.App, error)
 	Name string
