@@ -366,6 +366,12 @@ func (e *env) start(c *cli.Context, names ...string) (*app.App, []string, error)
 	return a, as, err
 }
 
+// lazyApp opens the app of command c when a run first asks for it:
+// parsing the arguments must not open the store.
+func (e *env) lazyApp(c *cli.Context) func() (*app.App, error) {
+	return func() (*app.App, error) { return e.open(c.Context) }
+}
+
 // args checks a command's positional arguments.
 func args(c *cli.Context, names ...string) ([]string, error) {
 	if c.NArg() != len(names) {

@@ -59,12 +59,6 @@ Examples:
 	}
 }
 
-// lazyApp opens the app of command c when a run first asks for it:
-// parsing the arguments must not open the store.
-func (e *env) lazyApp(c *cli.Context) func() (*app.App, error) {
-	return func() (*app.App, error) { return e.open(c.Context) }
-}
-
 // lockRun takes a manual lock, or with Status shows who holds it.
 func (e *env) lockRun(ctx context.Context, opts *lockOptions) error {
 	if opts.Status {
