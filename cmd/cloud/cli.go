@@ -238,7 +238,7 @@ func newApp(e *env) *cli.App {
 		},
 		Commands: []*cli.Command{
 			versionCommand(e),
-			initCommand(e),
+			initCommand(e, nil),
 			configCommand(e),
 			deployCommand(e),
 			deployStackCommand(e),
@@ -248,27 +248,27 @@ func newApp(e *env) *cli.App {
 			destroyStackCommand(e),
 			statusCommand(e, nil),
 			listCommand(e, nil),
-			deleteCommand(e),
+			deleteCommand(e, nil),
 			outputsCommand(e, nil),
 			historyCommand(e, nil),
-			logsCommand(e),
-			graphCommand(e),
+			logsCommand(e, nil),
+			graphCommand(e, nil),
 			cancelCommand(e, nil),
-			lockCommand(e),
-			unlockCommand(e),
+			lockCommand(e, nil),
+			unlockCommand(e, nil),
 			syncCommand(e),
 			rollbackCommand(e),
-			enableEnvironmentCommand(e),
-			disableEnvironmentCommand(e),
-			listEnvironmentsCommand(e),
+			enableEnvironmentCommand(e, nil),
+			disableEnvironmentCommand(e, nil),
+			listEnvironmentsCommand(e, nil),
 			completionCommand(e),
 			validateCommand(e),
-			listTemplatesCommand(e),
-			showTemplateCommand(e),
-			createTemplateCommand(e),
-			updateTemplateCommand(e),
-			deleteTemplateCommand(e),
-			validateTemplateCommand(e),
+			listTemplatesCommand(e, nil),
+			showTemplateCommand(e, nil),
+			createTemplateCommand(e, nil),
+			updateTemplateCommand(e, nil),
+			deleteTemplateCommand(e, nil),
+			validateTemplateCommand(e, nil),
 			registerStackCommand(e),
 			updateStackCommand(e),
 			unregisterStackCommand(e),
@@ -364,6 +364,12 @@ func (e *env) start(c *cli.Context, names ...string) (*app.App, []string, error)
 	}
 	a, err := e.open(c.Context)
 	return a, as, err
+}
+
+// lazyApp opens the app of command c when a run first asks for it:
+// parsing the arguments must not open the store.
+func (e *env) lazyApp(c *cli.Context) func() (*app.App, error) {
+	return func() (*app.App, error) { return e.open(c.Context) }
 }
 
 // args checks a command's positional arguments.

@@ -1,10 +1,12 @@
 package main
 
-// cloud delete and cloud delete-template: confirmation and wiring; the deletes are the core's.
+// cloud delete and cloud delete-template: options, confirmation and wiring; the deletes are the core's.
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
 )
 
@@ -12,7 +14,15 @@ import (
 // GraphQL's deleteDeployment and deleteTemplate, REST's DELETE
 // /deployments/{id} and /templates/{name}.
 
-func deleteCommand(e *env) *cli.Command {
+// deleteOptions are what `cloud delete` runs with.
+type deleteOptions struct {
+	App func() (*app.App, error)
+	ID  string
+	// Force deletes even while stacks are deployed.
+	Force bool
+}
+
+func deleteCommand(e *env, runF func(context.Context, *deleteOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
 		Usage:     "delete a deployment's record (its history stays); destroy its stacks first",
@@ -34,27 +44,36 @@ Examples:
 			if err != nil {
 				return err
 			}
-			q := fmt.Sprintf("Delete deployment %s?", as[0])
-			if c.Bool("force") {
-				q = fmt.Sprintf("Delete deployment %s even if stacks are deployed? Their resources would be orphaned.", as[0])
+			opts := &deleteOptions{App: e.lazyApp(c), ID: as[0], Force: c.Bool("force")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			if err := e.confirm(q); err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
-			}
-			if _, err := a.DeleteDeployment(c.Context, as[0], c.Bool("force")); err != nil {
-				return err
-			}
-			e.status("deleted deployment %s", as[0])
-			return nil
+			return e.deleteRun(c.Context, opts)
 		},
 	}
 }
 
-func deleteTemplateCommand(e *env) *cli.Command {
+// deleteRun deletes a deployment's record, once confirmed.
+func (e *env) deleteRun(ctx context.Context, opts *deleteOptions) error {
+	q := fmt.Sprintf("Delete deployment %s?", opts.ID)
+	if opts.Force {
+		q = fmt.Sprintf("Delete deployment %s even if stacks are deployed? Their resources would be orphaned.", opts.ID)
+	}
+	if err := e.confirm(q); err != nil {
+		return err
+	}
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	if _, err := a.DeleteDeployment(ctx, opts.ID, opts.Force); err != nil {
+		return err
+	}
+	e.status("deleted deployment %s", opts.ID)
+	return nil
+}
+
+func deleteTemplateCommand(e *env, runF func(context.Context, *templateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "delete-template",
 		Usage:     "delete a deployment template (built-in ones stay)",
@@ -65,23 +84,22 @@ unless --yes.
 
 Examples:
    cloud delete-template shop --yes`,
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "NAME")
-			if err != nil {
-				return err
-			}
-			if err := e.confirm(fmt.Sprintf("Delete template %s?", as[0])); err != nil {
-				return err
-			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
-			}
-			if err := a.DeleteTemplate(c.Context, as[0]); err != nil {
-				return err
-			}
-			e.status("deleted template %s", as[0])
-			return nil
-		},
+		Action: e.templateAction(runF, e.deleteTemplateRun),
 	}
+}
+
+// deleteTemplateRun deletes a template, once confirmed.
+func (e *env) deleteTemplateRun(ctx context.Context, opts *templateOptions) error {
+	if err := e.confirm(fmt.Sprintf("Delete template %s?", opts.Name)); err != nil {
+		return err
+	}
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	if err := a.DeleteTemplate(ctx, opts.Name); err != nil {
+		return err
+	}
+	e.status("deleted template %s", opts.Name)
+	return nil
 }

@@ -1,8 +1,9 @@
 package main
 
-// enable-environment, disable-environment, list-environments: flag wiring and printers.
+// enable-environment, disable-environment, list-environments: options, flag wiring, run functions and printers.
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -10,7 +11,23 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func enableEnvironmentCommand(e *env) *cli.Command {
+// setEnvironmentOptions are what `cloud enable-environment` and `cloud
+// disable-environment` run with.
+type setEnvironmentOptions struct {
+	App func() (*app.App, error)
+	// Command is the command's name, recorded with a destroy.
+	Command string
+	ID      string
+	Env     string
+	Enabled bool
+	// Stacks are the only stacks set (none: the environment).
+	Stacks []string
+	// Destroy destroys what is deployed first, Parallel stacks at once.
+	Destroy  bool
+	Parallel int
+}
+
+func enableEnvironmentCommand(e *env, runF func(context.Context, *setEnvironmentOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "enable-environment",
 		Usage:     "enable an environment (or some stacks in it) so deploy accepts it",
@@ -27,11 +44,11 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "stacks", Usage: "only these stacks (comma separated)"},
 		},
-		Action: func(c *cli.Context) error { return e.setEnvironment(c, true) },
+		Action: func(c *cli.Context) error { return e.setEnvironment(c, true, runF) },
 	}
 }
 
-func disableEnvironmentCommand(e *env) *cli.Command {
+func disableEnvironmentCommand(e *env, runF func(context.Context, *setEnvironmentOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "disable-environment",
 		Usage:     "disable an environment (or some stacks in it); --destroy destroys what is deployed there first",
@@ -45,55 +62,78 @@ func disableEnvironmentCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "destroy", Usage: "destroy what is deployed there first"},
 			&cli.IntFlag{Name: "parallel", Aliases: []string{"p"}, Usage: "most stacks destroyed at once", Value: 4},
 		},
-		Action: func(c *cli.Context) error { return e.setEnvironment(c, false) },
+		Action: func(c *cli.Context) error { return e.setEnvironment(c, false, runF) },
 	}
 }
 
-func (e *env) setEnvironment(c *cli.Context, enabled bool) error {
-	a, as, err := e.start(c, "ID", "ENV")
+// setEnvironment parses the arguments of enable-environment (enabled)
+// or disable-environment into options and runs them.
+func (e *env) setEnvironment(c *cli.Context, enabled bool, runF func(context.Context, *setEnvironmentOptions) error) error {
+	as, err := args(c, "ID", "ENV")
 	if err != nil {
 		return err
 	}
-	req := app.SetEnvironmentRequest{DeploymentID: as[0], Environment: as[1], Enabled: enabled,
-		Stacks: c.StringSlice("stacks"), Destroy: c.Bool("destroy")}
+	opts := &setEnvironmentOptions{App: e.lazyApp(c), Command: c.Command.Name, ID: as[0], Env: as[1], Enabled: enabled,
+		Stacks: c.StringSlice("stacks"), Destroy: c.Bool("destroy"), Parallel: c.Int("parallel")}
+	if runF != nil {
+		return runF(c.Context, opts)
+	}
+	return e.setEnvironmentRun(c.Context, opts)
+}
+
+// setEnvironmentRun enables or disables an environment (or stacks in
+// it), destroying first with Destroy.
+func (e *env) setEnvironmentRun(ctx context.Context, opts *setEnvironmentOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	req := app.SetEnvironmentRequest{DeploymentID: opts.ID, Environment: opts.Env, Enabled: opts.Enabled,
+		Stacks: opts.Stacks, Destroy: opts.Destroy}
 	var p *progress
 	if req.Destroy {
-		if err := e.confirm(fmt.Sprintf("Destroy what is deployed in %s of %s, then disable it?", as[1], as[0])); err != nil {
+		if err := e.confirm(fmt.Sprintf("Destroy what is deployed in %s of %s, then disable it?", opts.Env, opts.ID)); err != nil {
 			return err
 		}
 		p = newProgress(e, "Ctrl-C cancels")
-		req.Run = app.RunRequest{RunOptions: app.RunOptions{Parallel: c.Int("parallel")}, Command: c.Command.Name,
+		req.Run = app.RunRequest{RunOptions: app.RunOptions{Parallel: opts.Parallel}, Command: opts.Command,
 			RunHooks: app.RunHooks{Observer: p.observe}}
 	}
-	report, rev, err := a.SetEnvironment(c.Context, req)
+	report, rev, err := a.SetEnvironment(ctx, req)
 	if p != nil {
 		p.stop()
 	}
 	if report != nil {
-		if perr := e.printLocalReport(c.Context, a, report); perr != nil {
+		if perr := e.printLocalReport(ctx, a, report); perr != nil {
 			return perr
 		}
 	}
 	if err != nil {
 		if report != nil {
-			e.status("%s left enabled: the destroy did not succeed", as[1])
+			e.status("%s left enabled: the destroy did not succeed", opts.Env)
 			return &exitError{code: 1, err: errSilent}
 		}
 		return err
 	}
-	what := "environment " + as[1]
+	what := "environment " + opts.Env
 	if len(req.Stacks) > 0 {
-		what = fmt.Sprintf("stacks %v in %s", req.Stacks, as[1])
+		what = fmt.Sprintf("stacks %v in %s", req.Stacks, opts.Env)
 	}
 	state := "disabled"
-	if enabled {
+	if opts.Enabled {
 		state = "enabled"
 	}
 	e.status("%s %s (revision %d)", what, state, rev)
 	return nil
 }
 
-func listEnvironmentsCommand(e *env) *cli.Command {
+// listEnvironmentsOptions are what `cloud list-environments` runs with.
+type listEnvironmentsOptions struct {
+	App func() (*app.App, error)
+	ID  string
+}
+
+func listEnvironmentsCommand(e *env, runF func(context.Context, *listEnvironmentsOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list-environments",
 		Usage: "list a deployment's environments with region, account, enabled and stack counts",
@@ -106,21 +146,34 @@ Examples:
    cloud list-environments D1BRV40 -o json`,
 		ArgsUsage: "ID",
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			envs, err := a.ListEnvironments(c.Context, as[0])
-			if err != nil {
-				return err
+			opts := &listEnvironmentsOptions{App: e.lazyApp(c), ID: as[0]}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			return e.emit(envs, func(w io.Writer) {
-				row(w, "ENVIRONMENT", "ENABLED", "REGION", "ACCOUNT", "STATUS", "DEPLOYED", "FAILED", "NOT DEPLOYED")
-				for _, s := range envs {
-					row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), string(s.Status)),
-						s.Deployed, s.Failed, s.NotDeployed)
-				}
-			})
+			return e.listEnvironmentsRun(c.Context, opts)
 		},
 	}
+}
+
+// listEnvironmentsRun prints a deployment's environments.
+func (e *env) listEnvironmentsRun(ctx context.Context, opts *listEnvironmentsOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	envs, err := a.ListEnvironments(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	return e.emit(envs, func(w io.Writer) {
+		row(w, "ENVIRONMENT", "ENABLED", "REGION", "ACCOUNT", "STATUS", "DEPLOYED", "FAILED", "NOT DEPLOYED")
+		for _, s := range envs {
+			row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), string(s.Status)),
+				s.Deployed, s.Failed, s.NotDeployed)
+		}
+	})
 }

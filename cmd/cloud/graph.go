@@ -1,17 +1,28 @@
 package main
 
-// cloud graph: the plan's graph printed as text, DOT or JSON.
+// cloud graph: options, and the plan's graph printed as text, DOT or JSON.
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
 )
 
-func graphCommand(e *env) *cli.Command {
+// graphOptions are what `cloud graph` runs with.
+type graphOptions struct {
+	App func() (*app.App, error)
+	ID  string
+	Env string
+	// Format is text, dot or json.
+	Format string
+}
+
+func graphCommand(e *env, runF func(context.Context, *graphOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "graph",
 		Usage: "show the dependency graph of a deployment (text, dot or json)",
@@ -28,66 +39,84 @@ Examples:
 			&cli.StringFlag{Name: "format", Usage: "text, dot or json", Value: "text"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			p, err := a.Plan(c.Context, as[0], c.String("env"))
-			if err != nil {
-				return err
-			}
-			type node struct {
-				Name         string   `json:"name"`
-				Layer        int      `json:"layer"`
-				Dependencies []string `json:"dependencies"`
-				Implicit     []string `json:"implicit,omitempty"`
-			}
-			var nodes []node
-			for _, n := range p.Graph.Order() {
-				nodes = append(nodes, node{n, p.Layers[n], p.Graph.Dependencies(n), p.Implicit[n]})
-			}
-			switch c.String("format") {
-			case "json":
-				e.output = "json"
-				return e.emit(map[string]any{"deployment": as[0], "environment": p.Environment.Name, "nodes": nodes}, nil)
-			case "dot":
-				var b strings.Builder
-				fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", as[0]+"-"+p.Environment.Name)
-				for i, layer := range p.Graph.LayerList() {
-					fmt.Fprintf(&b, "  { rank=same; /* layer %d */", i)
-					for _, n := range layer {
-						fmt.Fprintf(&b, " %q;", n)
-					}
-					b.WriteString(" }\n")
-				}
-				for _, n := range nodes {
-					for _, d := range n.Dependencies {
-						style := ""
-						if slices.Contains(n.Implicit, d) {
-							style = " [style=dashed]"
-						}
-						fmt.Fprintf(&b, "  %q -> %q%s;\n", d, n.Name, style)
-					}
-				}
-				b.WriteString("}\n")
-				_, err := io.WriteString(e.io.Out, b.String())
-				return err
-			case "text":
-				for i, layer := range p.Graph.LayerList() {
-					fmt.Fprintf(e.io.Out, "layer %d\n", i)
-					for _, n := range layer {
-						deps := p.Graph.Dependencies(n)
-						if len(deps) == 0 {
-							fmt.Fprintf(e.io.Out, "  %s\n", n)
-						} else {
-							fmt.Fprintf(e.io.Out, "  %s <- %s\n", n, strings.Join(deps, ", "))
-						}
-					}
-				}
-				return nil
+			opts := &graphOptions{App: e.lazyApp(c), ID: as[0], Env: c.String("env"), Format: c.String("format")}
+			switch opts.Format {
+			case "text", "dot", "json":
 			default:
 				return usageError("--format must be text, dot or json")
 			}
+			if runF != nil {
+				return runF(c.Context, opts)
+			}
+			return e.graphRun(c.Context, opts)
 		},
+	}
+}
+
+// graphRun prints the graph of the plan of an environment.
+func (e *env) graphRun(ctx context.Context, opts *graphOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	p, err := a.Plan(ctx, opts.ID, opts.Env)
+	if err != nil {
+		return err
+	}
+	type node struct {
+		Name         string   `json:"name"`
+		Layer        int      `json:"layer"`
+		Dependencies []string `json:"dependencies"`
+		Implicit     []string `json:"implicit,omitempty"`
+	}
+	var nodes []node
+	for _, n := range p.Graph.Order() {
+		nodes = append(nodes, node{n, p.Layers[n], p.Graph.Dependencies(n), p.Implicit[n]})
+	}
+	switch opts.Format {
+	case "json":
+		e.output = "json"
+		return e.emit(map[string]any{"deployment": opts.ID, "environment": p.Environment.Name, "nodes": nodes}, nil)
+	case "dot":
+		var b strings.Builder
+		fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", opts.ID+"-"+p.Environment.Name)
+		for i, layer := range p.Graph.LayerList() {
+			fmt.Fprintf(&b, "  { rank=same; /* layer %d */", i)
+			for _, n := range layer {
+				fmt.Fprintf(&b, " %q;", n)
+			}
+			b.WriteString(" }\n")
+		}
+		for _, n := range nodes {
+			for _, d := range n.Dependencies {
+				style := ""
+				if slices.Contains(n.Implicit, d) {
+					style = " [style=dashed]"
+				}
+				fmt.Fprintf(&b, "  %q -> %q%s;\n", d, n.Name, style)
+			}
+		}
+		b.WriteString("}\n")
+		_, err := io.WriteString(e.io.Out, b.String())
+		return err
+	case "text":
+		for i, layer := range p.Graph.LayerList() {
+			fmt.Fprintf(e.io.Out, "layer %d\n", i)
+			for _, n := range layer {
+				deps := p.Graph.Dependencies(n)
+				if len(deps) == 0 {
+					fmt.Fprintf(e.io.Out, "  %s\n", n)
+				} else {
+					fmt.Fprintf(e.io.Out, "  %s <- %s\n", n, strings.Join(deps, ", "))
+				}
+			}
+		}
+		return nil
+	default:
+		return usageError("--format must be text, dot or json")
 	}
 }

@@ -1,8 +1,9 @@
 package main
 
-// cloud init: flags into an InitRequest.
+// cloud init: flags into options, options into an InitRequest.
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -10,7 +11,24 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func initCommand(e *env) *cli.Command {
+// initOptions are what `cloud init` runs with.
+type initOptions struct {
+	App func() (*app.App, error)
+	// ID is the deployment's ID; "" has one generated.
+	ID           string
+	Organization string
+	Project      string
+	Domain       string
+	Template     string
+	Region       string
+	// Accounts are the AWS account IDs by environment.
+	Accounts map[string]string
+	// FromFile is the manifest file the deployment is made from ("" none):
+	// none of the fields above is then set.
+	FromFile string
+}
+
+func initCommand(e *env, runF func(context.Context, *initOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "init",
 		Usage: "create a deployment from a template or a manifest file",
@@ -33,36 +51,51 @@ Examples:
 			&cli.StringFlag{Name: "from-file", Aliases: []string{"f"}, Usage: "create from this manifest file"},
 		},
 		Action: func(c *cli.Context) error {
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
-			}
-			req := app.InitRequest{
+			opts := &initOptions{App: e.lazyApp(c),
 				ID: c.String("id"), Organization: c.String("org"), Project: c.String("project"),
 				Domain: c.String("domain"), Template: c.String("template"), Region: c.String("region"),
 				Accounts: map[string]string{"dev": c.String("account-dev"), "stage": c.String("account-stage"), "prod": c.String("account-prod")},
+				FromFile: c.String("from-file"),
 			}
-			if f := c.String("from-file"); f != "" {
+			if opts.FromFile != "" {
 				// The file says all of it: a flag beside it would be dropped.
 				for _, name := range []string{"id", "org", "project", "domain", "template", "region", "account-dev", "account-stage", "account-prod"} {
 					if c.IsSet(name) {
 						return usageError("--%s cannot be combined with --from-file: the manifest file gives the deployment's %s (edit the file instead)", name, name)
 					}
 				}
-				if req.Data, err = app.ReadManifestFile(f); err != nil {
-					return err
-				}
-				req.File = f
 			}
-			d, err := a.Init(c.Context, req)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			if err := e.emit(d, func(w io.Writer) { fmt.Fprintln(w, d.ID) }); err != nil {
-				return err
-			}
-			e.status("created deployment %s (%s/%s); next: cloud deploy %s -e dev", d.ID, d.Organization, d.Project, d.ID)
-			return nil
+			return e.initRun(c.Context, opts)
 		},
 	}
+}
+
+// initRun creates the deployment and prints its ID.
+func (e *env) initRun(ctx context.Context, opts *initOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	req := app.InitRequest{
+		ID: opts.ID, Organization: opts.Organization, Project: opts.Project,
+		Domain: opts.Domain, Template: opts.Template, Region: opts.Region, Accounts: opts.Accounts,
+	}
+	if f := opts.FromFile; f != "" {
+		if req.Data, err = app.ReadManifestFile(f); err != nil {
+			return err
+		}
+		req.File = f
+	}
+	d, err := a.Init(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := e.emit(d, func(w io.Writer) { fmt.Fprintln(w, d.ID) }); err != nil {
+		return err
+	}
+	e.status("created deployment %s (%s/%s); next: cloud deploy %s -e dev", d.ID, d.Organization, d.Project, d.ID)
+	return nil
 }

@@ -1,8 +1,9 @@
 package main
 
-// cloud lock and cloud unlock: flag wiring and printers; locks are the core's.
+// cloud lock and cloud unlock: options, flag wiring and printers; locks are the core's.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +15,18 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func lockCommand(e *env) *cli.Command {
+// lockOptions are what `cloud lock` runs with.
+type lockOptions struct {
+	App    func() (*app.App, error)
+	Now    func() time.Time
+	ID     string
+	Env    string
+	Reason string
+	// Status only shows who holds the environment.
+	Status bool
+}
+
+func lockCommand(e *env, runF func(context.Context, *lockOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "lock",
 		Usage:     "lock an environment (a change freeze), or show who holds it",
@@ -31,27 +43,51 @@ Examples:
 			&cli.StringFlag{Name: "reason", Usage: "why, shown to whoever is refused"},
 			&cli.BoolFlag{Name: "status", Usage: "only show who holds it"},
 		},
-		Subcommands: []*cli.Command{lockStatusCommand(e)},
+		Subcommands: []*cli.Command{lockStatusCommand(e, nil)},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			env := c.String("env")
-			if c.Bool("status") {
-				return lockStatus(c, e, a, as[0], env, false)
+			opts := &lockOptions{App: e.lazyApp(c), Now: time.Now, ID: as[0], Env: c.String("env"),
+				Reason: c.String("reason"), Status: c.Bool("status")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			op, err := a.Lock(c.Context, as[0], env, c.String("reason"))
-			if err != nil {
-				return err
-			}
-			e.status("locked %s of %s (%s); release it with: cloud unlock %s -e %s", env, as[0], op.ID, as[0], env)
-			return nil
+			return e.lockRun(c.Context, opts)
 		},
 	}
 }
 
-func unlockCommand(e *env) *cli.Command {
+// lockRun takes a manual lock, or with Status shows who holds it.
+func (e *env) lockRun(ctx context.Context, opts *lockOptions) error {
+	if opts.Status {
+		return e.lockStatusRun(ctx, &lockStatusOptions{App: opts.App, Now: opts.Now, ID: opts.ID, Env: opts.Env})
+	}
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	op, err := a.Lock(ctx, opts.ID, opts.Env, opts.Reason)
+	if err != nil {
+		return err
+	}
+	e.status("locked %s of %s (%s); release it with: cloud unlock %s -e %s", opts.Env, opts.ID, op.ID, opts.ID, opts.Env)
+	return nil
+}
+
+// unlockOptions are what `cloud unlock` runs with.
+type unlockOptions struct {
+	App func() (*app.App, error)
+	ID  string
+	Env string
+	// Force breaks a lock of another machine's operation and the team lock.
+	Force bool
+	// Engine is the stack whose Pulumi engine lock is cleared ("" none).
+	Engine string
+}
+
+func unlockCommand(e *env, runF func(context.Context, *unlockOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "unlock",
 		Usage:     "release a manual lock; --force breaks one held by an operation of another machine; --engine clears a stack's Pulumi lock",
@@ -78,54 +114,79 @@ Examples:
 			&cli.StringFlag{Name: "engine", Usage: "clear the Pulumi engine's lock on `STACK` (pulumi cancel), after confirmation"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			env := c.String("env")
-			if stack := c.String("engine"); stack != "" {
-				if err := e.confirm(fmt.Sprintf("Clear the Pulumi engine's lock on stack %s in %s of %s? An engine still running it would then race another.", stack, env, as[0])); err != nil {
-					return err
-				}
-				l, err := a.ClearEngineLock(c.Context, as[0], env, stack)
-				if err != nil {
-					return err
-				}
-				e.status("cleared the Pulumi engine's lock on %s (%s): %s", stack, l.PulumiStack, l.Output)
-				return nil
+			opts := &unlockOptions{App: e.lazyApp(c), ID: as[0], Env: c.String("env"), Force: c.Bool("force"), Engine: c.String("engine")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			var broken *app.TeamLease
-			if c.Bool("force") {
-				// The team lease first: a holder that died on another
-				// machine holds it until its lease lapses. History says
-				// who broke whose lease, here and (through sync) on every
-				// replica.
-				broken, err = a.BreakTeamLock(c.Context, as[0], env)
-				if app.IsNotRecorded(err) {
-					e.status("warning: %v", err)
-				} else if err != nil {
-					return err
-				}
-				if broken != nil {
-					e.status("%s broke the team lock of %s of %s: it was held by %s (%s) since %s, lease until %s, token %d",
-						a.Actor(), env, as[0], broken.Holder, broken.Info, human.DateTime(broken.Acquired), human.DateTime(broken.Expires), broken.Token)
-				}
-			}
-			holder, err := a.Unlock(c.Context, as[0], env, c.Bool("force"))
-			var ue *app.UsageError
-			if broken != nil && errors.As(err, &ue) && holder == nil {
-				return nil // only the team lock was held
-			}
-			if err != nil {
-				return err
-			}
-			e.status("released %s (%s of %s)", holder.ID, holder.Kind, holder.Actor)
-			return nil
+			return e.unlockRun(c.Context, opts)
 		},
 	}
 }
 
-func lockStatusCommand(e *env) *cli.Command {
+// unlockRun releases a lock, or clears a stack's engine lock.
+func (e *env) unlockRun(ctx context.Context, opts *unlockOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	env, id := opts.Env, opts.ID
+	if stack := opts.Engine; stack != "" {
+		if err := e.confirm(fmt.Sprintf("Clear the Pulumi engine's lock on stack %s in %s of %s? An engine still running it would then race another.", stack, env, id)); err != nil {
+			return err
+		}
+		l, err := a.ClearEngineLock(ctx, id, env, stack)
+		if err != nil {
+			return err
+		}
+		e.status("cleared the Pulumi engine's lock on %s (%s): %s", stack, l.PulumiStack, l.Output)
+		return nil
+	}
+	var broken *app.TeamLease
+	if opts.Force {
+		// The team lease first: a holder that died on another
+		// machine holds it until its lease lapses. History says
+		// who broke whose lease, here and (through sync) on every
+		// replica.
+		broken, err = a.BreakTeamLock(ctx, id, env)
+		if app.IsNotRecorded(err) {
+			e.status("warning: %v", err)
+		} else if err != nil {
+			return err
+		}
+		if broken != nil {
+			e.status("%s broke the team lock of %s of %s: it was held by %s (%s) since %s, lease until %s, token %d",
+				a.Actor(), env, id, broken.Holder, broken.Info, human.DateTime(broken.Acquired), human.DateTime(broken.Expires), broken.Token)
+		}
+	}
+	holder, err := a.Unlock(ctx, id, env, opts.Force)
+	var ue *app.UsageError
+	if broken != nil && errors.As(err, &ue) && holder == nil {
+		return nil // only the team lock was held
+	}
+	if err != nil {
+		return err
+	}
+	e.status("released %s (%s of %s)", holder.ID, holder.Kind, holder.Actor)
+	return nil
+}
+
+// lockStatusOptions are what `cloud lock status` (and `cloud lock
+// --status`) run with.
+type lockStatusOptions struct {
+	App func() (*app.App, error)
+	// Now tells whether a team lease has expired.
+	Now func() time.Time
+	ID  string
+	Env string
+	// Team also shows the team lease (cloud lock status).
+	Team bool
+}
+
+func lockStatusCommand(e *env, runF func(context.Context, *lockStatusOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "show who holds an environment: the team lock (when sync is configured) and this machine's record",
@@ -140,19 +201,28 @@ Examples:
    cloud lock status D1BRV40 -e prod -o json`,
 		Flags: []cli.Flag{envFlag()},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "ID")
+			as, err := args(c, "ID")
 			if err != nil {
 				return err
 			}
-			return lockStatus(c, e, a, as[0], c.String("env"), true)
+			opts := &lockStatusOptions{App: e.lazyApp(c), Now: time.Now, ID: as[0], Env: c.String("env"), Team: true}
+			if runF != nil {
+				return runF(c.Context, opts)
+			}
+			return e.lockStatusRun(c.Context, opts)
 		},
 	}
 }
 
-// lockStatus shows the local holder of an environment and, with team, the
-// team lease.
-func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) error {
-	holder, err := a.LockStatus(c.Context, id, env)
+// lockStatusRun shows the local holder of an environment and, with Team,
+// the team lease.
+func (e *env) lockStatusRun(ctx context.Context, opts *lockStatusOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	id, env, team := opts.ID, opts.Env, opts.Team
+	holder, err := a.LockStatus(ctx, id, env)
 	if err != nil {
 		return err
 	}
@@ -160,7 +230,7 @@ func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) e
 	var lease *app.TeamLease
 	configured := false
 	if team {
-		tl, err := a.TeamLockStatus(c.Context, id, env)
+		tl, err := a.TeamLockStatus(ctx, id, env)
 		if err != nil {
 			return err
 		}
@@ -180,7 +250,7 @@ func lockStatus(c *cli.Context, e *env, a *app.App, id, env string, team bool) e
 					fmt.Fprintf(w, " (%s)", lease.Info)
 				}
 				fmt.Fprintf(w, " since %s, lease until %s, token %d", human.DateTime(lease.Acquired), human.DateTime(lease.Expires), lease.Token)
-				if lease.Expired(time.Now()) {
+				if lease.Expired(opts.Now()) {
 					fmt.Fprintf(w, " (expired: free to take)")
 				}
 				fmt.Fprintln(w)

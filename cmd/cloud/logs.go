@@ -18,7 +18,22 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func logsCommand(e *env) *cli.Command {
+// logsOptions are what `cloud logs` runs with.
+type logsOptions struct {
+	Client func() (client.Client, error)
+	ID     string
+	// Env is the environment whose latest operation is shown ("" any).
+	Env string
+	// Operation is the operation shown; "" is the latest one.
+	Operation string
+	// Stack keeps only this stack's events ("" all).
+	Stack string
+	// Tail keeps only the last Tail events (0 all).
+	Tail   int
+	Follow bool
+}
+
+func logsCommand(e *env, runF func(context.Context, *logsOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "logs",
 		Usage: "show the events of an operation (the latest one by default)",
@@ -47,37 +62,46 @@ Examples:
 			if c.Int("tail") < 0 {
 				return usageError("--tail must be 0 (all) or more, got %d", c.Int("tail"))
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &logsOptions{Client: e.lazyClient(c), ID: as[0], Env: c.String("env"), Operation: c.String("operation"),
+				Stack: c.String("stack"), Tail: c.Int("tail"), Follow: c.Bool("follow")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			// The deployment is read only to check what the user named.
-			stack, envName := c.String("stack"), c.String("env")
-			if stack != "" || envName != "" && c.String("operation") == "" {
-				d, err := cl.Deployment(c.Context, as[0], envName)
-				if err != nil {
-					return err
-				}
-				if stack != "" {
-					if err := document.HasStack(d, stack); err != nil {
-						return err
-					}
-				}
-			}
-			var op *model.Operation
-			if id := c.String("operation"); id != "" {
-				if op, err = cl.Operation(c.Context, id); err != nil {
-					return err
-				}
-				if op.DeploymentID != as[0] {
-					return usageError("operation %s belongs to deployment %s, not %s", id, op.DeploymentID, as[0])
-				}
-			} else if op, err = client.Latest(c.Context, cl, as[0], envName); err != nil {
-				return err
-			}
-			return e.followLogs(c.Context, cl, op, stack, c.Int("tail"), c.Bool("follow"))
+			return e.logsRun(c.Context, opts)
 		},
 	}
+}
+
+// logsRun prints the events of the operation opts names.
+func (e *env) logsRun(ctx context.Context, opts *logsOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	// The deployment is read only to check what the user named.
+	if opts.Stack != "" || opts.Env != "" && opts.Operation == "" {
+		d, err := cl.Deployment(ctx, opts.ID, opts.Env)
+		if err != nil {
+			return err
+		}
+		if opts.Stack != "" {
+			if err := document.HasStack(d, opts.Stack); err != nil {
+				return err
+			}
+		}
+	}
+	var op *model.Operation
+	if id := opts.Operation; id != "" {
+		if op, err = cl.Operation(ctx, id); err != nil {
+			return err
+		}
+		if op.DeploymentID != opts.ID {
+			return usageError("operation %s belongs to deployment %s, not %s", id, op.DeploymentID, opts.ID)
+		}
+	} else if op, err = client.Latest(ctx, cl, opts.ID, opts.Env); err != nil {
+		return err
+	}
+	return e.followLogs(ctx, cl, op, opts.Stack, opts.Tail, opts.Follow)
 }
 
 // followLogs prints the events of op (of one stack when stack is not ""),

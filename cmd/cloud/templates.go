@@ -1,8 +1,9 @@
 package main
 
-// The deployment template commands: flag wiring and printers.
+// The deployment template commands: options, flag wiring, run functions and printers.
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +12,12 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func listTemplatesCommand(e *env) *cli.Command {
+// listTemplatesOptions are what `cloud list-templates` runs with.
+type listTemplatesOptions struct {
+	App func() (*app.App, error)
+}
+
+func listTemplatesCommand(e *env, runF func(context.Context, *listTemplatesOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list-templates",
 		Usage: "list the deployment templates init can start from",
@@ -19,46 +25,91 @@ func listTemplatesCommand(e *env) *cli.Command {
    cloud list-templates
    cloud list-templates -o json`,
 		Action: func(c *cli.Context) error {
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &listTemplatesOptions{App: e.lazyApp(c)}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			ts, err := a.Templates(c.Context)
-			if err != nil {
-				return err
-			}
-			return e.emit(ts, func(w io.Writer) {
-				row(w, "TEMPLATE", "BUILT IN", "STACKS", "DESCRIPTION")
-				for _, t := range ts {
-					row(w, t.Name, t.Builtin, strings.Join(t.Stacks, ","), t.Description)
-				}
-			})
+			return e.listTemplatesRun(c.Context, opts)
 		},
 	}
 }
 
-func showTemplateCommand(e *env) *cli.Command {
+// listTemplatesRun prints the deployment templates.
+func (e *env) listTemplatesRun(ctx context.Context, opts *listTemplatesOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	ts, err := a.Templates(ctx)
+	if err != nil {
+		return err
+	}
+	return e.emit(ts, func(w io.Writer) {
+		row(w, "TEMPLATE", "BUILT IN", "STACKS", "DESCRIPTION")
+		for _, t := range ts {
+			row(w, t.Name, t.Builtin, strings.Join(t.Stacks, ","), t.Description)
+		}
+	})
+}
+
+// templateOptions are what `cloud show-template`, `cloud
+// validate-template` and `cloud delete-template` run with: a template's
+// name.
+type templateOptions struct {
+	App  func() (*app.App, error)
+	Name string
+}
+
+// templateAction is the Action of a command taking a template's NAME.
+func (e *env) templateAction(runF, run func(context.Context, *templateOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		as, err := args(c, "NAME")
+		if err != nil {
+			return err
+		}
+		opts := &templateOptions{App: e.lazyApp(c), Name: as[0]}
+		if runF != nil {
+			return runF(c.Context, opts)
+		}
+		return run(c.Context, opts)
+	}
+}
+
+func showTemplateCommand(e *env, runF func(context.Context, *templateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "show-template",
 		Usage:     "print a deployment template (YAML)",
 		ArgsUsage: "NAME",
 		Description: `Examples:
    cloud show-template demo > my-template.yaml`,
-		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME")
-			if err != nil {
-				return err
-			}
-			t, err := a.Template(c.Context, as[0])
-			if err != nil {
-				return err
-			}
-			return e.emit(t, func(w io.Writer) { fmt.Fprint(w, t.Body) })
-		},
+		Action: e.templateAction(runF, e.showTemplateRun),
 	}
 }
 
-func createTemplateCommand(e *env) *cli.Command {
+// showTemplateRun prints a template's YAML.
+func (e *env) showTemplateRun(ctx context.Context, opts *templateOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	t, err := a.Template(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	return e.emit(t, func(w io.Writer) { fmt.Fprint(w, t.Body) })
+}
+
+// createTemplateOptions are what `cloud create-template` runs with.
+type createTemplateOptions struct {
+	App         func() (*app.App, error)
+	Name        string
+	Description string
+	// FromDeployment or FromTemplate is what the stacks are copied from.
+	FromDeployment string
+	FromTemplate   string
+}
+
+func createTemplateCommand(e *env, runF func(context.Context, *createTemplateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "create-template",
 		Usage:     "create a deployment template from a deployment or another template",
@@ -76,22 +127,44 @@ Examples:
 			&cli.StringFlag{Name: "description", Usage: "what the template is for"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME")
+			as, err := args(c, "NAME")
 			if err != nil {
 				return err
 			}
-			t, err := a.CreateTemplate(c.Context, app.CreateTemplateRequest{Name: as[0], Description: c.String("description"),
-				FromDeployment: c.String("from-deployment"), FromTemplate: c.String("from-template")})
-			if err != nil {
-				return err
+			opts := &createTemplateOptions{App: e.lazyApp(c), Name: as[0], Description: c.String("description"),
+				FromDeployment: c.String("from-deployment"), FromTemplate: c.String("from-template")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			e.status("created template %s", t.Name)
-			return nil
+			return e.createTemplateRun(c.Context, opts)
 		},
 	}
 }
 
-func updateTemplateCommand(e *env) *cli.Command {
+// createTemplateRun creates a template from a deployment or a template.
+func (e *env) createTemplateRun(ctx context.Context, opts *createTemplateOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	t, err := a.CreateTemplate(ctx, app.CreateTemplateRequest{Name: opts.Name, Description: opts.Description,
+		FromDeployment: opts.FromDeployment, FromTemplate: opts.FromTemplate})
+	if err != nil {
+		return err
+	}
+	e.status("created template %s", t.Name)
+	return nil
+}
+
+// updateTemplateOptions are what `cloud update-template` runs with.
+type updateTemplateOptions struct {
+	App  func() (*app.App, error)
+	Name string
+	// File is the YAML merged into the template.
+	File string
+}
+
+func updateTemplateCommand(e *env, runF func(context.Context, *updateTemplateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "update-template",
 		Usage:     "merge a YAML file (description, stacks) into a template",
@@ -106,24 +179,37 @@ Examples:
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "YAML to merge", Required: true},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME")
+			as, err := args(c, "NAME")
 			if err != nil {
 				return err
 			}
-			data, err := app.ReadManifestFile(c.String("file"))
-			if err != nil {
-				return err
+			opts := &updateTemplateOptions{App: e.lazyApp(c), Name: as[0], File: c.String("file")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			if _, err := a.UpdateTemplate(c.Context, as[0], c.String("file"), data); err != nil {
-				return err
-			}
-			e.status("updated template %s", as[0])
-			return nil
+			return e.updateTemplateRun(c.Context, opts)
 		},
 	}
 }
 
-func validateTemplateCommand(e *env) *cli.Command {
+// updateTemplateRun merges a YAML file into a template.
+func (e *env) updateTemplateRun(ctx context.Context, opts *updateTemplateOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	data, err := app.ReadManifestFile(opts.File)
+	if err != nil {
+		return err
+	}
+	if _, err := a.UpdateTemplate(ctx, opts.Name, opts.File, data); err != nil {
+		return err
+	}
+	e.status("updated template %s", opts.Name)
+	return nil
+}
+
+func validateTemplateCommand(e *env, runF func(context.Context, *templateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "validate-template",
 		Usage:     "check a template: its graph and every stack's config against its program",
@@ -135,18 +221,21 @@ finds an error.
 
 Examples:
    cloud validate-template demo`,
-		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME")
-			if err != nil {
-				return err
-			}
-			v, err := a.ValidateTemplate(c.Context, as[0])
-			if err != nil {
-				return err
-			}
-			return e.printValidation(v, fmt.Sprintf("template %s is valid", as[0]))
-		},
+		Action: e.templateAction(runF, e.validateTemplateRun),
 	}
+}
+
+// validateTemplateRun checks a template and prints what it finds.
+func (e *env) validateTemplateRun(ctx context.Context, opts *templateOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	v, err := a.ValidateTemplate(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	return e.printValidation(v, fmt.Sprintf("template %s is valid", opts.Name))
 }
 
 // printValidation prints findings (or ok) and fails when any is an error.
