@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/human"
-	"github.com/cloudplatform/cloud/stacks/examples"
 	"github.com/urfave/cli/v2"
 )
 
@@ -51,17 +49,8 @@ var fixedNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // deployment of the demo template (never deployed), created at fixedNow.
 func testClient(t *testing.T) (client.Client, string) {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{Home: t.TempDir(), Builtin: examples.Names(),
-		Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	d, err := a.Init(context.Background(), app.InitRequest{Organization: "acme", Project: "shop", Domain: "shop.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client.NewLocal(a), d.ID
+	a, id := testApp(t)
+	return client.NewLocal(a), id
 }
 
 func TestStatusCommand_Options(t *testing.T) {
