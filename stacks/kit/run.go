@@ -80,6 +80,9 @@ func run(ctx context.Context, s Stack, req protocol.Request, w *writer) *protoco
 	}
 
 	stack, err := openStack(ctx, req, program)
+	if checkpointUnsettled(ctx, req, w, err) {
+		stack, err = openStack(ctx, req, program)
+	}
 	if err != nil {
 		res.Error = cleanError(ctx, err, req.PulumiHome)
 		return res
@@ -123,10 +126,45 @@ func engineDied(ctx context.Context, err error) (string, bool) {
 		exit.Pid(), int(status.Signal()), status.Signal()), true
 }
 
+// checkpointSettle is how long a run after an interrupted one waits before
+// reading the stack's checkpoint again when it could not be read.
+const checkpointSettle = 2 * time.Second
+
 // operate performs the request's operation on an opened stack, forwarding
 // engine events to w and filling res with outputs, changes and drift. The
 // error is the Automation API's; the caller turns it into res.Error.
+//
+// A run after an interrupted one may find the stack's checkpoint being
+// written by the interrupted run's engine as it stops (it is read back
+// empty: "failed to load checkpoint: EOF"): it is tried once more when
+// that has settled.
 func operate(ctx context.Context, stack auto.Stack, req protocol.Request, w *writer, res *protocol.Result) error {
+	err := operateOnce(ctx, stack, req, w, res)
+	if !checkpointUnsettled(ctx, req, w, err) {
+		return err
+	}
+	*res = protocol.Result{}
+	return operateOnce(ctx, stack, req, w, res)
+}
+
+// checkpointUnsettled reports, after waiting checkpointSettle, whether err
+// is a checkpoint that could not be read in a run after an interrupted one
+// (and ctx is not done): then it is worth one more try.
+func checkpointUnsettled(ctx context.Context, req protocol.Request, w *writer, err error) bool {
+	if err == nil || !req.ClearLock || ctx.Err() != nil || !strings.Contains(err.Error(), "failed to load checkpoint") {
+		return false
+	}
+	w.log("info", "the stack's checkpoint could not be read (%v): the interrupted run's engine may still be writing it; trying again", err)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(checkpointSettle):
+		return true
+	}
+}
+
+// operateOnce is one attempt of operate.
+func operateOnce(ctx context.Context, stack auto.Stack, req protocol.Request, w *writer, res *protocol.Result) error {
 	ch := make(chan events.EngineEvent, 64)
 	done := make(chan struct{})
 	var drift []protocol.Drift
