@@ -15,6 +15,10 @@ import (
 // say.
 const DefaultParallel = 4
 
+// MaxParallel is the most stacks a request may run at once: every door
+// refuses more, rather than start a thousand Pulumi engines.
+const MaxParallel = 64
+
 // background tracks the operations this process runs, so that an API call
 // can cancel one running in the server and a shutdown can wait for them.
 type background struct {

@@ -18,7 +18,7 @@ import (
 // page.
 const MaxPage = graph.MaxPage
 
-// Client reads deployments, operations and their events, and stops
+// Client reads deployments, operations and their events, runs and stops
 // operations, wherever they are kept.
 type Client interface {
 	// Where names what the client talks to, for messages: "the local
@@ -48,6 +48,16 @@ type Client interface {
 	// Cancel asks a running operation to stop; it answers with the
 	// operation as it is now (stopping takes a moment).
 	Cancel(ctx context.Context, opID string) (*model.Operation, error)
+	// Operate runs an operation and returns it once it ended, with its
+	// stacks; the error is nil when it succeeded, wraps app.ErrFailed or
+	// app.ErrCancelled when it ran and did not (the operation is returned
+	// too), and is the reason otherwise. What ending ctx does depends on
+	// Detached.
+	Operate(ctx context.Context, r Request, w Watch) (*model.Operation, error)
+	// Detached reports whether an operation this client runs goes on
+	// without the caller: on a server, ending Operate's context stops
+	// following it (*StoppedFollowing); in process it cancels it.
+	Detached() bool
 	// Check makes sure the client can be used before a long stream is
 	// started on it: a server that refuses the login says why at once
 	// (a WebSocket refusal says less, and would be retried). The local

@@ -57,6 +57,9 @@ func SleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Detached implements Client: an operation runs on the server.
+func (c *HTTP) Detached() bool { return true }
+
 // Where implements Client: the server's name (its ServerKey).
 func (c *HTTP) Where() string { return c.key }
 
@@ -353,33 +356,6 @@ func (c *HTTP) RollbackCandidates(ctx context.Context, id, env string) (document
 func (c *HTTP) Cancel(ctx context.Context, opID string) (*model.Operation, error) {
 	var op model.Operation
 	if err := c.Do(ctx, http.MethodPost, "/operations/"+esc(opID)+"/cancel", nil, nil, &op); err != nil {
-		return nil, err
-	}
-	return &op, nil
-}
-
-// ManifestChange is what applying a manifest changed.
-type ManifestChange struct {
-	Revision int  `json:"revision"`
-	Changed  bool `json:"changed"`
-}
-
-// ApplyManifest stores a manifest (YAML) as deployment id's new revision.
-func (c *HTTP) ApplyManifest(ctx context.Context, id string, data []byte) (ManifestChange, error) {
-	var ch ManifestChange
-	return ch, c.Do(ctx, http.MethodPut, "/deployments/"+esc(id)+"/manifest", nil, YAML(data), &ch)
-}
-
-// Start starts an operation: kind (deploy, preview, refresh, destroy,
-// rollback) of an environment, or of one stack of it when stack is not
-// "", with the options of that route in body.
-func (c *HTTP) Start(ctx context.Context, id, env, stack, kind string, body map[string]any) (*model.Operation, error) {
-	path := envPath(id, env)
-	if stack != "" {
-		path += "/stacks/" + esc(stack)
-	}
-	var op model.Operation
-	if err := c.Do(ctx, http.MethodPost, path+"/"+kind, nil, body, &op); err != nil {
 		return nil, err
 	}
 	return &op, nil

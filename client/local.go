@@ -43,6 +43,9 @@ func (l *Local) Stream(ctx context.Context, f monitor.Filter, after int, emit fu
 	return monitor.Local{Hub: hub}.Stream(ctx, f, after, emit)
 }
 
+// Detached implements Client: an operation runs in this process.
+func (l *Local) Detached() bool { return false }
+
 // Where implements Client.
 func (l *Local) Where() string { return "the local store" }
 

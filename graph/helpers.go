@@ -130,8 +130,8 @@ func (r *Resolver) start(ctx context.Context, command string, kind vocab.Kind, i
 }
 
 func checkParallel(p *int) error {
-	if p != nil && (*p < 1 || *p > 64) {
-		return inputErrorf("input.parallel", "must be between 1 and 64")
+	if p != nil && (*p < 1 || *p > app.MaxParallel) {
+		return inputErrorf("input.parallel", fmt.Sprintf("must be between 1 and %d", app.MaxParallel))
 	}
 	return nil
 }

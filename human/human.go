@@ -73,3 +73,12 @@ func Counts[K ~string](c map[string]int, order []K) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Plural counts a noun in English: "1 stack", "3 stacks", "0 stacks".
+// Nouns are ours and regular: the plural adds an s to the last word.
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

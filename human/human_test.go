@@ -54,3 +54,11 @@ func TestChangesAndCounts(t *testing.T) {
 		t.Errorf("Counts(empty) = %q", got)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for n, want := range map[int]string{0: "0 deployed stacks", 1: "1 deployed stack", 12: "12 deployed stacks"} {
+		if got := human.Plural(n, "deployed stack"); got != want {
+			t.Errorf("Plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,10 +1,11 @@
 package main
 
-// Which client a command reads through (client.Local or client.HTTP): the only place that knows.
+// Which client a command runs through (client.Local or client.HTTP), and which commands take --server: the only place that knows.
 
-// The client a command reads through: client.Local over this machine's
+// The client a command runs through: client.Local over this machine's
 // store, or client.HTTP of the server --server (CLOUD_SERVER) names. Both
-// answer with the API's documents, so no command asks which it has.
+// answer with the API's documents and run operations the same way, so no
+// command asks which it has.
 
 import (
 	"time"
@@ -55,4 +56,41 @@ func (e *env) serverArg(c *cli.Context) string {
 		return "--server " + srv + " "
 	}
 	return ""
+}
+
+// remoteCommands are the commands that run against a server with
+// --server; every other command refuses it (see checkServerFlag).
+var remoteCommands = map[string]bool{
+	"list": true, "status": true, "outputs": true, "history": true, "logs": true,
+	"deploy": true, "deploy-stack": true, "preview": true, "refresh": true,
+	"destroy": true, "destroy-stack": true, "rollback": true, "cancel": true,
+	"monitor": true, "login": true, "logout": true,
+}
+
+// serverNeutral are the commands --server does not concern at all: they
+// neither use it nor touch a store, so a CLOUD_SERVER in the environment
+// must not stop them.
+var serverNeutral = map[string]bool{"help": true, "version": true, "completion": true}
+
+// checkServerFlag refuses --server for a command that only runs on the
+// local store, in one place rather than in every command: running it
+// locally while the user meant the server would act on the wrong data.
+func checkServerFlag(c *cli.Context, server string) error {
+	if server == "" || c.NArg() == 0 {
+		return nil
+	}
+	cmd := find(c.App.Commands, c.Args().First())
+	if cmd == nil || cmd.Hidden || remoteCommands[cmd.Name] || serverNeutral[cmd.Name] {
+		return nil
+	}
+	return usageError("cloud %s does not run against a server (--server or CLOUD_SERVER); run it where the server's home is", cmd.Name)
+}
+
+// server is the server a command runs against: its own --server flag
+// (monitor, login, logout) or the global one; "" for the local store.
+func (e *env) server(c *cli.Context) string {
+	if s := c.String("server"); s != "" {
+		return s
+	}
+	return e.serverURL
 }

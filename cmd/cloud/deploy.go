@@ -1,15 +1,18 @@
 package main
 
-// The operation commands (deploy, deploy-stack, preview, refresh, destroy, destroy-stack): flags into a RunRequest, live progress, the report.
+// The operation commands (deploy, deploy-stack, preview, refresh, destroy, destroy-stack): flags into a client.Request, live progress, the report.
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
@@ -26,7 +29,62 @@ func runFlags() []cli.Flag {
 	}
 }
 
-func deployCommand(e *env) *cli.Command {
+// operateOptions are what an operation command (deploy, deploy-stack,
+// preview, refresh, destroy, destroy-stack, rollback) runs with.
+type operateOptions struct {
+	Client  func() (client.Client, error)
+	Request client.Request
+	// ManifestFile is stored as a new revision first (deploy --file).
+	ManifestFile string
+	// Confirm asks first (destroy, destroy-stack), saying what goes.
+	Confirm bool
+}
+
+// operateRequest reads the flags every operation command has into a
+// request of kind for deployment id.
+func operateRequest(c *cli.Context, kind vocab.Kind, id string) (client.Request, error) {
+	r := client.Request{DeploymentID: id, Environment: c.String("env"), Kind: kind,
+		FailFast: c.Bool("fail-fast"), Command: c.Command.Name, Flags: setFlags(c)}
+	if c.IsSet("parallel") {
+		r.Parallel = c.Int("parallel")
+		if r.Parallel < 1 || r.Parallel > app.MaxParallel {
+			return r, usageError("--parallel must be between 1 and %d, not %d", app.MaxParallel, r.Parallel)
+		}
+	}
+	if hasFlag(c.Command.Flags, "require-lock") {
+		r.RequireLock = c.Bool("require-lock")
+	}
+	return r, nil
+}
+
+// operateAction is the Action of an operation command: its arguments
+// into options (through build, which adds what the command has of its
+// own), then runF or the run.
+func (e *env) operateAction(kind vocab.Kind, names []string, runF func(context.Context, *operateOptions) error,
+	build func(c *cli.Context, as []string, o *operateOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		as, err := args(c, names...)
+		if err != nil {
+			return err
+		}
+		req, err := operateRequest(c, kind, as[0])
+		if err != nil {
+			return err
+		}
+		opts := &operateOptions{Client: e.lazyClient(c), Request: req}
+		if build != nil {
+			if err := build(c, as, opts); err != nil {
+				return err
+			}
+		}
+		if runF != nil {
+			return runF(c.Context, opts)
+		}
+		return e.operateRun(c.Context, opts)
+	}
+}
+
+func deployCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "deploy",
 		Usage:     "deploy every enabled stack of a deployment to an environment",
@@ -48,40 +106,18 @@ Examples:
 			&cli.BoolFlag{Name: "skip-validation", Usage: "do not check the config against the stack templates first"},
 			requireLockFlag(),
 		),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			kind := vocab.KindDeploy
+		Action: e.operateAction(vocab.KindDeploy, []string{"ID"}, runF, func(c *cli.Context, _ []string, o *operateOptions) error {
 			if c.Bool("preview") {
-				kind = vocab.KindPreview
+				o.Request.Kind = vocab.KindPreview
 			}
-			if srv := e.server(c); srv != "" {
-				return e.remoteOperate(c, srv, app.RunRequest{DeploymentID: as[0], Kind: kind})
-			}
-			if f := c.String("file"); f != "" {
-				a, err := e.open(c.Context)
-				if err != nil {
-					return err
-				}
-				data, err := app.ReadManifestFile(f)
-				if err != nil {
-					return err
-				}
-				rev, _, err := a.ApplyManifest(c.Context, as[0], f, data)
-				if err != nil {
-					return err
-				}
-				e.status("applied %s as revision %d", f, rev)
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: kind,
-				RunOptions: app.RunOptions{Force: c.Bool("force"), Resume: c.Bool("resume"), SkipValidation: c.Bool("skip-validation")}})
-		},
+			o.Request.Force, o.Request.Resume, o.Request.SkipValidation = c.Bool("force"), c.Bool("resume"), c.Bool("skip-validation")
+			o.ManifestFile = c.String("file")
+			return nil
+		}),
 	}
 }
 
-func deployStackCommand(e *env) *cli.Command {
+func deployStackCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "deploy-stack",
 		Usage: "deploy one stack (its dependencies must be deployed)",
@@ -100,18 +136,15 @@ Examples:
 			&cli.BoolFlag{Name: "cascade", Usage: "then redeploy the dependents whose resolved inputs changed"},
 			&cli.BoolFlag{Name: "force", Usage: "deploy even when unchanged"},
 		),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID", "STACK")
-			if err != nil {
-				return err
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDeploy, Stacks: []string{as[1]},
-				RunOptions: app.RunOptions{WithDependencies: c.Bool("with-dependencies"), Cascade: c.Bool("cascade"), Force: c.Bool("force")}})
-		},
+		Action: e.operateAction(vocab.KindDeploy, []string{"ID", "STACK"}, runF, func(c *cli.Context, as []string, o *operateOptions) error {
+			o.Request.Stack = as[1]
+			o.Request.WithDependencies, o.Request.Cascade, o.Request.Force = c.Bool("with-dependencies"), c.Bool("cascade"), c.Bool("force")
+			return nil
+		}),
 	}
 }
 
-func previewCommand(e *env) *cli.Command {
+func previewCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "preview",
 		Usage: "run the Pulumi preview of every stack, with mock outputs for stacks not deployed",
@@ -124,17 +157,11 @@ Examples:
    cloud preview D1BRV40 -e stage`,
 		ArgsUsage: "ID",
 		Flags:     runFlags(),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindPreview})
-		},
+		Action:    e.operateAction(vocab.KindPreview, []string{"ID"}, runF, nil),
 	}
 }
 
-func refreshCommand(e *env) *cli.Command {
+func refreshCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "refresh",
 		Usage:     "find drift: compare each deployed stack with its real resources",
@@ -149,41 +176,33 @@ Examples:
    cloud refresh D1BRV40 -e prod --stack site`,
 		Flags: append(runFlags(),
 			&cli.StringSliceFlag{Name: "stack", Usage: "only these stacks (repeatable)"}),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindRefresh, Stacks: c.StringSlice("stack")})
-		},
+		Action: e.operateAction(vocab.KindRefresh, []string{"ID"}, runF, func(c *cli.Context, _ []string, o *operateOptions) error {
+			o.Request.Stacks = c.StringSlice("stack")
+			return nil
+		}),
 	}
 }
 
-func destroyCommand(e *env) *cli.Command {
+func destroyCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "destroy",
 		Usage: "destroy every stack of a deployment in an environment, dependents first",
 		Description: `Destroys every stack of a deployment in one environment, dependents first.
-Stacks never deployed there are skipped. Asks for confirmation unless --yes.
+Stacks never deployed there are skipped. Asks for confirmation, saying how
+many stacks and resources go, unless --yes.
 
 Examples:
    cloud destroy D1BRV40 -e dev --yes`,
 		ArgsUsage: "ID",
 		Flags:     append(runFlags(), requireLockFlag()),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID")
-			if err != nil {
-				return err
-			}
-			if err := e.confirm(fmt.Sprintf("Destroy every stack of %s in %s?", as[0], c.String("env"))); err != nil {
-				return err
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDestroy})
-		},
+		Action: e.operateAction(vocab.KindDestroy, []string{"ID"}, runF, func(c *cli.Context, _ []string, o *operateOptions) error {
+			o.Confirm = true
+			return nil
+		}),
 	}
 }
 
-func destroyStackCommand(e *env) *cli.Command {
+func destroyStackCommand(e *env, runF func(context.Context, *operateOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "destroy-stack",
 		Usage: "destroy one stack (refused while deployed stacks depend on it)",
@@ -196,18 +215,107 @@ Examples:
 		ArgsUsage: "ID STACK",
 		Flags: append(runFlags(),
 			&cli.BoolFlag{Name: "force", Usage: "destroy even when deployed stacks depend on it"}),
-		Action: func(c *cli.Context) error {
-			as, err := args(c, "ID", "STACK")
-			if err != nil {
-				return err
-			}
-			if err := e.confirm(fmt.Sprintf("Destroy stack %s of %s in %s?", as[1], as[0], c.String("env"))); err != nil {
-				return err
-			}
-			return e.operate(c, app.RunRequest{DeploymentID: as[0], Kind: vocab.KindDestroy, Stacks: []string{as[1]},
-				RunOptions: app.RunOptions{Force: c.Bool("force")}})
-		},
+		Action: e.operateAction(vocab.KindDestroy, []string{"ID", "STACK"}, runF, func(c *cli.Context, as []string, o *operateOptions) error {
+			o.Request.Stack, o.Request.Force, o.Confirm = as[1], c.Bool("force"), true
+			return nil
+		}),
 	}
+}
+
+// operateRun runs an operation through the client with live progress,
+// then prints its report. When there is a report it has said what failed:
+// the exit code is 1 without repeating the error.
+func (e *env) operateRun(ctx context.Context, opts *operateOptions) error {
+	r := opts.Request
+	if opts.ManifestFile != "" {
+		data, err := app.ReadManifestFile(opts.ManifestFile)
+		if err != nil {
+			return err
+		}
+		r.Manifest = &client.Manifest{Path: opts.ManifestFile, Data: data}
+	}
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	if opts.Confirm {
+		q, err := destroyQuestion(ctx, cl, r)
+		if err != nil {
+			return err
+		}
+		if err := e.confirm(q); err != nil {
+			return err
+		}
+	}
+	hint := "Ctrl-C cancels"
+	if cl.Detached() {
+		hint = "on " + cl.Where() + "; Ctrl-C stops following, not the operation"
+	}
+	p := newProgress(e, hint)
+	op, err := cl.Operate(ctx, r, client.Watch{
+		Applied: func(ch client.ManifestChange) {
+			if ch.Changed {
+				e.status("applied %s as revision %d", opts.ManifestFile, ch.Revision)
+			} else {
+				e.status("%s is revision %d already", opts.ManifestFile, ch.Revision)
+			}
+		},
+		Started: func(op *model.Operation) {
+			e.status("%s %s started on %s (%s of %s)", op.Kind, op.ID, cl.Where(), op.Environment, op.DeploymentID)
+		},
+		Event: p.apply,
+		// Not quiet-able: running without the team lock is a risk the
+		// user must see.
+		Warn: func(msg string) { fmt.Fprintf(e.io.Err, "warning: %s\n", msg) },
+		Confirm: func(stacks []string) bool {
+			return e.confirm(fmt.Sprintf("Rolling back destroys %s, which the earlier revision does not have. Go on?", strings.Join(stacks, ", "))) == nil
+		},
+		Connection: e.connectionStatus(cl, ""),
+	})
+	p.stop()
+	var sf *client.StoppedFollowing
+	switch {
+	case errors.As(err, &sf):
+		return &exitError{code: 1, err: fmt.Errorf("%w (cancel it with: cloud --server %s cancel %s)", err, sf.Where, sf.Operation.ID)}
+	case op == nil && err != nil && !e.yes && r.Kind == vocab.KindRollback && strings.Contains(err.Error(), "would destroy"):
+		return usageError("%v\nrun it again with --yes to destroy them", err)
+	case op == nil:
+		return err
+	}
+	if perr := e.printReport(op); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
+}
+
+// destroyQuestion asks before a destroy, saying what it destroys: how
+// many stacks hold how many resources in that environment now.
+func destroyQuestion(ctx context.Context, cl client.Client, r client.Request) (string, error) {
+	d, err := cl.Deployment(ctx, r.DeploymentID, r.Environment)
+	if err != nil {
+		return "", err
+	}
+	stacks, resources := 0, 0
+	for _, env := range d.Environments {
+		for _, s := range env.Stacks {
+			if r.Stack != "" && s.Name != r.Stack {
+				continue
+			}
+			if s.ResourceCount > 0 {
+				stacks++
+				resources += s.ResourceCount
+			}
+		}
+	}
+	if r.Stack != "" {
+		return fmt.Sprintf("Destroy stack %s of %s in %s (%s)?", r.Stack, r.DeploymentID, r.Environment,
+			human.Plural(resources, "resource")), nil
+	}
+	return fmt.Sprintf("Destroy every stack of %s in %s (%s holding %s)?", r.DeploymentID, r.Environment,
+		human.Plural(stacks, "deployed stack"), human.Plural(resources, "resource")), nil
 }
 
 // confirm asks before a destructive command unless --yes; with no terminal
@@ -226,61 +334,6 @@ func (e *env) confirm(question string) error {
 		return nil
 	}
 	return usageError("cancelled")
-}
-
-// operate runs an operation with live progress and prints its summary.
-func (e *env) operate(c *cli.Context, req app.RunRequest) error {
-	if srv := e.server(c); srv != "" {
-		return e.remoteOperate(c, srv, req)
-	}
-	a, err := e.open(c.Context)
-	if err != nil {
-		return err
-	}
-	req.Environment = c.String("env")
-	req.Parallel = c.Int("parallel")
-	req.FailFast = c.Bool("fail-fast")
-	req.Command = c.Command.Name
-	req.Flags = setFlags(c)
-	if req.Parallel < 1 {
-		return usageError("--parallel must be at least 1")
-	}
-	req.RequireLock = c.Bool("require-lock")
-	return e.watch(c.Context, a, req.Kind, &req, func() (*app.Report, error) { return a.Run(c.Context, req) })
-}
-
-// watch runs an operation with live progress and prints its report. When
-// there is a report, it has said what failed: the exit code is 1 without
-// repeating the error.
-func (e *env) watch(ctx context.Context, a *app.App, kind vocab.Kind, run *app.RunRequest, do func() (*app.Report, error)) error {
-	p := newProgress(e, "Ctrl-C cancels")
-	run.Observer = p.observe
-	// Not quiet-able: running without the team lock is a risk the user
-	// must see.
-	run.Warn = func(msg string) { fmt.Fprintf(e.io.Err, "warning: %s\n", msg) }
-	report, err := do()
-	p.stop()
-	if report == nil {
-		return err
-	}
-	if perr := e.printLocalReport(ctx, a, report); perr != nil {
-		return perr
-	}
-	if err != nil {
-		return &exitError{code: 1, err: errSilent}
-	}
-	return nil
-}
-
-// printLocalReport prints the report of an operation run in this process
-// as printReport does a server's: from the operation's document.
-func (e *env) printLocalReport(ctx context.Context, a *app.App, r *app.Report) error {
-	// Read even when the run was interrupted: its end is recorded.
-	op, err := client.NewLocal(a).Operation(context.WithoutCancel(ctx), r.Operation.ID)
-	if err != nil {
-		return err
-	}
-	return e.printReport(op)
 }
 
 // setFlags are the flags the user set on command c, by their names (not

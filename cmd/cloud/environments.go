@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -104,7 +105,12 @@ func (e *env) setEnvironmentRun(ctx context.Context, opts *setEnvironmentOptions
 		p.stop()
 	}
 	if report != nil {
-		if perr := e.printLocalReport(ctx, a, report); perr != nil {
+		// Read even when the run was interrupted: its end is recorded.
+		op, perr := client.NewLocal(a).Operation(context.WithoutCancel(ctx), report.Operation.ID)
+		if perr == nil {
+			perr = e.printReport(op)
+		}
+		if perr != nil {
 			return perr
 		}
 	}

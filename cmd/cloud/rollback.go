@@ -1,25 +1,32 @@
 package main
 
-// cloud rollback: flags, the confirmation and --list; the rollback is the core's.
+// cloud rollback: flags into options, --list, and the run through the client seam (operateRun).
 
 import (
-	"fmt"
+	"context"
 	"io"
 
-	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
 
-func rollbackCommand(e *env) *cli.Command {
+// rollbackOptions are what cloud rollback runs with: the operation's, or
+// List to show the candidates instead.
+type rollbackOptions struct {
+	operateOptions
+	List bool
+}
+
+func rollbackCommand(e *env, runF func(context.Context, *rollbackOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "rollback",
 		Usage:     "redeploy what an earlier successful operation deployed (--list shows the candidates)",
 		ArgsUsage: "ID",
 		Description: `The manifest revision the earlier operation ran becomes current again (as a new
 revision), stacks deployed now that it did not have are destroyed (after
-confirmation), and the deployment runs as an operation of kind rollback.
+confirmation; with --server, --yes is the confirmation), and the deployment
+runs as an operation of kind rollback.
 
 Examples:
    cloud rollback D1BRV40 -e prod --list
@@ -34,45 +41,47 @@ Examples:
 			if err != nil {
 				return err
 			}
-			envName := c.String("env")
-			if c.Bool("list") {
-				cl, err := e.client(c)
-				if err != nil {
-					return err
-				}
-				ops, err := cl.RollbackCandidates(c.Context, as[0], envName)
-				if err != nil {
-					return err
-				}
-				return e.emit(ops, func(w io.Writer) {
-					row(w, "OPERATION", "KIND", "REVISION", "FINISHED", "BY", "SUMMARY")
-					for _, op := range ops.Items {
-						finished := "-"
-						if op.FinishedAt != nil {
-							finished = human.DateTime(*op.FinishedAt)
-						}
-						row(w, op.ID, op.Kind, op.Revision, finished, op.Actor, summaryText(op.Summary))
-					}
-				})
-			}
-			if srv := e.server(c); srv != "" {
-				return e.remoteRollback(c, srv, as[0])
-			}
-			a, err := e.open(c.Context)
+			req, err := operateRequest(c, vocab.KindRollback, as[0])
 			if err != nil {
 				return err
 			}
-			to := c.String("to")
-			if to == "" {
+			opts := &rollbackOptions{operateOptions: operateOptions{Client: e.lazyClient(c), Request: req}, List: c.Bool("list")}
+			opts.Request.To, opts.Request.DestroyAdded = c.String("to"), e.yes
+			switch {
+			case opts.List && opts.Request.To != "":
+				return usageError("rollback: --list and --to do not go together")
+			case !opts.List && opts.Request.To == "":
 				return usageError("rollback: give --to OPERATION (or --list to see the candidates)")
 			}
-			req := app.RollbackRequest{DeploymentID: as[0], Environment: envName, To: to,
-				Confirm: func(stacks []string) bool {
-					return e.confirm(fmt.Sprintf("Rolling back destroys %v, which the earlier revision does not have. Go on?", stacks)) == nil
-				}}
-			req.Run = app.RunRequest{Command: c.Command.Name,
-				RunOptions: app.RunOptions{Parallel: c.Int("parallel"), FailFast: c.Bool("fail-fast"), RequireLock: c.Bool("require-lock")}}
-			return e.watch(c.Context, a, vocab.KindRollback, &req.Run, func() (*app.Report, error) { return a.Rollback(c.Context, req) })
+			if runF != nil {
+				return runF(c.Context, opts)
+			}
+			return e.rollbackRun(c.Context, opts)
 		},
 	}
+}
+
+// rollbackRun lists the candidates, or runs the rollback.
+func (e *env) rollbackRun(ctx context.Context, opts *rollbackOptions) error {
+	if !opts.List {
+		return e.operateRun(ctx, &opts.operateOptions)
+	}
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	ops, err := cl.RollbackCandidates(ctx, opts.Request.DeploymentID, opts.Request.Environment)
+	if err != nil {
+		return err
+	}
+	return e.emit(ops, func(w io.Writer) {
+		row(w, "OPERATION", "KIND", "REVISION", "FINISHED", "BY", "SUMMARY")
+		for _, op := range ops.Items {
+			finished := "-"
+			if op.FinishedAt != nil {
+				finished = human.DateTime(*op.FinishedAt)
+			}
+			row(w, op.ID, op.Kind, op.Revision, finished, op.Actor, summaryText(op.Summary))
+		}
+	})
 }
