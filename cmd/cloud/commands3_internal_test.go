@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/urfave/cli/v2"
+)
+
+// The validate, registry, sync, serve, login and monitor commands tested
+// twice, as in commands_internal_test.go: argv → options through runF,
+// and options → output with buffers against a real store (no server, no
+// AWS).
+
+// optionsCase is one argv and the options it parses to; want nil is a
+// usage error.
+type optionsCase[T any] struct {
+	argv []string
+	want *T
+}
+
+// checkOptions parses each case with the command newCmd builds and
+// compares the options after clear has checked and zeroed the
+// dependencies (functions DeepEqual cannot compare).
+func checkOptions[T any](t *testing.T, what string, newCmd func(runF func(context.Context, *T) error) *cli.Command, clear func(*T) bool, cases []optionsCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		var got *T
+		err := parse(t, newCmd(capture(&got)), tc.argv...)
+		if tc.want == nil {
+			wantUsage(t, what, tc.argv, err, got)
+			continue
+		}
+		if err != nil || got == nil {
+			t.Errorf("%s %v: %v", what, tc.argv, err)
+			continue
+		}
+		if !clear(got) {
+			t.Errorf("%s %v: a dependency is missing: %+v", what, tc.argv, got)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %v: options %+v, want %+v", what, tc.argv, got, tc.want)
+		}
+	}
+}
+
+// noApp is an App that fails the test: the run must not open the store.
+func noApp(t *testing.T) func() (*app.App, error) {
+	return func() (*app.App, error) {
+		t.Helper()
+		t.Error("the store was opened")
+		return nil, errors.New("no store")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestValidateCommands_Options(t *testing.T) {
+	e := &env{}
+	checkOptions(t, "validate deployment", func(f func(context.Context, *validateDeploymentOptions) error) *cli.Command {
+		return validateDeploymentCommand(e, f)
+	}, func(o *validateDeploymentOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[validateDeploymentOptions]{
+		{[]string{"D1BRV40"}, &validateDeploymentOptions{ID: "D1BRV40"}},
+		{[]string{"D1BRV40", "-e", "prod"}, &validateDeploymentOptions{ID: "D1BRV40", Env: "prod"}},
+		{[]string{}, nil},
+		{[]string{"D1", "D2"}, nil},
+		{[]string{"D1", "--strict"}, nil},
+	})
+	checkOptions(t, "validate dependencies", func(f func(context.Context, *validateDependenciesOptions) error) *cli.Command {
+		return validateDependenciesCommand(e, f)
+	}, func(o *validateDependenciesOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[validateDependenciesOptions]{
+		{[]string{"D1BRV40"}, &validateDependenciesOptions{ID: "D1BRV40"}},
+		{[]string{}, nil},
+		{[]string{"D1", "D2"}, nil},
+		{[]string{"D1", "-e", "dev"}, nil},
+	})
+	t.Setenv("AWS_PROFILE", "")
+	checkOptions(t, "validate aws-access", func(f func(context.Context, *validateAWSAccessOptions) error) *cli.Command {
+		return validateAWSAccessCommand(e, f)
+	}, func(o *validateAWSAccessOptions) bool { ok := o.Check != nil; o.Check = nil; return ok }, []optionsCase[validateAWSAccessOptions]{
+		{[]string{}, &validateAWSAccessOptions{Timeout: 10 * time.Second}},
+		{[]string{"--profile", "prod", "--timeout", "2s"}, &validateAWSAccessOptions{Profile: "prod", Timeout: 2 * time.Second}},
+		{[]string{"--timeout", "soon"}, nil},
+		{[]string{"extra"}, nil},
+	})
+	checkOptions(t, "validate pulumi-access", func(f func(context.Context, *validatePulumiAccessOptions) error) *cli.Command {
+		return validatePulumiAccessCommand(e, f)
+	}, func(o *validatePulumiAccessOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[validatePulumiAccessOptions]{
+		{[]string{}, &validatePulumiAccessOptions{}},
+		{[]string{"D1BRV40"}, &validatePulumiAccessOptions{ID: "D1BRV40"}},
+		{[]string{"D1", "D2"}, nil},
+	})
+}
+
+// TestValidateRun: the demo deployment's findings of one environment, its
+// graph of five layers in every environment; an unknown deployment fails; the
+// AWS identity prints as a table or JSON.
+func TestValidateRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	// In a test binary the built-in programs cannot run (they are the
+	// cloud binary's), so each stack's program is a finding: printed one
+	// a line, exit 1 with nothing more said.
+	for _, format := range []string{"table", "json"} {
+		e, out, _ := testEnv(false, format)
+		err := e.validateDeploymentRun(ctx, &validateDeploymentOptions{App: open, ID: id, Env: "dev"})
+		if exitCode(err) != 1 || !errors.Is(err, errSilent) {
+			t.Errorf("-o %s: validate deployment: exit %d (%v), want 1 and silent", format, exitCode(err), err)
+		}
+		want := `error: dev: stacks.network.program: stack program "demo-network" not found`
+		if format == "json" {
+			want = `"stacks.network.program"`
+		}
+		if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "stage") {
+			t.Errorf("-o %s: validate deployment -e dev:\n%s\nwant %q", format, out, want)
+		}
+	}
+	e, out, _ := testEnv(false, "table")
+	if err := e.validateDependenciesRun(ctx, &validateDependenciesOptions{App: open, ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	layers := "ok, 5 layers: network | security | database storage | app | monitoring\n"
+	if want := "dev: " + layers + "stage: " + layers + "prod: " + layers; out.String() != want {
+		t.Errorf("validate dependencies:\n%s\nwant\n%s", out, want)
+	}
+	if err := e.validateDeploymentRun(ctx, &validateDeploymentOptions{App: open, ID: "D0THER0"}); exitCode(err) == 0 {
+		t.Errorf("validate of an unknown deployment: no error")
+	}
+
+	check := func(_ context.Context, profile string, timeout time.Duration) (*app.AWSIdentity, error) {
+		if profile != "prod" || timeout != time.Second {
+			t.Errorf("aws-access checked profile %q, timeout %s", profile, timeout)
+		}
+		return &app.AWSIdentity{Account: "123456789012", ARN: "arn:aws:iam::123456789012:user/alice"}, nil
+	}
+	for _, format := range []string{"table", "json"} {
+		e, out, _ := testEnv(false, format)
+		if err := e.validateAWSAccessRun(ctx, &validateAWSAccessOptions{Check: check, Profile: "prod", Timeout: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		want := "ACCOUNT       ARN                                   REGION\n123456789012  arn:aws:iam::123456789012:user/alice  -\n"
+		if format == "json" {
+			want = `"account": "123456789012"`
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("aws-access -o %s:\n%s\nwant %q", format, out, want)
+		}
+	}
+	fail := func(context.Context, string, time.Duration) (*app.AWSIdentity, error) {
+		return nil, errors.New("no credentials")
+	}
+	if err := e.validateAWSAccessRun(ctx, &validateAWSAccessOptions{Check: fail}); err == nil || err.Error() != "no credentials" {
+		t.Errorf("aws-access without credentials: %v", err)
+	}
+}
+
+func TestRegistryCommands_Options(t *testing.T) {
+	e := &env{}
+	checkOptions(t, "register-stack", func(f func(context.Context, *registerStackOptions) error) *cli.Command {
+		return registerStackCommand(e, f)
+	}, func(o *registerStackOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[registerStackOptions]{
+		{[]string{"network"}, &registerStackOptions{Source: "network"}},
+		{[]string{"./bin/stacks/cache", "--dependencies", "network, security"}, &registerStackOptions{Source: "./bin/stacks/cache", Dependencies: &[]string{"network", "security"}}},
+		{[]string{"./infra/web", "--name", "web", "--dependencies", ""}, &registerStackOptions{Source: "./infra/web", Name: "web", Dependencies: &[]string{}}},
+		{[]string{}, nil},
+		{[]string{"a", "b"}, nil},
+		{[]string{"a", "--name"}, nil},
+	})
+	checkOptions(t, "update-stack", func(f func(context.Context, *updateStackOptions) error) *cli.Command {
+		return updateStackCommand(e, f)
+	}, func(o *updateStackOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[updateStackOptions]{
+		{[]string{"app", "--description", "web", "--priority", "10"}, &updateStackOptions{Name: "app", Description: ptr("web"), Priority: ptr(10)}},
+		{[]string{"database", "--dependencies", ""}, &updateStackOptions{Name: "database", Dependencies: &[]string{}}},
+		{[]string{"app"}, nil},
+		{[]string{"app", "--priority", "high"}, nil},
+		{[]string{}, nil},
+		{[]string{"a", "b", "--description", "x"}, nil},
+	})
+	checkOptions(t, "unregister-stack", func(f func(context.Context, *unregisterStackOptions) error) *cli.Command {
+		return unregisterStackCommand(e, f)
+	}, func(o *unregisterStackOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[unregisterStackOptions]{
+		{[]string{"cache"}, &unregisterStackOptions{Name: "cache"}},
+		{[]string{"cache", "--force"}, &unregisterStackOptions{Name: "cache", Force: true}},
+		{[]string{}, nil},
+		{[]string{"a", "b"}, nil},
+		{[]string{"cache", "--force=maybe"}, nil},
+	})
+	checkOptions(t, "list-stacks", func(f func(context.Context, *listStacksOptions) error) *cli.Command {
+		return listStacksCommand(e, f)
+	}, func(o *listStacksOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[listStacksOptions]{
+		{[]string{}, &listStacksOptions{}},
+		{[]string{"extra"}, nil},
+		{[]string{"--all"}, nil},
+	})
+	checkOptions(t, "validate-stack", func(f func(context.Context, *validateStackOptions) error) *cli.Command {
+		return validateStackCommand(e, f)
+	}, func(o *validateStackOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[validateStackOptions]{
+		{[]string{"database"}, &validateStackOptions{Name: "database"}},
+		{[]string{"--all", "--strict"}, &validateStackOptions{All: true, Strict: true}},
+		{[]string{}, nil},
+		{[]string{"database", "--all"}, nil},
+		{[]string{"a", "b"}, nil},
+	})
+}
+
+// TestRegistryRun: a new home lists no stacks (a hint on the table, an
+// empty list as JSON); unregister-stack without --yes and no terminal is
+// refused before the store is opened; updating or validating a stack
+// never registered fails.
+func TestRegistryRun(t *testing.T) {
+	a, _ := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	for _, tty := range []bool{false, true} {
+		e, out, _ := testEnv(tty, "table")
+		if err := e.listStacksRun(ctx, &listStacksOptions{App: open}); err != nil {
+			t.Fatal(err)
+		}
+		if want := "NAME  VERSION  DEPENDENCIES  INPUTS  OUTPUTS  SOURCE\n(no stacks registered: cloud register-stack NAME)\n"; out.String() != want {
+			t.Errorf("tty %v: list-stacks of a new home:\n%q\nwant %q", tty, out, want)
+		}
+	}
+	e, out, _ := testEnv(false, "json")
+	if err := e.listStacksRun(ctx, &listStacksOptions{App: open}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "[]" {
+		t.Errorf("list-stacks -o json of a new home: %q", got)
+	}
+
+	e, _, errb := testEnv(false, "table")
+	if err := e.unregisterStackRun(ctx, &unregisterStackOptions{App: noApp(t), Name: "cache"}); exitCode(err) != 2 {
+		t.Errorf("unregister-stack without --yes: exit %d (%v), want 2", exitCode(err), err)
+	}
+	if errb.Len() != 0 {
+		t.Errorf("unregister-stack refused: stderr %q", errb)
+	}
+	if err := e.updateStackRun(ctx, &updateStackOptions{App: open, Name: "nosuch", Priority: ptr(1)}); exitCode(err) == 0 {
+		t.Errorf("update-stack of a stack never registered: no error")
+	}
+	if err := e.validateStackRun(ctx, &validateStackOptions{App: open, Name: "nosuch"}); exitCode(err) == 0 {
+		t.Errorf("validate-stack of a stack never registered: no error")
+	}
+	e, out, _ = testEnv(false, "table")
+	if err := e.validateStackRun(ctx, &validateStackOptions{App: open, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "(no stacks registered)\n"; out.String() != want {
+		t.Errorf("validate-stack --all of a new home: %q, want %q", out, want)
+	}
+}
