@@ -256,7 +256,7 @@ func newApp(e *env) *cli.App {
 			cancelCommand(e, nil),
 			lockCommand(e, nil),
 			unlockCommand(e, nil),
-			syncCommand(e),
+			syncCommand(e, nil),
 			rollbackCommand(e),
 			enableEnvironmentCommand(e, nil),
 			disableEnvironmentCommand(e, nil),

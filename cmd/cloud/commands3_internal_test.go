@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/cloudplatform/cloud/app"
 	"github.com/urfave/cli/v2"
 )
@@ -255,3 +258,150 @@ func TestRegistryRun(t *testing.T) {
 		t.Errorf("validate-stack --all of a new home: %q, want %q", out, want)
 	}
 }
+
+func TestSyncCommands_Options(t *testing.T) {
+	e := &env{}
+	appOnly := func(o *syncOptions) bool { ok := o.App != nil; o.App = nil; return ok }
+	for _, mode := range []app.SyncMode{app.SyncBoth, app.SyncPush, app.SyncPull, app.SyncReconcile} {
+		newCmd := func(f func(context.Context, *syncOptions) error) *cli.Command {
+			if mode == app.SyncBoth {
+				return syncCommand(e, f)
+			}
+			return syncRunCommand(e, mode, "", "", f)
+		}
+		checkOptions(t, "sync "+string(mode), newCmd, appOnly, []optionsCase[syncOptions]{
+			{[]string{}, &syncOptions{Mode: mode}},
+			{[]string{"extra"}, nil},
+			{[]string{"--all"}, nil},
+		})
+	}
+	checkOptions(t, "sync configure", func(f func(context.Context, *syncConfigureOptions) error) *cli.Command {
+		return syncConfigureCommand(e, f)
+	}, func(o *syncConfigureOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[syncConfigureOptions]{
+		{[]string{}, &syncConfigureOptions{}},
+		{[]string{"--table", "cloud-platform", "--region", "eu-west-1", "--interval", "1m"},
+			&syncConfigureOptions{Change: app.SyncConfigChange{Table: ptr("cloud-platform"), Region: ptr("eu-west-1"), Interval: ptr(time.Minute)}}},
+		{[]string{"--endpoint", "", "--profile", "ops"}, &syncConfigureOptions{Change: app.SyncConfigChange{Endpoint: ptr(""), Profile: ptr("ops")}}},
+		{[]string{"--interval", "often"}, nil},
+		{[]string{"extra"}, nil},
+	})
+	for what, newCmd := range map[string]func(*env, func(context.Context, *syncTableOptions) error) *cli.Command{
+		"sync init-table": syncInitTableCommand, "sync check": syncCheckCommand,
+	} {
+		checkOptions(t, what, func(f func(context.Context, *syncTableOptions) error) *cli.Command { return newCmd(e, f) },
+			func(o *syncTableOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[syncTableOptions]{
+				{[]string{}, &syncTableOptions{}},
+				{[]string{"extra"}, nil},
+			})
+	}
+	checkOptions(t, "sync status", func(f func(context.Context, *syncStatusOptions) error) *cli.Command {
+		return syncStatusCommand(e, f)
+	}, func(o *syncStatusOptions) bool {
+		ok := o.App != nil && o.Now != nil
+		o.App, o.Now = nil, nil
+		return ok
+	}, []optionsCase[syncStatusOptions]{
+		{[]string{}, &syncStatusOptions{}},
+		{[]string{"extra"}, nil},
+	})
+	checkOptions(t, "sync conflicts", func(f func(context.Context, *syncConflictsOptions) error) *cli.Command {
+		return syncConflictsCommand(e, f)
+	}, func(o *syncConflictsOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[syncConflictsOptions]{
+		{[]string{}, &syncConflictsOptions{}},
+		{[]string{"--all"}, &syncConflictsOptions{All: true}},
+		{[]string{"extra"}, nil},
+		{[]string{"--all=sometimes"}, nil},
+	})
+	checkOptions(t, "sync resolve", func(f func(context.Context, *syncResolveOptions) error) *cli.Command {
+		return syncResolveCommand(e, f)
+	}, func(o *syncResolveOptions) bool { ok := o.App != nil; o.App = nil; return ok }, []optionsCase[syncResolveOptions]{
+		{[]string{"3f2a9c1b", "--keep", "winner"}, &syncResolveOptions{ID: "3f2a9c1b", Keep: "winner"}},
+		{[]string{"--keep", "loser", "3f2a9c1b"}, &syncResolveOptions{ID: "3f2a9c1b", Keep: "loser"}},
+		{[]string{"3f2a9c1b", "--keep", "both"}, nil},
+		{[]string{"--keep", "winner"}, nil},
+		{[]string{"a", "b", "--keep", "winner"}, nil},
+	})
+	// A missing required flag is urfave/cli's own error, before Action
+	// (exit 1, as before options existed).
+	var res *syncResolveOptions
+	if err := parse(t, syncResolveCommand(e, capture(&res)), "3f2a9c1b"); err == nil || !strings.Contains(err.Error(), `Required flag "keep" not set`) || res != nil {
+		t.Errorf("sync resolve without --keep: %v, ran with %+v", err, res)
+	}
+}
+
+// TestSyncRun: without a configuration, configure says so and the
+// commands that need one are usage errors that name the fix; configured
+// (nothing contacted), configure prints the settings, status the local
+// bookkeeping by a fixed clock, conflicts none, and resolving an unknown
+// conflict fails.
+func TestSyncRun(t *testing.T) {
+	for _, v := range []string{"CLOUD_SYNC_TABLE", "CLOUD_SYNC_REGION", "CLOUD_SYNC_ENDPOINT", "CLOUD_SYNC_PROFILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	a, _ := testApp(t)
+	ctx := context.Background()
+	open := func() (*app.App, error) { return a, nil }
+	now := func() time.Time { return fixedNow }
+	file := a.SyncConfigFile()
+
+	e, out, _ := testEnv(false, "table")
+	if err := e.syncConfigureRun(ctx, &syncConfigureOptions{App: open}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "sync is not configured (" + file + ")\n"; out.String() != want {
+		t.Errorf("configure of a new home: %q, want %q", out, want)
+	}
+	for what, run := range map[string]func() error{
+		"sync":      func() error { return e.syncRun(ctx, &syncOptions{App: open, Mode: app.SyncBoth}) },
+		"push":      func() error { return e.syncRun(ctx, &syncOptions{App: open, Mode: app.SyncPush}) },
+		"status":    func() error { return e.syncStatusRun(ctx, &syncStatusOptions{App: open, Now: now}) },
+		"conflicts": func() error { return e.syncConflictsRun(ctx, &syncConflictsOptions{App: open}) },
+	} {
+		if err := run(); exitCode(err) != 2 || !strings.Contains(err.Error(), "see cloud sync configure --help") {
+			t.Errorf("%s unconfigured: exit %d (%v), want a usage error", what, exitCode(err), err)
+		}
+	}
+
+	e, out, errb := testEnv(true, "table")
+	ch := app.SyncConfigChange{Table: ptr("team"), Region: ptr("eu-west-1"), Endpoint: ptr("http://127.0.0.1:1")}
+	if err := e.syncConfigureRun(ctx, &syncConfigureOptions{App: open, Change: ch}); err != nil {
+		t.Fatal(err)
+	}
+	want := "table     team\nregion    eu-west-1\nendpoint  http://127.0.0.1:1\nprofile   (default credentials)\ninterval  30s\nfile      " + file + "\n"
+	if out.String() != want || errb.String() != "saved "+file+"\n" {
+		t.Errorf("configure:\nstdout %q\nwant   %q\nstderr %q", out, want, errb)
+	}
+	e, out, _ = testEnv(false, "json")
+	if err := e.syncConfigureRun(ctx, &syncConfigureOptions{App: open}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg syncConfigJSON
+	if err := json.Unmarshal(out.Bytes(), &cfg); err != nil || !cfg.Configured || cfg.Table != "team" || cfg.Interval != "30s" || cfg.File != file {
+		t.Errorf("configure -o json (%v):\n%s", err, out)
+	}
+
+	for _, tty := range []bool{false, true} {
+		e, out, _ = testEnv(tty, "table")
+		if err := e.syncStatusRun(ctx, &syncStatusOptions{App: open, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		got := ansi.Strip(out.String())
+		for _, want := range []string{"table           team\n", "last push       never\n", "last pull       never\n", "conflicts       0 open\n"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("tty %v: status lacks %q:\n%s", tty, want, got)
+			}
+		}
+	}
+	e, out, _ = testEnv(false, "table")
+	if err := e.syncConflictsRun(ctx, &syncConflictsOptions{App: open, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "no conflicts\n" {
+		t.Errorf("conflicts: %q", out)
+	}
+	if err := e.syncResolveRun(ctx, &syncResolveOptions{App: open, ID: "3f2a9c1b", Keep: "winner"}); exitCode(err) != 1 || !strings.Contains(err.Error(), `no conflict "3f2a9c1b"`) {
+		t.Errorf("resolve of an unknown conflict: exit %d (%v)", exitCode(err), err)
+	}
+}
+
