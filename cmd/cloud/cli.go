@@ -274,7 +274,7 @@ func newApp(e *env) *cli.App {
 			unregisterStackCommand(e, nil),
 			listStacksCommand(e, nil),
 			validateStackCommand(e, nil),
-			serveCommand(e),
+			serveCommand(e, nil),
 			monitorCommand(e),
 			loginCommand(e),
 			logoutCommand(e),

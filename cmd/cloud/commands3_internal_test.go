@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/auth"
+	"github.com/cloudplatform/cloud/server"
 	"github.com/urfave/cli/v2"
 )
 
@@ -405,3 +409,99 @@ func TestSyncRun(t *testing.T) {
 	}
 }
 
+// clearEnv keeps the developer's variables of names out of a test.
+func clearEnv(t *testing.T, names ...string) {
+	for _, v := range names {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+}
+
+func TestServeCommand_Options(t *testing.T) {
+	clearEnv(t, "CLOUD_LISTEN", "CLOUD_AUTH", "CLOUD_COGNITO_USER_POOL_ID", "CLOUD_COGNITO_REGION", "CLOUD_COGNITO_ISSUER",
+		"CLOUD_COGNITO_CLIENT_IDS", "CLOUD_COGNITO_ENDPOINT", "CLOUD_CORS_ORIGINS")
+	defaults := serveOptions{Listen: "127.0.0.1:8080", ShutdownGrace: 30 * time.Second, PingInterval: 15 * time.Second,
+		InitTimeout: server.DefaultInitTimeout, Auth: serveAuthOptions{JWKSRefresh: auth.DefaultRefreshInterval}}
+	with := func(f func(*serveOptions)) *serveOptions { o := defaults; f(&o); return &o }
+	e, _, errb := testEnv(false, "table")
+	checkOptions(t, "serve", func(f func(context.Context, *serveOptions) error) *cli.Command { return serveCommand(e, f) },
+		func(o *serveOptions) bool {
+			ok := o.App != nil && o.Logger != nil
+			if o.Logger != nil {
+				o.Logger.Info("parsed")
+			}
+			o.App, o.Logger = nil, nil
+			return ok
+		}, []optionsCase[serveOptions]{
+			{[]string{}, &defaults},
+			{[]string{"--listen", ":8443", "--shutdown-grace", "5s", "--ping-interval", "1s", "--ws-init-timeout", "2s", "--log-format", "json", "--log-level", "debug"},
+				with(func(o *serveOptions) {
+					o.Listen, o.ShutdownGrace, o.PingInterval, o.InitTimeout = ":8443", 5*time.Second, time.Second, 2*time.Second
+				})},
+			{[]string{"--auth", "cognito", "--cognito-user-pool-id", "eu-west-1_AbC123", "--cognito-client-id", "a", "--cognito-client-id", "b",
+				"--cognito-region", "", "--jwks-refresh-interval", "1m"},
+				with(func(o *serveOptions) {
+					o.Auth = serveAuthOptions{Mode: ptr("cognito"), UserPoolID: ptr("eu-west-1_AbC123"), Region: ptr(""),
+						ClientIDs: []string{"a", "b"}, JWKSRefresh: time.Minute}
+				})},
+			{[]string{"--cognito-from", "D1BRV40/prod", "--allow-unauthenticated", "--cognito-issuer", "https://idp", "--cognito-endpoint", "http://127.0.0.1:9229"},
+				with(func(o *serveOptions) {
+					o.Auth = serveAuthOptions{From: "D1BRV40/prod", AllowUnauthenticated: true, Issuer: ptr("https://idp"),
+						Endpoint: ptr("http://127.0.0.1:9229"), JWKSRefresh: auth.DefaultRefreshInterval}
+				})},
+			{[]string{"--cors-origin", "https://a.example", "--trust-proxy", "--rate-limit", "2.5", "--burst", "7"},
+				with(func(o *serveOptions) {
+					o.Limits = server.Limits{CORSOrigins: []string{"https://a.example"}, TrustProxy: true, RatePerSecond: 2.5, Burst: 7}
+				})},
+			{[]string{"extra"}, nil},
+			{[]string{"--log-format", "xml"}, nil},
+			{[]string{"--log-level", "loud"}, nil},
+			{[]string{"--shutdown-grace", "forever"}, nil},
+			{[]string{"--burst", "many"}, nil},
+		})
+	// The second case logs as JSON, the others as text, on the env's stderr.
+	if got := errb.String(); !strings.Contains(got, `"msg":"parsed"`) || !strings.Contains(got, "msg=parsed") {
+		t.Errorf("serve's loggers wrote:\n%s", got)
+	}
+}
+
+// TestServeRun: without authentication the server refuses an address other
+// machines can reach before it listens; on loopback it serves, says where
+// on stderr, and stops with its context.
+func TestServeRun(t *testing.T) {
+	clearEnv(t, "CLOUD_SYNC_TABLE", "CLOUD_SYNC_REGION", "CLOUD_SYNC_ENDPOINT", "CLOUD_SYNC_PROFILE")
+	t.Setenv("GOGC", "100") // serveRun leaves the collector alone then
+	a, _ := testApp(t)
+	open := func() (*app.App, error) { return a, nil }
+	e, out, errb := testEnv(false, "table")
+	log := slog.New(slog.NewTextHandler(errb, nil))
+	err := e.serveRun(context.Background(), &serveOptions{App: open, Logger: log, Listen: "0.0.0.0:0"})
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "refusing to serve without authentication on 0.0.0.0:0") {
+		t.Errorf("serve on 0.0.0.0 without auth: exit %d (%v), want a usage error", exitCode(err), err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, out, errb = testEnv(false, "table")
+	e.io.Err = &lineWriter{w: errb, line: cancel}
+	err = e.serveRun(ctx, &serveOptions{App: open, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0", ShutdownGrace: time.Second})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("serve stopped by its context: %v", err)
+	}
+	if got := errb.String(); !strings.HasPrefix(got, "serving on http://127.0.0.1:") || !strings.HasSuffix(got, "(dashboard /, GraphQL /graphql, REST /api/v1); Ctrl-C stops\n") || out.Len() != 0 {
+		t.Errorf("serve: stdout %q, stderr %q", out, got)
+	}
+}
+
+// lineWriter calls line after each write: serveRun's one status line
+// stops the server in TestServeRun.
+type lineWriter struct {
+	w    io.Writer
+	line func()
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	l.line()
+	return n, err
+}
