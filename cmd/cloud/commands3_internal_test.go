@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +20,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/auth"
+	"github.com/cloudplatform/cloud/auth/cognito"
 	"github.com/cloudplatform/cloud/server"
 	"github.com/urfave/cli/v2"
 )
@@ -504,4 +510,122 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 	n, err := l.w.Write(p)
 	l.line()
 	return n, err
+}
+
+func TestLoginCommands_Options(t *testing.T) {
+	e := &env{home: "/h", serverURL: "https://global.example.com"}
+	store := cognito.Store{Path: filepath.Join("/h", tokensFile)}
+	checkOptions(t, "login", func(f func(context.Context, *loginOptions) error) *cli.Command { return loginCommand(e, f) },
+		func(o *loginOptions) bool { ok := o.Now != nil; o.Now = nil; return ok }, []optionsCase[loginOptions]{
+			{[]string{}, &loginOptions{Tokens: store, Server: "https://global.example.com"}},
+			{[]string{"--server", "HTTPS://Cloud.Example.com:443", "-u", "alice", "--password-stdin"},
+				&loginOptions{Tokens: store, Server: "https://cloud.example.com", Username: "alice", PasswordStdin: true}},
+			{[]string{"--status"}, &loginOptions{Tokens: store, Server: "https://global.example.com", Status: true}},
+			{[]string{"extra"}, nil},
+			{[]string{"--server", "cloud.example.com"}, nil},
+			{[]string{"--status=perhaps"}, nil},
+		})
+	checkOptions(t, "logout", func(f func(context.Context, *logoutOptions) error) *cli.Command { return logoutCommand(e, f) },
+		func(*logoutOptions) bool { return true }, []optionsCase[logoutOptions]{
+			{[]string{}, &logoutOptions{Tokens: store, Server: "https://global.example.com"}},
+			{[]string{"--server", "http://127.0.0.1:8080/"}, &logoutOptions{Tokens: store, Server: "http://127.0.0.1:8080"}},
+			{[]string{"extra"}, nil},
+			{[]string{"--server", "ftp://x"}, nil},
+		})
+	// No server at all is a usage error that says where to give one.
+	var got *loginOptions
+	err := parse(t, loginCommand(&env{home: "/h"}, capture(&got)))
+	wantUsage(t, "login without a server", nil, err, got)
+	if err == nil || !strings.Contains(err.Error(), "give the server with --server URL") {
+		t.Errorf("login without a server: %v", err)
+	}
+}
+
+// TestLoginRun: a server without authentication needs no login; one with
+// Cognito cannot be logged in to without a terminal unless the username
+// and the password are given; --status shows the kept login by a fixed
+// clock; logout forgets it even when Cognito cannot be reached.
+func TestLoginRun(t *testing.T) {
+	mode := "none"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/auth/config" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"mode":%q,"cognito":{"region":"eu-west-1","clientId":"app","endpoint":"http://127.0.0.1:1"}}`, mode)
+	}))
+	defer srv.Close()
+	key, err := cognito.ServerKey(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := cognito.Store{Path: filepath.Join(t.TempDir(), tokensFile)}
+	now := func() time.Time { return fixedNow }
+	ctx := context.Background()
+
+	e, out, errb := testEnv(false, "table")
+	if err := e.loginRun(ctx, &loginOptions{Tokens: store, Now: now, Server: key}); err != nil {
+		t.Fatal(err)
+	}
+	if want := key + " runs without authentication: it needs no login\n"; errb.String() != want || out.Len() != 0 {
+		t.Errorf("login to a server without auth: stdout %q, stderr %q, want %q", out, errb, want)
+	}
+	mode = "cognito"
+	for _, tc := range []struct {
+		opts loginOptions
+		want string
+	}{
+		{loginOptions{}, "give --username"},
+		{loginOptions{PasswordStdin: true}, "give --username"},
+		{loginOptions{Username: "alice"}, "no terminal to ask for the password on"},
+		{loginOptions{Username: "alice", PasswordStdin: true}, "no password on standard input"},
+	} {
+		o := tc.opts
+		o.Tokens, o.Now, o.Server = store, now, key
+		e, _, _ := testEnv(false, "table")
+		if err := e.loginRun(ctx, &o); exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("login %+v: exit %d (%v), want a usage error with %q", tc.opts, exitCode(err), err, tc.want)
+		}
+	}
+
+	e, _, _ = testEnv(false, "table")
+	if err := e.loginRun(ctx, &loginOptions{Tokens: store, Now: now, Server: key, Status: true}); exitCode(err) != 1 || !strings.Contains(err.Error(), "not logged in to "+key) {
+		t.Errorf("login --status when not logged in: exit %d (%v)", exitCode(err), err)
+	}
+	exp := fixedNow.Add(time.Hour)
+	claims, _ := json.Marshal(map[string]any{"cognito:username": "alice", "email": "alice@example.com", "cognito:groups": []string{"admin"}, "exp": exp.Unix()})
+	jwt := "e30." + base64.RawURLEncoding.EncodeToString(claims) + ".sig"
+	if err := store.Save(cognito.Entry{Server: key, Client: cognito.Client{Region: "eu-west-1", ClientID: "app", Endpoint: "http://127.0.0.1:1"},
+		Tokens: cognito.Tokens{IDToken: jwt, RefreshToken: "refresh", ExpiresAt: exp}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		now   time.Time
+		state string
+	}{{fixedNow, "valid"}, {exp.Add(time.Minute), "expired"}} {
+		e, out, _ := testEnv(false, "table")
+		if err := e.loginRun(ctx, &loginOptions{Tokens: store, Now: func() time.Time { return tc.now }, Server: key, Status: true}); err != nil {
+			t.Fatal(err)
+		}
+		want := "server    " + key + "\nuser      alice\nemail     alice@example.com\ngroups    admin\nexpires   " +
+			exp.Local().Format(time.RFC3339) + " (" + tc.state + ", renewed automatically)\n"
+		if out.String() != want {
+			t.Errorf("login --status at %s:\n%s\nwant\n%s", tc.now, out, want)
+		}
+	}
+
+	e, _, errb = testEnv(false, "table")
+	if err := e.logoutRun(ctx, &logoutOptions{Tokens: store, Server: key}); err != nil {
+		t.Fatal(err)
+	}
+	if got := errb.String(); !strings.HasPrefix(got, "warning: ") || !strings.HasSuffix(got, "the refresh token lapses on its own\nlogged out of "+key+"\n") {
+		t.Errorf("logout with Cognito unreachable: stderr %q", got)
+	}
+	if _, err := store.Load(key); !errors.Is(err, cognito.ErrNotLoggedIn) {
+		t.Errorf("after logout: %v, want not logged in", err)
+	}
+	e, _, errb = testEnv(false, "table")
+	if err := e.logoutRun(ctx, &logoutOptions{Tokens: store, Server: key}); err != nil || errb.String() != "not logged in to "+key+"\n" {
+		t.Errorf("logout when not logged in: %v, stderr %q", err, errb)
+	}
 }
