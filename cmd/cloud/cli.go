@@ -275,7 +275,7 @@ func newApp(e *env) *cli.App {
 			listStacksCommand(e, nil),
 			validateStackCommand(e, nil),
 			serveCommand(e, nil),
-			monitorCommand(e),
+			monitorCommand(e, nil),
 			loginCommand(e, nil),
 			logoutCommand(e, nil),
 			stackRunnerCommand(),

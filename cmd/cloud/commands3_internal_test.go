@@ -21,6 +21,8 @@ import (
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/auth"
 	"github.com/cloudplatform/cloud/auth/cognito"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/server"
 	"github.com/urfave/cli/v2"
 )
@@ -627,5 +629,72 @@ func TestLoginRun(t *testing.T) {
 	e, _, errb = testEnv(false, "table")
 	if err := e.logoutRun(ctx, &logoutOptions{Tokens: store, Server: key}); err != nil || errb.String() != "not logged in to "+key+"\n" {
 		t.Errorf("logout when not logged in: %v, stderr %q", err, errb)
+	}
+}
+
+func TestMonitorCommand_Options(t *testing.T) {
+	e := &env{}
+	checkOptions(t, "monitor", func(f func(context.Context, *monitorOptions) error) *cli.Command { return monitorCommand(e, f) },
+		func(o *monitorOptions) bool { ok := o.Client != nil; o.Client = nil; return ok }, []optionsCase[monitorOptions]{
+			{[]string{}, &monitorOptions{}},
+			{[]string{"D1BRV40", "-e", "dev"}, &monitorOptions{ID: "D1BRV40", Env: "dev"}},
+			{[]string{"--plain", "--operation", "op-1", "--server", "http://127.0.0.1:8080", "--give-up", "0"}, &monitorOptions{Operation: "op-1", Plain: true}},
+			{[]string{"D1", "D2"}, nil},
+			{[]string{"--give-up", "never"}, nil},
+			{[]string{"--plain=often"}, nil},
+		})
+}
+
+// TestMonitorRun: off a terminal, monitor without a deployment lists the
+// deployments and asks for one; an operation of another deployment is
+// refused; a finished operation is followed to its end, one line per
+// event, and its result is the exit status.
+func TestMonitorRun(t *testing.T) {
+	a, id := testApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl := client.NewLocal(a)
+	get := func() (client.Client, error) { return cl, nil }
+
+	for _, tty := range []bool{false, true} {
+		// On a terminal too: stdout is a buffer, so never the full screen.
+		e, out, _ := testEnv(tty, "table")
+		if err := e.monitorRun(ctx, &monitorOptions{Client: get}); exitCode(err) != 2 || !strings.Contains(err.Error(), "give a DEPLOYMENT_ID, or --operation") {
+			t.Errorf("tty %v: monitor without a deployment: exit %d (%v)", tty, exitCode(err), err)
+		}
+		if want := id + "\tinitialized\n"; ansi.Strip(out.String()) != want {
+			t.Errorf("tty %v: monitor without a deployment printed %q, want %q", tty, out, want)
+		}
+	}
+
+	op, err := a.Lock(ctx, id, "dev", "freeze")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Unlock(ctx, id, "dev", false); err != nil {
+		t.Fatal(err)
+	}
+	e, _, _ := testEnv(false, "table")
+	if err := e.monitorRun(ctx, &monitorOptions{Client: get, ID: "D0THER0", Operation: op.ID}); exitCode(err) != 2 || !strings.Contains(err.Error(), "belongs to deployment "+id) {
+		t.Errorf("monitor of another deployment's operation: exit %d (%v)", exitCode(err), err)
+	}
+	e, out, _ := testEnv(false, "table")
+	if err := e.monitorRun(ctx, &monitorOptions{Client: get, Operation: op.ID, Plain: true}); err != nil {
+		t.Fatal(err)
+	}
+	clock := human.Clock(fixedNow)
+	want := clock + " operation " + op.ID + " lock running\n" +
+		clock + " operation " + op.ID + " lock succeeded in -: 0/0 stacks ok, 0 failed, 0 skipped\n"
+	if out.String() != want {
+		t.Errorf("monitor --plain --operation of a finished lock:\n%s\nwant\n%s", out, want)
+	}
+	e, out, _ = testEnv(false, "json")
+	if err := e.monitorRun(ctx, &monitorOptions{Client: get, Operation: op.ID}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var ev map[string]any
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[1]), &ev) != nil {
+		t.Errorf("monitor -o json --operation: want two JSON lines, got\n%s", out)
 	}
 }
