@@ -1,6 +1,6 @@
 package main
 
-// cloud login and cloud logout: the prompts and the kept tokens of a server.
+// cloud login and cloud logout: options, run functions, the prompts and the kept tokens of a server.
 
 import (
 	"bufio"
@@ -37,7 +37,23 @@ func serverFlag(usage string) cli.Flag {
 	return &cli.StringFlag{Name: "server", Usage: usage}
 }
 
-func loginCommand(e *env) *cli.Command {
+// loginOptions are what `cloud login` runs with.
+type loginOptions struct {
+	// Tokens is where the sign-ins are kept (the home's).
+	Tokens cognito.Store
+	// Now tells whether the kept ID token has expired.
+	Now func() time.Time
+	// Server is the server's key (cognito.ServerKey): the command's
+	// --server, else the global one.
+	Server string
+	// Username is asked for on a terminal when "".
+	Username      string
+	PasswordStdin bool
+	// Status shows the kept login instead of logging in.
+	Status bool
+}
+
+func loginCommand(e *env, runF func(context.Context, *loginOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "login",
 		Usage: "sign in to a `cloud serve` server that runs with --auth cognito",
@@ -69,23 +85,51 @@ Examples:
 			if c.NArg() > 0 {
 				return usageError("login takes no arguments (give the server with --server)")
 			}
-			srv := e.server(c)
-			if srv == "" {
-				return usageError("login: give the server with --server URL (or CLOUD_SERVER)")
-			}
-			key, err := cognito.ServerKey(srv)
+			key, err := e.serverKey(c, "login")
 			if err != nil {
-				return usageError("%v", err)
+				return err
 			}
-			if c.Bool("status") {
-				return e.loginStatus(key)
+			opts := &loginOptions{Tokens: e.tokenStore(), Now: time.Now, Server: key, Username: c.String("username"),
+				PasswordStdin: c.Bool("password-stdin"), Status: c.Bool("status")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			return e.login(c.Context, key, c.String("username"), c.Bool("password-stdin"))
+			return e.loginRun(c.Context, opts)
 		},
 	}
 }
 
-func logoutCommand(e *env) *cli.Command {
+// serverKey is the key of the server command c (login or logout) names:
+// a usage error when it names none, or not a URL.
+func (e *env) serverKey(c *cli.Context, what string) (string, error) {
+	srv := e.server(c)
+	if srv == "" {
+		return "", usageError("%s: give the server with --server URL (or CLOUD_SERVER)", what)
+	}
+	key, err := cognito.ServerKey(srv)
+	if err != nil {
+		return "", usageError("%v", err)
+	}
+	return key, nil
+}
+
+// loginRun logs in, or shows the login kept (--status).
+func (e *env) loginRun(ctx context.Context, opts *loginOptions) error {
+	if opts.Status {
+		return e.loginStatus(opts)
+	}
+	return e.login(ctx, opts)
+}
+
+// logoutOptions are what `cloud logout` runs with.
+type logoutOptions struct {
+	// Tokens is where the sign-ins are kept (the home's).
+	Tokens cognito.Store
+	// Server is the server's key (cognito.ServerKey).
+	Server string
+}
+
+func logoutCommand(e *env, runF func(context.Context, *logoutOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "logout",
 		Usage: "forget the tokens kept for a server",
@@ -102,34 +146,39 @@ Examples:
 			if c.NArg() > 0 {
 				return usageError("logout takes no arguments (give the server with --server)")
 			}
-			srv := e.server(c)
-			if srv == "" {
-				return usageError("logout: give the server with --server URL (or CLOUD_SERVER)")
-			}
-			key, err := cognito.ServerKey(srv)
+			key, err := e.serverKey(c, "logout")
 			if err != nil {
-				return usageError("%v", err)
-			}
-			st := e.tokenStore()
-			ent, err := st.Load(key)
-			if errors.Is(err, cognito.ErrNotLoggedIn) {
-				e.status("not logged in to %s", key)
-				return nil
-			}
-			if err == nil {
-				ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
-				defer cancel()
-				if err := ent.Client.Revoke(ctx, ent.Tokens.RefreshToken); err != nil {
-					e.status("warning: %v; the tokens are deleted here, and the refresh token lapses on its own", err)
-				}
-			}
-			if err := st.Delete(key); err != nil {
 				return err
 			}
-			e.status("logged out of %s", key)
-			return nil
+			opts := &logoutOptions{Tokens: e.tokenStore(), Server: key}
+			if runF != nil {
+				return runF(c.Context, opts)
+			}
+			return e.logoutRun(c.Context, opts)
 		},
 	}
+}
+
+// logoutRun revokes the kept refresh token, best effort, and forgets the
+// tokens.
+func (e *env) logoutRun(ctx context.Context, opts *logoutOptions) error {
+	ent, err := opts.Tokens.Load(opts.Server)
+	if errors.Is(err, cognito.ErrNotLoggedIn) {
+		e.status("not logged in to %s", opts.Server)
+		return nil
+	}
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := ent.Client.Revoke(ctx, ent.Tokens.RefreshToken); err != nil {
+			e.status("warning: %v; the tokens are deleted here, and the refresh token lapses on its own", err)
+		}
+	}
+	if err := opts.Tokens.Delete(opts.Server); err != nil {
+		return err
+	}
+	e.status("logged out of %s", opts.Server)
+	return nil
 }
 
 // authConfig is the server's answer to GET /auth/config.
@@ -168,8 +217,9 @@ func fetchAuthConfig(ctx context.Context, server string) (*authConfig, error) {
 	return &cfg, nil
 }
 
-// login signs in to server (a ServerKey) and keeps the tokens.
-func (e *env) login(ctx context.Context, server, username string, passwordStdin bool) error {
+// login signs in to opts.Server and keeps the tokens.
+func (e *env) login(ctx context.Context, opts *loginOptions) error {
+	server, username, passwordStdin := opts.Server, opts.Username, opts.PasswordStdin
 	cfg, err := fetchAuthConfig(ctx, server)
 	if err != nil {
 		return err
@@ -229,7 +279,7 @@ func (e *env) login(ctx context.Context, server, username string, passwordStdin 
 	if err != nil {
 		return fmt.Errorf("login to %s failed: %w", server, err)
 	}
-	if err := e.tokenStore().Save(cognito.Entry{Server: server, Client: client, Tokens: *tokens}); err != nil {
+	if err := opts.Tokens.Save(cognito.Entry{Server: server, Client: client, Tokens: *tokens}); err != nil {
 		return err
 	}
 	cl := idClaims(tokens.IDToken)
@@ -252,8 +302,10 @@ type loginInfo struct {
 	Renewable bool      `json:"renewable"`
 }
 
-func (e *env) loginStatus(server string) error {
-	ent, err := e.tokenStore().Load(server)
+// loginStatus prints who opts.Server knows this home as, and until when.
+func (e *env) loginStatus(opts *loginOptions) error {
+	server := opts.Server
+	ent, err := opts.Tokens.Load(server)
 	if errors.Is(err, cognito.ErrNotLoggedIn) {
 		return &exitError{code: 1, err: fmt.Errorf("not logged in to %s: run cloud login --server %s", server, server)}
 	}
@@ -269,7 +321,7 @@ func (e *env) loginStatus(server string) error {
 	if info.ExpiresAt.IsZero() {
 		info.ExpiresAt = ent.Tokens.ExpiresAt
 	}
-	info.Expired = !info.ExpiresAt.IsZero() && time.Now().After(info.ExpiresAt)
+	info.Expired = !info.ExpiresAt.IsZero() && opts.Now().After(info.ExpiresAt)
 	return e.emit(info, func(w io.Writer) {
 		fmt.Fprintf(w, "server    %s\n", info.Server)
 		fmt.Fprintf(w, "user      %s\n", info.Username)

@@ -1,6 +1,6 @@
 package main
 
-// cloud monitor: the full-screen view or plain lines over the client's stream (monitor.State).
+// cloud monitor: options, the run function, and the full-screen view or plain lines over the client's stream (monitor.State).
 
 import (
 	"context"
@@ -20,7 +20,21 @@ import (
 	"golang.org/x/term"
 )
 
-func monitorCommand(e *env) *cli.Command {
+// monitorOptions are what `cloud monitor` runs with.
+type monitorOptions struct {
+	// Client is the server's (--server, with --give-up) or the local
+	// store's.
+	Client func() (client.Client, error)
+	// ID is the deployment followed; "" lets one pick it (on a terminal).
+	ID  string
+	Env string
+	// Operation is followed alone, and its result is the exit status.
+	Operation string
+	// Plain asks for one line per event even on a terminal.
+	Plain bool
+}
+
+func monitorCommand(e *env, runF func(context.Context, *monitorOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "monitor",
 		Usage: "follow a deployment's operations live (from a server or the local store)",
@@ -65,17 +79,29 @@ Examples:
 			if c.NArg() > 1 {
 				return usageError("monitor takes at most one argument, DEPLOYMENT_ID")
 			}
-			cl, err := e.client(c)
-			if err != nil {
-				return err
+			opts := &monitorOptions{Client: e.lazyClient(c), ID: c.Args().First(), Env: c.String("env"),
+				Operation: c.String("operation"), Plain: c.Bool("plain")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			if err := cl.Check(c.Context); err != nil {
-				return err
-			}
-			plain := c.Bool("plain") || e.output == "json" || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
-			return e.monitor(c.Context, cl, c.Args().First(), c.String("env"), c.String("operation"), plain)
+			return e.monitorRun(c.Context, opts)
 		},
 	}
+}
+
+// monitorRun follows what opts name: in the full-screen view only when
+// both stderr and stdout are terminals and neither --plain nor -o json
+// asks otherwise.
+func (e *env) monitorRun(ctx context.Context, opts *monitorOptions) error {
+	cl, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	if err := cl.Check(ctx); err != nil {
+		return err
+	}
+	plain := opts.Plain || e.output == "json" || !e.io.TTY || e.io.Out != io.Writer(os.Stdout) || !term.IsTerminal(int(os.Stdout.Fd()))
+	return e.monitor(ctx, cl, opts.ID, opts.Env, opts.Operation, plain)
 }
 
 // monitor follows an operation (or a deployment) in the full-screen view

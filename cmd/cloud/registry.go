@@ -1,8 +1,9 @@
 package main
 
-// The stack registry commands (register-stack, update-stack, unregister-stack, list-stacks, validate stack): wiring and printers.
+// The stack registry commands (register-stack, update-stack, unregister-stack, list-stacks, validate-stack): options, run functions and printers.
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -12,7 +13,19 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func registerStackCommand(e *env) *cli.Command {
+// registerStackOptions are what `cloud register-stack` runs with.
+type registerStackOptions struct {
+	App func() (*app.App, error)
+	// Source is a stack program's NAME, a PATH to one, or a Pulumi
+	// project's DIR.
+	Source string
+	// Name registers it under another name than the program's.
+	Name string
+	// Dependencies replace the program's default ones; nil keeps them.
+	Dependencies *[]string
+}
+
+func registerStackCommand(e *env, runF func(context.Context, *registerStackOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "register-stack",
 		Usage: "register a stack program or a Pulumi project directory: read its template (inputs, outputs, dependencies)",
@@ -34,21 +47,58 @@ Examples:
 			&cli.StringFlag{Name: "dependencies", Usage: "comma-separated default dependencies, replacing the program's"},
 		},
 		Action: func(c *cli.Context) error {
-			a, as, err := e.start(c, "NAME|PATH|DIR")
+			as, err := args(c, "NAME|PATH|DIR")
 			if err != nil {
 				return err
 			}
-			st, err := a.RegisterStack(c.Context, as[0], c.String("name"), splitList(c.String("dependencies")), c.IsSet("dependencies"))
-			if err != nil {
-				return err
+			opts := &registerStackOptions{App: e.lazyApp(c), Source: as[0], Name: c.String("name"), Dependencies: listFlag(c, "dependencies")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			e.status("registered stack %s (version %d) from %s", st.Name, st.Version, st.Source)
-			return nil
+			return e.registerStackRun(c.Context, opts)
 		},
 	}
 }
 
-func updateStackCommand(e *env) *cli.Command {
+// registerStackRun registers a stack and says which version it is.
+func (e *env) registerStackRun(ctx context.Context, opts *registerStackOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	deps := []string{}
+	if opts.Dependencies != nil {
+		deps = *opts.Dependencies
+	}
+	st, err := a.RegisterStack(ctx, opts.Source, opts.Name, deps, opts.Dependencies != nil)
+	if err != nil {
+		return err
+	}
+	e.status("registered stack %s (version %d) from %s", st.Name, st.Version, st.Source)
+	return nil
+}
+
+// listFlag is a comma-separated flag's list when the flag is given (an
+// empty value is no items), nil when it is not.
+func listFlag(c *cli.Context, name string) *[]string {
+	if !c.IsSet(name) {
+		return nil
+	}
+	l := splitList(c.String(name))
+	return &l
+}
+
+// updateStackOptions are what `cloud update-stack` runs with: a nil field
+// is left as it is.
+type updateStackOptions struct {
+	App          func() (*app.App, error)
+	Name         string
+	Description  *string
+	Dependencies *[]string
+	Priority     *int
+}
+
+func updateStackCommand(e *env, runF func(context.Context, *updateStackOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "update-stack",
 		Usage: "change a registered stack's description, default dependencies or priority",
@@ -69,38 +119,48 @@ Examples:
 			if err != nil {
 				return err
 			}
-			var desc *string
-			var deps *[]string
-			var prio *int
+			opts := &updateStackOptions{App: e.lazyApp(c), Name: as[0], Dependencies: listFlag(c, "dependencies")}
 			if c.IsSet("description") {
 				d := c.String("description")
-				desc = &d
-			}
-			if c.IsSet("dependencies") {
-				d := splitList(c.String("dependencies"))
-				deps = &d
+				opts.Description = &d
 			}
 			if c.IsSet("priority") {
 				p := c.Int("priority")
-				prio = &p
+				opts.Priority = &p
 			}
-			if desc == nil && deps == nil && prio == nil {
+			if opts.Description == nil && opts.Dependencies == nil && opts.Priority == nil {
 				return usageError("update-stack: give --description, --dependencies or --priority")
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			if err := a.UpdateStack(c.Context, as[0], desc, deps, prio); err != nil {
-				return err
-			}
-			e.status("updated stack %s", as[0])
-			return nil
+			return e.updateStackRun(c.Context, opts)
 		},
 	}
 }
 
-func unregisterStackCommand(e *env) *cli.Command {
+// updateStackRun changes a registered stack.
+func (e *env) updateStackRun(ctx context.Context, opts *updateStackOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	if err := a.UpdateStack(ctx, opts.Name, opts.Description, opts.Dependencies, opts.Priority); err != nil {
+		return err
+	}
+	e.status("updated stack %s", opts.Name)
+	return nil
+}
+
+// unregisterStackOptions are what `cloud unregister-stack` runs with.
+type unregisterStackOptions struct {
+	App  func() (*app.App, error)
+	Name string
+	// Force unregisters even while deployments use the program.
+	Force bool
+}
+
+func unregisterStackCommand(e *env, runF func(context.Context, *unregisterStackOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "unregister-stack",
 		Usage: "remove a stack's registration (its history stays)",
@@ -120,23 +180,38 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := e.confirm(fmt.Sprintf("Unregister stack %s?", as[0])); err != nil {
-				return err
+			opts := &unregisterStackOptions{App: e.lazyApp(c), Name: as[0], Force: c.Bool("force")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
-			}
-			if err := a.UnregisterStack(c.Context, as[0], c.Bool("force")); err != nil {
-				return err
-			}
-			e.status("unregistered stack %s", as[0])
-			return nil
+			return e.unregisterStackRun(c.Context, opts)
 		},
 	}
 }
 
-func listStacksCommand(e *env) *cli.Command {
+// unregisterStackRun removes a stack's registration, once confirmed:
+// asking comes before the store is opened, so a "no" touches nothing.
+func (e *env) unregisterStackRun(ctx context.Context, opts *unregisterStackOptions) error {
+	if err := e.confirm(fmt.Sprintf("Unregister stack %s?", opts.Name)); err != nil {
+		return err
+	}
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	if err := a.UnregisterStack(ctx, opts.Name, opts.Force); err != nil {
+		return err
+	}
+	e.status("unregistered stack %s", opts.Name)
+	return nil
+}
+
+// listStacksOptions are what `cloud list-stacks` runs with.
+type listStacksOptions struct {
+	App func() (*app.App, error)
+}
+
+func listStacksCommand(e *env, runF func(context.Context, *listStacksOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "list-stacks",
 		Usage: "list the registered stacks",
@@ -151,29 +226,48 @@ Examples:
 			if c.NArg() != 0 {
 				return usageError("list-stacks takes no arguments")
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &listStacksOptions{App: e.lazyApp(c)}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			stacks, err := a.ListStacks(c.Context)
-			if err != nil {
-				return err
-			}
-			return e.emit(stacks, func(w io.Writer) {
-				row(w, "NAME", "VERSION", "DEPENDENCIES", "INPUTS", "OUTPUTS", "SOURCE")
-				for _, s := range stacks {
-					row(w, s.Name, fmt.Sprint(s.Version), joinOrDash(s.Dependencies),
-						joinOrDash(mapKeys(s.Inputs)), joinOrDash(mapKeys(s.Outputs)), s.Source)
-				}
-				if len(stacks) == 0 {
-					fmt.Fprintln(w, "(no stacks registered: cloud register-stack NAME)")
-				}
-			})
+			return e.listStacksRun(c.Context, opts)
 		},
 	}
 }
 
-func validateStackCommand(e *env) *cli.Command {
+// listStacksRun prints the registered stacks.
+func (e *env) listStacksRun(ctx context.Context, opts *listStacksOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	stacks, err := a.ListStacks(ctx)
+	if err != nil {
+		return err
+	}
+	return e.emit(stacks, func(w io.Writer) {
+		row(w, "NAME", "VERSION", "DEPENDENCIES", "INPUTS", "OUTPUTS", "SOURCE")
+		for _, s := range stacks {
+			row(w, s.Name, fmt.Sprint(s.Version), joinOrDash(s.Dependencies),
+				joinOrDash(mapKeys(s.Inputs)), joinOrDash(mapKeys(s.Outputs)), s.Source)
+		}
+		if len(stacks) == 0 {
+			fmt.Fprintln(w, "(no stacks registered: cloud register-stack NAME)")
+		}
+	})
+}
+
+// validateStackOptions are what `cloud validate-stack` runs with: one
+// stack's Name, or All.
+type validateStackOptions struct {
+	App  func() (*app.App, error)
+	Name string
+	All  bool
+	// Strict makes warnings errors.
+	Strict bool
+}
+
+func validateStackCommand(e *env, runF func(context.Context, *validateStackOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "validate-stack",
 		Usage: "check that a stack program reads its declared inputs and exports its declared outputs",
@@ -197,36 +291,46 @@ Examples:
 			if all == (c.NArg() == 1) || c.NArg() > 1 {
 				return usageError("validate-stack: want NAME or --all")
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &validateStackOptions{App: e.lazyApp(c), Name: c.Args().First(), All: all, Strict: c.Bool("strict")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			var vs []app.StackValidation
-			if all {
-				vs, err = a.ValidateAllStacks(c.Context, c.Bool("strict"))
-			} else {
-				var v *app.StackValidation
-				v, err = a.ValidateStack(c.Context, c.Args().First(), c.Bool("strict"))
-				if v != nil {
-					vs = []app.StackValidation{*v}
-				}
-			}
-			if err != nil {
-				return err
-			}
-			failed := false
-			for _, v := range vs {
-				failed = failed || !v.OK()
-			}
-			if err := e.emit(vs, func(w io.Writer) { e.printStackValidations(w, vs) }); err != nil {
-				return err
-			}
-			if failed {
-				return &exitError{code: 1, err: errSilent}
-			}
-			return nil
+			return e.validateStackRun(c.Context, opts)
 		},
 	}
+}
+
+// validateStackRun validates one stack or all and fails when one has
+// errors.
+func (e *env) validateStackRun(ctx context.Context, opts *validateStackOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	var vs []app.StackValidation
+	if opts.All {
+		vs, err = a.ValidateAllStacks(ctx, opts.Strict)
+	} else {
+		var v *app.StackValidation
+		v, err = a.ValidateStack(ctx, opts.Name, opts.Strict)
+		if v != nil {
+			vs = []app.StackValidation{*v}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, v := range vs {
+		failed = failed || !v.OK()
+	}
+	if err := e.emit(vs, func(w io.Writer) { e.printStackValidations(w, vs) }); err != nil {
+		return err
+	}
+	if failed {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
 }
 
 // printStackValidations prints each stack's findings, errors first, and a

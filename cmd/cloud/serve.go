@@ -1,9 +1,10 @@
 package main
 
-// cloud serve: flags into a server.Config and the logger the core and the server share.
+// cloud serve: options, the run function building a server.Config, and the logger the core and the server share.
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -11,11 +12,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/server"
 	"github.com/urfave/cli/v2"
 )
 
-func serveCommand(e *env) *cli.Command {
+// serveOptions are what `cloud serve` runs with.
+type serveOptions struct {
+	App func() (*app.App, error)
+	// Logger is the server's, which the core logs its background work
+	// with too.
+	Logger *slog.Logger
+	Listen string
+	// ShutdownGrace is how long running operations may finish after a
+	// shutdown signal before they are cancelled.
+	ShutdownGrace time.Duration
+	PingInterval  time.Duration
+	InitTimeout   time.Duration
+	Auth          serveAuthOptions
+	Limits        server.Limits
+}
+
+func serveCommand(e *env, runF func(context.Context, *serveOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the embedded server: GraphQL, REST, live event subscriptions",
@@ -65,50 +83,66 @@ Examples:
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
 		}, serveAuthFlags()...),
 		Action: func(c *cli.Context) error {
-			log, err := newLogger(c.String("log-format"), c.String("log-level"))
+			if _, err := args(c); err != nil {
+				return err
+			}
+			log, err := newLogger(e.io.Err, c.String("log-format"), c.String("log-level"))
 			if err != nil {
 				return err
 			}
-			// The core logs its background work with the server's logger.
-			e.logger = log
-			// Every event delivered to a subscriber allocates; a larger
-			// heap target than Go's default halves the collector's work
-			// for a heap of a few tens of megabytes (see
-			// docs/performance.md). GOGC still overrides it.
-			if os.Getenv("GOGC") == "" {
-				debug.SetGCPercent(400)
+			opts := &serveOptions{App: e.lazyApp(c), Logger: log, Listen: c.String("listen"),
+				ShutdownGrace: c.Duration("shutdown-grace"), PingInterval: c.Duration("ping-interval"),
+				InitTimeout: c.Duration("ws-init-timeout"), Auth: serveAuthFromFlags(c), Limits: serveLimits(c)}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			a, _, err := e.start(c)
-			if err != nil {
-				return err
-			}
-			authn, err := e.serveAuth(c, a, log)
-			if err != nil {
-				return err
-			}
-			cfg := server.Config{Listen: c.String("listen"), App: a, Logger: log,
-				ShutdownGrace: c.Duration("shutdown-grace"), KeepAlive: c.Duration("ping-interval"),
-				InitTimeout: c.Duration("ws-init-timeout"), Auth: authn, Limits: serveLimits(c)}
-			if eng, sc, err := a.BackgroundSync(c.Context); err != nil {
-				return err
-			} else if eng != nil {
-				// Sync runs beside the server and never blocks it: an
-				// unreachable table shows as degraded in /readyz.
-				ctx, stop := context.WithCancel(c.Context)
-				defer stop()
-				go func() { _ = eng.Run(ctx, sc.SyncInterval()) }()
-				log.Info("team sync on", "table", sc.Table, "interval", sc.SyncInterval())
-				cfg.Sync = eng
-			}
-			srv := server.New(cfg)
-			return srv.Serve(c.Context, func(addr net.Addr) {
-				e.status("serving on http://%s (dashboard /, GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
-			})
+			return e.serveRun(c.Context, opts)
 		},
 	}
 }
 
-func newLogger(format, level string) (*slog.Logger, error) {
+// serveRun serves the APIs until ctx is done.
+func (e *env) serveRun(ctx context.Context, opts *serveOptions) error {
+	// Set before the store is opened: the core logs with the logger it is
+	// opened with.
+	e.logger = opts.Logger
+	// Every event delivered to a subscriber allocates; a larger heap
+	// target than Go's default halves the collector's work for a heap of a
+	// few tens of megabytes (see docs/performance.md). GOGC still
+	// overrides it.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	authn, err := e.serveAuth(ctx, a, opts.Logger, opts.Listen, opts.Auth)
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{Listen: opts.Listen, App: a, Logger: opts.Logger,
+		ShutdownGrace: opts.ShutdownGrace, KeepAlive: opts.PingInterval,
+		InitTimeout: opts.InitTimeout, Auth: authn, Limits: opts.Limits}
+	if eng, sc, err := a.BackgroundSync(ctx); err != nil {
+		return err
+	} else if eng != nil {
+		// Sync runs beside the server and never blocks it: an unreachable
+		// table shows as degraded in /readyz.
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() { _ = eng.Run(ctx, sc.SyncInterval()) }()
+		opts.Logger.Info("team sync on", "table", sc.Table, "interval", sc.SyncInterval())
+		cfg.Sync = eng
+	}
+	srv := server.New(cfg)
+	return srv.Serve(ctx, func(addr net.Addr) {
+		e.status("serving on http://%s (dashboard /, GraphQL /graphql, REST /api/v1); Ctrl-C stops", addr)
+	})
+}
+
+// newLogger is the server's logger on w: format text or json, at level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError("--log-level %q: want debug, info, warn or error", level)
@@ -116,9 +150,9 @@ func newLogger(format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usageError("--log-format %q: want text or json", format)
 }

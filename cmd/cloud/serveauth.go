@@ -54,6 +54,35 @@ func serveAuthFlags() []cli.Flag {
 	}
 }
 
+// serveAuthOptions are the authentication flags of `cloud serve` as
+// given: a nil field (or ClientIDs) was not, and auth.json or the
+// environment decides it.
+type serveAuthOptions struct {
+	Mode, UserPoolID, Region, Issuer, Endpoint *string
+	ClientIDs                                  []string
+	// From is --cognito-from, ID/ENV of a deployed platform stack.
+	From                 string
+	AllowUnauthenticated bool
+	JWKSRefresh          time.Duration
+}
+
+// serveAuthFromFlags reads the authentication flags.
+func serveAuthFromFlags(c *cli.Context) serveAuthOptions {
+	o := serveAuthOptions{From: c.String("cognito-from"), AllowUnauthenticated: c.Bool("allow-unauthenticated"),
+		JWKSRefresh: c.Duration("jwks-refresh-interval")}
+	for name, dst := range map[string]**string{"auth": &o.Mode, "cognito-user-pool-id": &o.UserPoolID,
+		"cognito-region": &o.Region, "cognito-issuer": &o.Issuer, "cognito-endpoint": &o.Endpoint} {
+		if c.IsSet(name) {
+			v := c.String(name)
+			*dst = &v
+		}
+	}
+	if c.IsSet("cognito-client-id") {
+		o.ClientIDs = c.StringSlice("cognito-client-id")
+	}
+	return o
+}
+
 // serveLimits reads the limit flags.
 func serveLimits(c *cli.Context) server.Limits {
 	return server.Limits{CORSOrigins: c.StringSlice("cors-origin"), TrustProxy: c.Bool("trust-proxy"),
@@ -61,37 +90,37 @@ func serveLimits(c *cli.Context) server.Limits {
 }
 
 // serveAuth builds the server's authentication from the home's auth.json,
-// the environment and the flags, and refuses an unauthenticated server on
-// an address others can reach unless told to.
-func (e *env) serveAuth(c *cli.Context, a *app.App, log *slog.Logger) (server.Auth, error) {
+// the environment and the flags (o), and refuses an unauthenticated server
+// on an address others can reach (listen) unless told to.
+func (e *env) serveAuth(ctx context.Context, a *app.App, log *slog.Logger, listen string, o serveAuthOptions) (server.Auth, error) {
 	s, err := loadAuthSettings(e.home)
 	if err != nil {
 		return server.Auth{}, err
 	}
-	set := func(name string, dst *string) {
-		if c.IsSet(name) {
-			*dst = c.String(name)
+	set := func(v *string, dst *string) {
+		if v != nil {
+			*dst = *v
 		}
 	}
-	set("auth", &s.Mode)
-	set("cognito-user-pool-id", &s.UserPoolID)
-	set("cognito-region", &s.Region)
-	set("cognito-issuer", &s.Issuer)
-	set("cognito-endpoint", &s.Endpoint)
-	if c.IsSet("cognito-client-id") {
-		s.ClientIDs = c.StringSlice("cognito-client-id")
+	set(o.Mode, &s.Mode)
+	set(o.UserPoolID, &s.UserPoolID)
+	set(o.Region, &s.Region)
+	set(o.Issuer, &s.Issuer)
+	set(o.Endpoint, &s.Endpoint)
+	if o.ClientIDs != nil {
+		s.ClientIDs = o.ClientIDs
 	}
-	if from := c.String("cognito-from"); from != "" {
-		if err := s.fromPlatform(c.Context, a, from); err != nil {
+	if o.From != "" {
+		if err := s.fromPlatform(ctx, a, o.From); err != nil {
 			return server.Auth{}, err
 		}
-		if !c.IsSet("auth") && s.Mode == "" {
+		if o.Mode == nil && s.Mode == "" {
 			s.Mode = "cognito"
 		}
 	}
 	switch s.Mode {
 	case "", "none":
-		return server.Auth{}, checkUnauthenticated(c.String("listen"), c.Bool("allow-unauthenticated"), log)
+		return server.Auth{}, checkUnauthenticated(listen, o.AllowUnauthenticated, log)
 	case "cognito":
 	default:
 		return server.Auth{}, usageError("--auth %q: want none or cognito", s.Mode)
@@ -112,13 +141,13 @@ func (e *env) serveAuth(c *cli.Context, a *app.App, log *slog.Logger) (server.Au
 		return server.Auth{}, usageError("--auth cognito needs the app client IDs whose tokens are accepted: --cognito-client-id (the platform stack's userPoolClientId)")
 	}
 	v, err := auth.NewVerifier(auth.Config{Issuer: s.Issuer, ClientIDs: s.ClientIDs,
-		RefreshInterval: c.Duration("jwks-refresh-interval")})
+		RefreshInterval: o.JWKSRefresh})
 	if err != nil {
 		return server.Auth{}, usageError("--auth cognito: %v", err)
 	}
 	// Fetch the keys now so a wrong issuer shows at start, not at the
 	// first request; the server still starts (the pool may be back soon).
-	wctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := v.Warm(wctx); err != nil {
 		log.Warn("auth: the user pool's signing keys could not be fetched; requests get 503 until they can", "issuer", s.Issuer, "error", err)

@@ -1,6 +1,6 @@
 package main
 
-// cloud sync and its subcommands: flag wiring and printers over the core's team sync (app/teamsync.go).
+// cloud sync and its subcommands: options, run functions and printers over the core's team sync (app/teamsync.go).
 
 import (
 	"context"
@@ -15,9 +15,17 @@ import (
 	"github.com/cloudplatform/cloud/app"
 )
 
+// syncOptions are what `cloud sync`, `cloud sync push`, `pull` and
+// `reconcile` run with.
+type syncOptions struct {
+	App  func() (*app.App, error)
+	Mode app.SyncMode
+}
+
 // syncCommand groups the team-sync commands. Without a subcommand it
-// pushes and pulls until nothing moves.
-func syncCommand(e *env) *cli.Command {
+// pushes and pulls until nothing moves; runF is that action's (the
+// subcommands are built with their own, nil here).
+func syncCommand(e *env, runF func(context.Context, *syncOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "sync",
 		Usage: "share deployments with the team through a DynamoDB table",
@@ -39,37 +47,34 @@ Examples:
    cloud sync
    cloud sync status`,
 		Action: func(c *cli.Context) error {
-			if _, err := args(c); err != nil {
-				return err
-			}
-			return runSync(c, e, "sync")
+			return syncAction(c, e, app.SyncBoth, runF)
 		},
 		Subcommands: []*cli.Command{
-			syncConfigureCommand(e),
-			syncInitTableCommand(e),
-			syncCheckCommand(e),
-			syncRunCommand(e, "push", "push local changes to the team's table", `Writes every local change waiting in the outbox to the table. A row the
+			syncConfigureCommand(e, nil),
+			syncInitTableCommand(e, nil),
+			syncCheckCommand(e, nil),
+			syncRunCommand(e, app.SyncPush, "push local changes to the team's table", `Writes every local change waiting in the outbox to the table. A row the
 table holds a newer version of is not written: the newer version is applied
 locally and the local one kept as a conflict.
 
 Examples:
-   cloud sync push`),
-			syncRunCommand(e, "pull", "apply the team's changes from the table", `Reads the table's change feed from where the last pull stopped (minus an
+   cloud sync push`, nil),
+			syncRunCommand(e, app.SyncPull, "apply the team's changes from the table", `Reads the table's change feed from where the last pull stopped (minus an
 overlap window of 2 minutes) and applies every change. The first pull, and
 one after more than 80 days away, is a full reconciliation.
 
 Examples:
-   cloud sync pull`),
-			syncRunCommand(e, "reconcile", "compare the whole table with the local store", `Reads the whole table and applies every item, then writes every local row
+   cloud sync pull`, nil),
+			syncRunCommand(e, app.SyncReconcile, "compare the whole table with the local store", `Reads the whole table and applies every item, then writes every local row
 the table lacks or holds an older version of. It is how a new machine
 starts, and the safety net for anything the change feed missed. It reads
 (and is billed for) the whole table.
 
 Examples:
-   cloud sync reconcile`),
-			syncStatusCommand(e),
-			syncConflictsCommand(e),
-			syncResolveCommand(e),
+   cloud sync reconcile`, nil),
+			syncStatusCommand(e, nil),
+			syncConflictsCommand(e, nil),
+			syncResolveCommand(e, nil),
 		},
 	}
 }
@@ -115,7 +120,14 @@ func syncConfigCommandOutput(e *env, a *app.App, c app.SyncSettings) error {
 	})
 }
 
-func syncConfigureCommand(e *env) *cli.Command {
+// syncConfigureOptions are what `cloud sync configure` runs with.
+type syncConfigureOptions struct {
+	App func() (*app.App, error)
+	// Change holds the flags given; none given prints the configuration.
+	Change app.SyncConfigChange
+}
+
+func syncConfigureCommand(e *env, runF func(context.Context, *syncConfigureOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "configure",
 		Usage: "set the team's sync table, or show the current configuration",
@@ -140,40 +152,70 @@ Examples:
 			if _, err := args(c); err != nil {
 				return err
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
-			}
-			var ch app.SyncConfigChange
-			set := false
+			opts := &syncConfigureOptions{App: e.lazyApp(c)}
+			ch := &opts.Change
 			for f, field := range map[string]**string{"table": &ch.Table, "region": &ch.Region, "endpoint": &ch.Endpoint, "profile": &ch.Profile} {
 				if c.IsSet(f) {
 					v := c.String(f)
-					*field, set = &v, true
+					*field = &v
 				}
 			}
 			if c.IsSet("interval") {
 				d := c.Duration("interval")
-				ch.Interval, set = &d, true
+				ch.Interval = &d
 			}
-			if !set {
-				cfg, err := a.SyncConfig()
-				if err != nil {
-					return err
-				}
-				return syncConfigCommandOutput(e, a, cfg)
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			cfg, err := a.ConfigureSync(c.Context, ch)
-			if err != nil {
-				return err
-			}
-			e.status("saved %s", a.SyncConfigFile())
-			return syncConfigCommandOutput(e, a, cfg)
+			return e.syncConfigureRun(c.Context, opts)
 		},
 	}
 }
 
-func syncInitTableCommand(e *env) *cli.Command {
+// syncConfigureRun saves the change, if any, and prints the configuration
+// in effect.
+func (e *env) syncConfigureRun(ctx context.Context, opts *syncConfigureOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	ch := opts.Change
+	if ch.Table == nil && ch.Region == nil && ch.Endpoint == nil && ch.Profile == nil && ch.Interval == nil {
+		cfg, err := a.SyncConfig()
+		if err != nil {
+			return err
+		}
+		return syncConfigCommandOutput(e, a, cfg)
+	}
+	cfg, err := a.ConfigureSync(ctx, ch)
+	if err != nil {
+		return err
+	}
+	e.status("saved %s", a.SyncConfigFile())
+	return syncConfigCommandOutput(e, a, cfg)
+}
+
+// syncTableOptions are what `cloud sync init-table` and `cloud sync check`
+// run with.
+type syncTableOptions struct {
+	App func() (*app.App, error)
+}
+
+// syncTableAction is the Action of init-table and check: no arguments.
+func (e *env) syncTableAction(runF, run func(context.Context, *syncTableOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if _, err := args(c); err != nil {
+			return err
+		}
+		opts := &syncTableOptions{App: e.lazyApp(c)}
+		if runF != nil {
+			return runF(c.Context, opts)
+		}
+		return run(c.Context, opts)
+	}
+}
+
+func syncInitTableCommand(e *env, runF func(context.Context, *syncTableOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "init-table",
 		Usage: "create the configured sync table (development; production uses the platform stack)",
@@ -186,32 +228,32 @@ encryption and deletion protection.
 
 Examples:
    cloud sync init-table`,
-		Action: func(c *cli.Context) error {
-			if _, err := args(c); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context, 5*time.Minute)
-			defer cancel()
-			a, err := e.open(ctx)
-			if err != nil {
-				return err
-			}
-			if _, _, err := a.OpenTeamTable(ctx); err != nil {
-				return err
-			}
-			e.status("note: for development; production tables come from the platform stack")
-			table, ttl, err := a.InitSyncTable(ctx)
-			if err != nil {
-				return err
-			}
-			return e.emit(map[string]any{"table": table, "status": "ACTIVE", "ttl": ttl}, func(w io.Writer) {
-				fmt.Fprintf(w, "table %s is ready (TTL %s)\n", table, ttl)
-			})
-		},
+		Action: e.syncTableAction(runF, e.syncInitTableRun),
 	}
 }
 
-func syncCheckCommand(e *env) *cli.Command {
+// syncInitTableRun creates the sync table and waits until it is active.
+func (e *env) syncInitTableRun(ctx context.Context, opts *syncTableOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	if _, _, err := a.OpenTeamTable(ctx); err != nil {
+		return err
+	}
+	e.status("note: for development; production tables come from the platform stack")
+	table, ttl, err := a.InitSyncTable(ctx)
+	if err != nil {
+		return err
+	}
+	return e.emit(map[string]any{"table": table, "status": "ACTIVE", "ttl": ttl}, func(w io.Writer) {
+		fmt.Fprintf(w, "table %s is ready (TTL %s)\n", table, ttl)
+	})
+}
+
+func syncCheckCommand(e *env, runF func(context.Context, *syncTableOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "check that the configured sync table is reachable and matches the schema",
@@ -223,49 +265,50 @@ credentials fail within seconds with the cause.
 Examples:
    cloud sync check
    cloud sync check -o json`,
-		Action: func(c *cli.Context) error {
-			if _, err := args(c); err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
-			defer cancel()
-			a, err := e.open(ctx)
-			if err != nil {
-				return err
-			}
-			chk, err := a.CheckSyncTable(ctx)
-			if err != nil {
-				return err
-			}
-			res := map[string]any{"table": chk.Table, "region": chk.Region, "endpoint": chk.Endpoint, "ok": chk.OK}
-			if !chk.OK {
-				res["problems"] = chk.Problems
-			}
-			if chk.TTL != "" {
-				res["ttl"] = chk.TTL
-			}
-			if err := e.emit(res, func(w io.Writer) {
-				if res["ok"].(bool) {
-					fmt.Fprintf(w, "table %s: OK", chk.Table)
-					if ttl, ok := res["ttl"].(string); ok && ttl != "ENABLED" {
-						fmt.Fprintf(w, " (TTL %s: expired tombstones and leases are kept)", ttl)
-					}
-					fmt.Fprintln(w)
-					return
-				}
-				fmt.Fprintf(w, "table %s: NOT OK\n", chk.Table)
-				for _, p := range res["problems"].([]string) {
-					fmt.Fprintf(w, "  - %s\n", p)
-				}
-			}); err != nil {
-				return err
-			}
-			if !res["ok"].(bool) {
-				return &exitError{code: 1, err: errSilent}
-			}
-			return nil
-		},
+		Action: e.syncTableAction(runF, e.syncCheckRun),
 	}
+}
+
+// syncCheckRun compares the table with the sync schema and fails when
+// they differ.
+func (e *env) syncCheckRun(ctx context.Context, opts *syncTableOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	chk, err := a.CheckSyncTable(ctx)
+	if err != nil {
+		return err
+	}
+	res := map[string]any{"table": chk.Table, "region": chk.Region, "endpoint": chk.Endpoint, "ok": chk.OK}
+	if !chk.OK {
+		res["problems"] = chk.Problems
+	}
+	if chk.TTL != "" {
+		res["ttl"] = chk.TTL
+	}
+	if err := e.emit(res, func(w io.Writer) {
+		if chk.OK {
+			fmt.Fprintf(w, "table %s: OK", chk.Table)
+			if chk.TTL != "" && chk.TTL != "ENABLED" {
+				fmt.Fprintf(w, " (TTL %s: expired tombstones and leases are kept)", chk.TTL)
+			}
+			fmt.Fprintln(w)
+			return
+		}
+		fmt.Fprintf(w, "table %s: NOT OK\n", chk.Table)
+		for _, p := range chk.Problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}); err != nil {
+		return err
+	}
+	if !chk.OK {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
 }
 
 // notConfigured turns "sync is not configured" into a usage error (exit
@@ -277,30 +320,40 @@ func notConfigured(err error) error {
 	return err
 }
 
-func syncRunCommand(e *env, name, usage, description string) *cli.Command {
+func syncRunCommand(e *env, mode app.SyncMode, usage, description string, runF func(context.Context, *syncOptions) error) *cli.Command {
 	return &cli.Command{
-		Name:        name,
+		Name:        string(mode),
 		Usage:       usage,
 		Description: description,
 		Action: func(c *cli.Context) error {
-			if _, err := args(c); err != nil {
-				return err
-			}
-			return runSync(c, e, name)
+			return syncAction(c, e, mode, runF)
 		},
 	}
 }
 
-// runSync runs one of push, pull, reconcile or sync (both until quiet) and
+// syncAction is the Action of cloud sync and of push, pull and reconcile:
+// no arguments.
+func syncAction(c *cli.Context, e *env, mode app.SyncMode, runF func(context.Context, *syncOptions) error) error {
+	if _, err := args(c); err != nil {
+		return err
+	}
+	opts := &syncOptions{App: e.lazyApp(c), Mode: mode}
+	if runF != nil {
+		return runF(c.Context, opts)
+	}
+	return e.syncRun(c.Context, opts)
+}
+
+// syncRun runs one of push, pull, reconcile or sync (both until quiet) and
 // prints what moved.
-func runSync(c *cli.Context, e *env, what string) error {
-	ctx, cancel := context.WithTimeout(c.Context, 30*time.Minute)
+func (e *env) syncRun(ctx context.Context, opts *syncOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
-	a, err := e.open(ctx)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
-	st, err := a.SyncNow(ctx, app.SyncMode(what))
+	st, err := a.SyncNow(ctx, opts.Mode)
 	if err != nil {
 		return notConfigured(err)
 	}
@@ -337,7 +390,14 @@ func runSync(c *cli.Context, e *env, what string) error {
 	})
 }
 
-func syncStatusCommand(e *env) *cli.Command {
+// syncStatusOptions are what `cloud sync status` runs with.
+type syncStatusOptions struct {
+	App func() (*app.App, error)
+	// Now is the clock the ages of the last push and pull are told by.
+	Now func() time.Time
+}
+
+func syncStatusCommand(e *env, runF func(context.Context, *syncStatusOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show pending changes, the last push and pull, and open conflicts",
@@ -352,35 +412,45 @@ Examples:
 			if _, err := args(c); err != nil {
 				return err
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &syncStatusOptions{App: e.lazyApp(c), Now: time.Now}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			st, err := a.SyncStatus(c.Context)
-			if err != nil {
-				return err
-			}
-			if !st.Configured {
-				return notConfigured(app.ErrSyncNotConfigured)
-			}
-			s := st.Local
-			return e.emit(s, func(w io.Writer) {
-				when := func(t *time.Time) string {
-					if t == nil {
-						return "never"
-					}
-					return fmt.Sprintf("%s (%s ago)", t.Local().Format(time.DateTime), time.Since(*t).Round(time.Second))
-				}
-				fmt.Fprintf(w, "table\t%s\n", s.Table)
-				fmt.Fprintf(w, "replica\t%s\n", s.Replica)
-				fmt.Fprintf(w, "pending\t%d\n", s.Pending)
-				fmt.Fprintf(w, "last push\t%s\n", when(s.LastPush))
-				fmt.Fprintf(w, "last pull\t%s\n", when(s.LastPull))
-				fmt.Fprintf(w, "last reconcile\t%s\n", when(s.LastReconcile))
-				fmt.Fprintf(w, "conflicts\t%d open\n", s.Conflicts)
-			})
+			return e.syncStatusRun(c.Context, opts)
 		},
 	}
+}
+
+// syncStatusRun prints the local sync bookkeeping.
+func (e *env) syncStatusRun(ctx context.Context, opts *syncStatusOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	st, err := a.SyncStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if !st.Configured {
+		return notConfigured(app.ErrSyncNotConfigured)
+	}
+	s := st.Local
+	now := opts.Now()
+	return e.emit(s, func(w io.Writer) {
+		when := func(t *time.Time) string {
+			if t == nil {
+				return "never"
+			}
+			return fmt.Sprintf("%s (%s ago)", t.Local().Format(time.DateTime), now.Sub(*t).Round(time.Second))
+		}
+		fmt.Fprintf(w, "table\t%s\n", s.Table)
+		fmt.Fprintf(w, "replica\t%s\n", s.Replica)
+		fmt.Fprintf(w, "pending\t%d\n", s.Pending)
+		fmt.Fprintf(w, "last push\t%s\n", when(s.LastPush))
+		fmt.Fprintf(w, "last pull\t%s\n", when(s.LastPull))
+		fmt.Fprintf(w, "last reconcile\t%s\n", when(s.LastReconcile))
+		fmt.Fprintf(w, "conflicts\t%d open\n", s.Conflicts)
+	})
 }
 
 // clip shortens a value for the table view.
@@ -393,7 +463,14 @@ func clip(v any) string {
 	return s
 }
 
-func syncConflictsCommand(e *env) *cli.Command {
+// syncConflictsOptions are what `cloud sync conflicts` runs with.
+type syncConflictsOptions struct {
+	App func() (*app.App, error)
+	// All includes the resolved conflicts.
+	All bool
+}
+
+func syncConflictsCommand(e *env, runF func(context.Context, *syncConflictsOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "conflicts",
 		Usage: "list concurrent edits whose losing version was kept",
@@ -412,37 +489,56 @@ Examples:
 			if _, err := args(c); err != nil {
 				return err
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &syncConflictsOptions{App: e.lazyApp(c), All: c.Bool("all")}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			out, err := a.Conflicts(c.Context, c.Bool("all"))
-			if err != nil {
-				return notConfigured(err)
-			}
-			return e.emit(out, func(w io.Writer) {
-				if len(out) == 0 {
-					fmt.Fprintln(w, "no conflicts")
-					return
-				}
-				for _, cf := range out {
-					state := "open"
-					if cf.ResolvedAt != nil {
-						state = cf.Resolution
-					}
-					fmt.Fprintf(w, "%s\t%s %s\t%s\n", cf.Short, cf.Entity, cf.Key, state)
-					fmt.Fprintf(w, "  winner\t%s by %s\n", cf.Winner.Time.Local().Format(time.DateTime+".000"), cf.Winner.Replica)
-					fmt.Fprintf(w, "  loser\t%s by %s\n", cf.Loser.Time.Local().Format(time.DateTime+".000"), cf.Loser.Replica)
-					for _, f := range cf.Fields {
-						fmt.Fprintf(w, "  %s\t%s (winner)  %s (loser)\n", f.Name, clip(f.Winner), clip(f.Loser))
-					}
-				}
-			})
+			return e.syncConflictsRun(c.Context, opts)
 		},
 	}
 }
 
-func syncResolveCommand(e *env) *cli.Command {
+// syncConflictsRun prints the conflicts, each with both versions and the
+// fields they differ in.
+func (e *env) syncConflictsRun(ctx context.Context, opts *syncConflictsOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	out, err := a.Conflicts(ctx, opts.All)
+	if err != nil {
+		return notConfigured(err)
+	}
+	return e.emit(out, func(w io.Writer) {
+		if len(out) == 0 {
+			fmt.Fprintln(w, "no conflicts")
+			return
+		}
+		for _, cf := range out {
+			state := "open"
+			if cf.ResolvedAt != nil {
+				state = cf.Resolution
+			}
+			fmt.Fprintf(w, "%s\t%s %s\t%s\n", cf.Short, cf.Entity, cf.Key, state)
+			fmt.Fprintf(w, "  winner\t%s by %s\n", cf.Winner.Time.Local().Format(time.DateTime+".000"), cf.Winner.Replica)
+			fmt.Fprintf(w, "  loser\t%s by %s\n", cf.Loser.Time.Local().Format(time.DateTime+".000"), cf.Loser.Replica)
+			for _, f := range cf.Fields {
+				fmt.Fprintf(w, "  %s\t%s (winner)  %s (loser)\n", f.Name, clip(f.Winner), clip(f.Loser))
+			}
+		}
+	})
+}
+
+// syncResolveOptions are what `cloud sync resolve` runs with.
+type syncResolveOptions struct {
+	App func() (*app.App, error)
+	// ID is a conflict's short or full id.
+	ID string
+	// Keep is winner or loser.
+	Keep string
+}
+
+func syncResolveCommand(e *env, runF func(context.Context, *syncResolveOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:      "resolve",
 		Usage:     "close a conflict, keeping the winner or restoring the loser",
@@ -465,26 +561,34 @@ Examples:
 			if keep != "winner" && keep != "loser" {
 				return usageError("resolve: --keep must be winner or loser, not %q", keep)
 			}
-			a, err := e.open(c.Context)
-			if err != nil {
-				return err
+			opts := &syncResolveOptions{App: e.lazyApp(c), ID: as[0], Keep: keep}
+			if runF != nil {
+				return runF(c.Context, opts)
 			}
-			cf, err := a.ResolveConflict(c.Context, as[0], keep)
-			if errors.Is(err, app.ErrNotFound) {
-				return &exitError{code: 1, err: fmt.Errorf("no conflict %q (see cloud sync conflicts --all)", as[0])}
-			}
-			if err != nil {
-				return notConfigured(err)
-			}
-			id := cf.Short
-			if keep == "loser" {
-				e.status("restored the losing version of %s; run cloud sync to share it", id)
-			} else {
-				e.status("kept the winning version of %s", id)
-			}
-			return nil
+			return e.syncResolveRun(c.Context, opts)
 		},
 	}
+}
+
+// syncResolveRun closes a conflict the way opts.Keep says.
+func (e *env) syncResolveRun(ctx context.Context, opts *syncResolveOptions) error {
+	a, err := opts.App()
+	if err != nil {
+		return err
+	}
+	cf, err := a.ResolveConflict(ctx, opts.ID, opts.Keep)
+	if errors.Is(err, app.ErrNotFound) {
+		return &exitError{code: 1, err: fmt.Errorf("no conflict %q (see cloud sync conflicts --all)", opts.ID)}
+	}
+	if err != nil {
+		return notConfigured(err)
+	}
+	if opts.Keep == "loser" {
+		e.status("restored the losing version of %s; run cloud sync to share it", cf.Short)
+	} else {
+		e.status("kept the winning version of %s", cf.Short)
+	}
+	return nil
 }
 
 // syncAfter pushes what a command committed, and pulls what others did, when
