@@ -138,8 +138,14 @@ func (r *run) announce(bg context.Context, revision int, lease *teamLease, cance
 	case lease.warning != "":
 		r.event(bg, "", vocab.EventTeamLock, map[string]any{"taken": false, "reason": lease.warning})
 	}
+	// The layers are the deployment's, as status shows them, whatever the
+	// order the stacks run in (a destroy runs them from the last).
+	layers := map[string]int{}
+	for _, n := range r.graph.Nodes() {
+		layers[n] = r.plan.Layers[n]
+	}
 	r.event(bg, "", vocab.EventPlan, map[string]any{"kind": r.op.Kind, "stacks": r.graph.Nodes(),
-		"layers": r.graph.Layers(), "revision": revision})
+		"layers": layers, "revision": revision})
 	for _, name := range r.graph.Order() {
 		r.transition(bg, name, vocab.StackPending, "", nil, false)
 	}

@@ -8,11 +8,13 @@ import (
 	"github.com/cloudplatform/cloud/vocab"
 )
 
-// LayerList formats the stacks by layer: "L0[network] L1[app db]".
+// LayerList formats the stacks by layer in the order they run, each
+// layer numbered as status numbers it: "L0[network] L1[app db]", and
+// "L1[app db] L0[network]" for a destroy.
 func (s *State) LayerList() string {
 	var parts []string
-	for i, l := range s.Layers() {
-		parts = append(parts, fmt.Sprintf("L%d[%s]", i, strings.Join(l, " ")))
+	for _, l := range s.Layers() {
+		parts = append(parts, fmt.Sprintf("L%d[%s]", s.Stacks[l[0]].Layer, strings.Join(l, " ")))
 	}
 	return strings.Join(parts, " ")
 }

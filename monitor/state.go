@@ -341,23 +341,25 @@ func (s *State) Ended() bool { return s.Status.Terminal() }
 // Succeeded reports whether the operation ended successfully.
 func (s *State) Succeeded() bool { return s.Status == vocab.OpSucceeded }
 
-// Order lists the stacks by layer, then name.
+// Order lists the stacks by layer in the order they run (a destroy's
+// from the last layer), then by name.
 func (s *State) Order() []string {
 	names := make([]string, 0, len(s.Stacks))
 	for n := range s.Stacks {
 		names = append(names, n)
 	}
+	down := s.Kind == vocab.KindDestroy
 	sort.Slice(names, func(i, j int) bool {
 		a, b := s.Stacks[names[i]], s.Stacks[names[j]]
 		if a.Layer != b.Layer {
-			return a.Layer < b.Layer
+			return (a.Layer < b.Layer) != down
 		}
 		return a.Name < b.Name
 	})
 	return names
 }
 
-// Layers groups the stacks by layer, in layer order.
+// Layers groups the stacks by layer, in the order they run (Order).
 func (s *State) Layers() [][]string {
 	var out [][]string
 	last := -1

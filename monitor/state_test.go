@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -267,5 +268,27 @@ func TestLogTellsTheRun(t *testing.T) {
 	}
 	if !deploying || !deployed || !created {
 		t.Errorf("network's log lines: deploying %v, deployed %v, a create %v:\n%+v", deploying, deployed, created, st.Logs)
+	}
+}
+
+// TestDestroyLayers: a destroy lists its stacks from the last layer, each
+// layer numbered as status numbers it (not by the order it runs in).
+func TestDestroyLayers(t *testing.T) {
+	st := New()
+	st.Apply(&Event{OperationID: "op-1", Seq: 1, Kind: string(vocab.EventPlan), Payload: map[string]any{
+		"kind": "destroy", "stacks": []string{"base", "mid", "side", "top"},
+		"layers": map[string]int{"base": 0, "mid": 1, "side": 1, "top": 2}}})
+	if got, want := st.LayerList(), "L2[top] L1[mid side] L0[base]"; got != want {
+		t.Errorf("destroy LayerList = %q, want %q", got, want)
+	}
+	if got := st.Order(); !slices.Equal(got, []string{"top", "mid", "side", "base"}) {
+		t.Errorf("destroy Order = %v", got)
+	}
+	// One stack of a deploy keeps its own layer's number.
+	one := New()
+	one.Apply(&Event{OperationID: "op-2", Seq: 1, Kind: string(vocab.EventPlan), Payload: map[string]any{
+		"kind": "deploy", "stacks": []string{"top"}, "layers": map[string]int{"top": 2}}})
+	if got, want := one.LayerList(), "L2[top]"; got != want {
+		t.Errorf("deploy-stack LayerList = %q, want %q", got, want)
 	}
 }

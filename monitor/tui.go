@@ -284,8 +284,8 @@ func (m *Model) View() string {
 	fmt.Fprintf(&b, "%s\n%s\n\n", line, bar(c.Done(), c.Total, min(w-2, 60)))
 	// Stacks by layer.
 	sel := m.SelectedStack()
-	for i, layer := range st.Layers() {
-		fmt.Fprintf(&b, "%s\n", faint.Render(fmt.Sprintf("layer %d", i)))
+	for _, layer := range st.Layers() {
+		fmt.Fprintf(&b, "%s\n", faint.Render(fmt.Sprintf("layer %d", st.Stacks[layer[0]].Layer)))
 		for _, n := range layer {
 			s := st.Stacks[n]
 			ic, style := m.icon(s.Status)

@@ -5,11 +5,14 @@ import (
 	"io"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudplatform/cloud/auth/cognito"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/vocab"
 	"github.com/urfave/cli/v2"
 )
@@ -162,6 +165,37 @@ func TestOperate_ServerRefusesWhatOnlyRunsHere(t *testing.T) {
 		err := e.operateRun(context.Background(), &operateOptions{Client: func() (client.Client, error) { return h, nil }, Request: r})
 		if exitCode(err) != 2 || out.Len() != 0 {
 			t.Errorf("%+v on a server: exit %d (%v); want a usage error", r, exitCode(err), err)
+		}
+	}
+}
+
+// TestPrintReport_Kinds: a deploy's report counts each stack's
+// resources; a refresh's and a preview's, which change none, do not, and
+// their totals are in words.
+func TestPrintReport_Kinds(t *testing.T) {
+	start, end := fixedNow, fixedNow.Add(1500*time.Millisecond)
+	op := func(kind vocab.Kind, status vocab.StackStatus) *model.Operation {
+		return &model.Operation{ID: "op-1", Kind: kind, Status: vocab.OpSucceeded, StartedAt: start, FinishedAt: &end,
+			Stacks: []*model.OperationStack{{Stack: "network", Status: status, StartedAt: &start, FinishedAt: &end,
+				Changes: map[string]any{"same": 6}, ResourceCount: 5}}}
+	}
+	for _, tc := range []struct {
+		op    *model.Operation
+		lines []string
+	}{
+		{op(vocab.KindDeploy, vocab.StackDeployed), []string{"STACK    STATUS    DURATION  CHANGES  RESOURCES  NOTE", "network  deployed  1.5s      =6       5", "deploy op-1 succeeded in 1.5s: 1 deployed"}},
+		{op(vocab.KindRefresh, vocab.StackInSync), []string{"STACK    STATUS   DURATION  CHANGES  NOTE", "network  in_sync  1.5s      =6", "refresh op-1 succeeded in 1.5s: 1 in sync"}},
+		{op(vocab.KindPreview, vocab.StackPreviewed), []string{"STACK    STATUS     DURATION  CHANGES  NOTE", "network  previewed  1.5s      =6"}},
+	} {
+		e, _, errb := testEnv(false, "table")
+		if err := e.printReport(tc.op); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(errb.String(), "\n")
+		for _, want := range tc.lines {
+			if !slices.Contains(lines, want) {
+				t.Errorf("%s report: no line %q in:\n%s", tc.op.Kind, want, errb)
+			}
 		}
 	}
 }

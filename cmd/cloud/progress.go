@@ -191,7 +191,16 @@ func (e *env) printReport(op *model.Operation) error {
 	byStatus := map[string]int{}
 	fmt.Fprintln(w)
 	tw := newTable(w)
-	row(tw, "STACK", "STATUS", "DURATION", "CHANGES", "RESOURCES", "NOTE")
+	// A preview or a refresh changes no resources: how many a stack holds
+	// is not theirs to say (status says it).
+	counted := op.Kind != vocab.KindPreview && op.Kind != vocab.KindRefresh
+	cols := func(cells ...any) []any {
+		if !counted {
+			cells = append(cells[:4:4], cells[5:]...)
+		}
+		return cells
+	}
+	row(tw, cols("STACK", "STATUS", "DURATION", "CHANGES", "RESOURCES", "NOTE")...)
 	for _, s := range op.Stacks {
 		byStatus[string(s.Status)]++
 		note := s.Reason
@@ -202,7 +211,7 @@ func (e *env) printReport(op *model.Operation) error {
 		if s.StartedAt != nil && s.FinishedAt != nil {
 			d = s.FinishedAt.Sub(*s.StartedAt)
 		}
-		row(tw, s.Stack, e.cell(statusColor(string(s.Status)), string(s.Status)), human.Duration(d), human.Changes(counts(s.Changes)), s.ResourceCount, note)
+		row(tw, cols(s.Stack, e.cell(statusColor(string(s.Status)), string(s.Status)), human.Duration(d), human.Changes(counts(s.Changes)), s.ResourceCount, note)...)
 	}
 	tw.Flush()
 	for _, s := range op.Stacks {
@@ -213,7 +222,8 @@ func (e *env) printReport(op *model.Operation) error {
 	var parts []string
 	for _, st := range vocab.StackResults {
 		if k := string(st); byStatus[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", byStatus[k], k))
+			// In words: "6 in sync", not the value in_sync.
+			parts = append(parts, fmt.Sprintf("%d %s", byStatus[k], strings.ReplaceAll(k, "_", " ")))
 		}
 	}
 	elapsed := time.Duration(0)
