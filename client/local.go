@@ -155,3 +155,8 @@ func noOperation(id, env string) error {
 	}
 	return fmt.Errorf("deployment %s has no operation yet: %w", id, app.ErrNotFound)
 }
+
+// Documents reads the API's documents of this store that only the
+// commands working on it ask for (templates, registered stacks, plans),
+// through the resolvers REST serves them with.
+func (l *Local) Documents() *document.Reader { return l.docs }

@@ -345,7 +345,7 @@ func TestEnvironmentsRun(t *testing.T) {
 	if err := e.listEnvironmentsRun(ctx, &listEnvironmentsOptions{App: open, ID: id}); err != nil {
 		t.Fatal(err)
 	}
-	envs, err := a.ListEnvironments(ctx, id)
+	envs, err := client.NewLocal(a).Documents().Environments(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,14 +433,15 @@ func TestGraphRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var g struct {
-		Deployment, Environment string
-		Nodes                   []struct {
+		DeploymentID string `json:"deploymentId"`
+		Environment  string `json:"environment"`
+		Stacks       []struct {
 			Name         string
 			Layer        int
 			Dependencies []string
-		}
+		} `json:"stacks"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &g); err != nil || g.Deployment != id || g.Environment != "dev" || len(g.Nodes) != len(p.Graph.Order()) {
+	if err := json.Unmarshal(out.Bytes(), &g); err != nil || g.DeploymentID != id || g.Environment != "dev" || len(g.Stacks) != len(p.Graph.Order()) {
 		t.Errorf("graph --format json (%v):\n%s", err, out)
 	}
 	if err := e.graphRun(ctx, &graphOptions{App: open, ID: id, Env: "nosuch", Format: "text"}); exitCode(err) != 2 {
@@ -602,7 +603,7 @@ func TestTemplatesRun(t *testing.T) {
 	if err := e.listTemplatesRun(ctx, &listTemplatesOptions{App: open}); err != nil {
 		t.Fatal(err)
 	}
-	ts, err := a.Templates(ctx)
+	ts, err := client.NewLocal(a).Documents().Templates(ctx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

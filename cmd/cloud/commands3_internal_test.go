@@ -245,7 +245,7 @@ func TestRegistryRun(t *testing.T) {
 	if err := e.listStacksRun(ctx, &listStacksOptions{App: open}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(out.String()); got != "[]" {
+	if got := strings.TrimSpace(out.String()); got != "{\n  \"items\": [],\n  \"totalCount\": 0\n}" {
 		t.Errorf("list-stacks -o json of a new home: %q", got)
 	}
 
@@ -484,7 +484,7 @@ func TestServeRun(t *testing.T) {
 	e, out, errb := testEnv(false, "table")
 	log := slog.New(slog.NewTextHandler(errb, nil))
 	err := e.serveRun(context.Background(), &serveOptions{App: open, Logger: log, Listen: "0.0.0.0:0"})
-	if exitCode(err) != 2 || !strings.Contains(err.Error(), "refusing to serve without authentication on 0.0.0.0:0") {
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "refusing to serve without authentication on 0.0.0.0:0") || out.Len() != 0 {
 		t.Errorf("serve on 0.0.0.0 without auth: exit %d (%v), want a usage error", exitCode(err), err)
 	}
 

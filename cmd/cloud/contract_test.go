@@ -110,6 +110,30 @@ func TestOutputContract(t *testing.T) {
 			t.Errorf("%s: JSON lines are not the REST event documents:\ncli:  %s\nrest: %s", name, local, c.rest)
 		}
 	}
+	// The commands that run only on the local store print the documents
+	// REST serves of the same things.
+	for _, c := range []struct {
+		args []string
+		rest []byte
+	}{
+		{[]string{"list-environments", "DCONTR1"}, get("/deployments/DCONTR1/environments")},
+		{[]string{"graph", "DCONTR1", "-e", "dev"}, get("/deployments/DCONTR1/environments/dev/plan")},
+		{[]string{"validate", "dependencies", "DCONTR1"}, get("/deployments/DCONTR1/dependencies")},
+		{[]string{"list-stacks"}, get("/stacks")},
+		{[]string{"list-templates"}, get("/templates")},
+		{[]string{"show-template", "demo"}, get("/templates/demo")},
+		{[]string{"version"}, get("/version")},
+	} {
+		name := strings.Join(c.args, " ")
+		if local := mustCloud(t, home, append(c.args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), c.rest) {
+			t.Errorf("%s: -o json is not the REST document:\ncli:  %s\nrest: %s", name, local, c.rest)
+		}
+	}
+	// A new deployment is printed as its document.
+	created := mustCloud(t, home, "init", "--id", "DCONTR2", "--org", "acme", "--project", "other", "-o", "json").stdout
+	if rest := get("/deployments/DCONTR2"); !sameJSON(t, []byte(created), rest) {
+		t.Errorf("init -o json is not GET /deployments/DCONTR2:\ncli:  %s\nrest: %s", created, rest)
+	}
 	// The report of an operation is the operation's document.
 	if rest := get("/operations/" + op.ID); !sameJSON(t, []byte(deploy.stdout), rest) {
 		t.Errorf("deploy -o json is not GET /operations/%s:\ncli:  %s\nrest: %s", op.ID, deploy.stdout, rest)

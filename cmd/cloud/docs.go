@@ -50,7 +50,11 @@ func commandMarkdown(b *strings.Builder, parent string, c *cli.Command) {
 		fmt.Fprintf(b, "\n%s\n", prose)
 	}
 	if d, ok := outputDocuments[name]; ok {
-		fmt.Fprintf(b, "\nWith `-o json` or `-o yaml` it prints %s, the same locally and with `--server`.\n", d)
+		where := "the same locally and with `--server`"
+		if !remoteCommands[strings.Fields(name)[0]] {
+			where = "as the server serves it"
+		}
+		fmt.Fprintf(b, "\nWith `-o json` or `-o yaml` it prints %s, %s.\n", d, where)
 	}
 	if len(c.Flags) > 0 {
 		b.WriteString("\n")
@@ -141,18 +145,26 @@ const report = "the operation's document once it ended (GraphQL `Operation` with
 // outputDocuments names, per command, the API document its -o json and -o
 // yaml print (TestOutputContract holds them to the REST answers).
 var outputDocuments = map[string]string{
-	"status":              "the deployment's document (GraphQL `Deployment`; REST `GET /api/v1/deployments/{id}`) with only the environment asked for, or every one with `--all-environments`",
-	"list":                "the list of deployments (`{items, totalCount}` of GraphQL `Deployment`; REST `GET /api/v1/deployments`), every page",
-	"history":             "a page of operations, newest first (`{items, nextCursor, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/operations`)",
-	"outputs":             "the list of outputs (`{items, totalCount}` of GraphQL `Output`, secrets `redacted` unless `--show-secrets`; REST `GET /api/v1/deployments/{id}/environments/{env}/outputs`)",
-	"logs":                "one event document per line, JSON Lines (GraphQL `Event`; the items of REST `GET /api/v1/operations/{id}/events`), as `monitor -o json` does",
-	"rollback":            "with `--list` the candidates (`{items, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/environments/{env}/rollback-candidates`), else " + report,
-	"cancel":              "the operation's document as it is when asked to stop (REST `POST /api/v1/operations/{id}/cancel`)",
-	"deploy":              report,
-	"deploy-stack":        report,
-	"preview":             report,
-	"refresh":             report,
-	"destroy":             report,
-	"destroy-stack":       report,
-	"disable-environment": "with `--destroy`, " + report,
+	"status":                "the deployment's document (GraphQL `Deployment`; REST `GET /api/v1/deployments/{id}`) with only the environment asked for, or every one with `--all-environments`",
+	"list":                  "the list of deployments (`{items, totalCount}` of GraphQL `Deployment`; REST `GET /api/v1/deployments`), every page",
+	"history":               "a page of operations, newest first (`{items, nextCursor, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/operations`)",
+	"outputs":               "the list of outputs (`{items, totalCount}` of GraphQL `Output`, secrets `redacted` unless `--show-secrets`; REST `GET /api/v1/deployments/{id}/environments/{env}/outputs`)",
+	"logs":                  "one event document per line, JSON Lines (GraphQL `Event`; the items of REST `GET /api/v1/operations/{id}/events`), as `monitor -o json` does",
+	"rollback":              "with `--list` the candidates (`{items, totalCount}` of GraphQL `Operation`; REST `GET /api/v1/deployments/{id}/environments/{env}/rollback-candidates`), else " + report,
+	"cancel":                "the operation's document as it is when asked to stop (REST `POST /api/v1/operations/{id}/cancel`)",
+	"deploy":                report,
+	"deploy-stack":          report,
+	"preview":               report,
+	"refresh":               report,
+	"destroy":               report,
+	"destroy-stack":         report,
+	"disable-environment":   "with `--destroy`, " + report,
+	"init":                  "the new deployment's document (GraphQL `Deployment`; REST `POST /api/v1/deployments` answers it)",
+	"list-environments":     "the list of environments, each with its stacks (`{items, totalCount}` of GraphQL `Environment`; REST `GET /api/v1/deployments/{id}/environments`)",
+	"graph":                 "the environment's plan (GraphQL `Plan`; REST `GET /api/v1/deployments/{id}/environments/{env}/plan`; `--format json` prints it too)",
+	"list-stacks":           "the list of registered stacks (`{items, totalCount}` of GraphQL `StackTemplate`; REST `GET /api/v1/stacks`)",
+	"list-templates":        "the list of templates (`{items, totalCount}` of GraphQL `DeploymentTemplate`; REST `GET /api/v1/templates`)",
+	"show-template":         "the template's document with its body (GraphQL `DeploymentTemplate`; REST `GET /api/v1/templates/{name}`)",
+	"validate dependencies": "each environment's graph check (`{items, totalCount}` of GraphQL `GraphCheck`; REST `GET /api/v1/deployments/{id}/dependencies`)",
+	"version":               "the version document (GraphQL `Version`; REST `GET /api/v1/version`)",
 }

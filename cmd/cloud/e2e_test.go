@@ -358,7 +358,7 @@ func TestFailureSkipsDependentsAndResume(t *testing.T) {
 
 	// c depends on b only through a placeholder: the graph says so.
 	type graphJSON struct {
-		Nodes []struct {
+		Stacks []struct {
 			Name         string
 			Layer        int
 			Dependencies []string
@@ -366,7 +366,7 @@ func TestFailureSkipsDependentsAndResume(t *testing.T) {
 		}
 	}
 	g := decode[graphJSON](t, mustCloud(t, home, "graph", "DPROBE1", "--format", "json").stdout)
-	for _, n := range g.Nodes {
+	for _, n := range g.Stacks {
 		if n.Name == "c" && (n.Layer != 2 || strings.Join(n.Implicit, ",") != "b") {
 			t.Errorf("graph node c = %+v, want layer 2 with implicit dependency b", n)
 		}

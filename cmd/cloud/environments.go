@@ -171,13 +171,13 @@ func (e *env) listEnvironmentsRun(ctx context.Context, opts *listEnvironmentsOpt
 	if err != nil {
 		return err
 	}
-	envs, err := a.ListEnvironments(ctx, opts.ID)
+	envs, err := client.NewLocal(a).Documents().Environments(ctx, opts.ID)
 	if err != nil {
 		return err
 	}
 	return e.emit(envs, func(w io.Writer) {
 		row(w, "ENVIRONMENT", "ENABLED", "REGION", "ACCOUNT", "STATUS", "DEPLOYED", "FAILED", "NOT DEPLOYED")
-		for _, s := range envs {
+		for _, s := range envs.Items {
 			row(w, s.Name, s.Enabled, orDash(s.Region), orDash(s.AccountID), e.cell(statusColor(s.Status), string(s.Status)),
 				s.Deployed, s.Failed, s.NotDeployed)
 		}

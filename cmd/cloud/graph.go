@@ -1,6 +1,6 @@
 package main
 
-// cloud graph: options, and the plan's graph printed as text, DOT or JSON.
+// cloud graph: options, and the plan's graph printed as text, DOT or the plan's document.
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,7 +26,7 @@ type graphOptions struct {
 func graphCommand(e *env, runF func(context.Context, *graphOptions) error) *cli.Command {
 	return &cli.Command{
 		Name:  "graph",
-		Usage: "show the dependency graph of a deployment (text, dot or json)",
+		Usage: "show the dependency graph of a deployment (text, dot, or the plan document as json)",
 		Description: `Prints the dependency graph of the enabled stacks of an environment by
 layer. In dot, dependencies that come only from placeholders are dashed.
 
@@ -57,41 +58,34 @@ Examples:
 	}
 }
 
-// graphRun prints the graph of the plan of an environment.
+// graphRun prints the graph of the plan of an environment: the plan's
+// document (as REST's GET …/plan) with --format json or -o json|yaml.
 func (e *env) graphRun(ctx context.Context, opts *graphOptions) error {
 	a, err := opts.App()
 	if err != nil {
 		return err
 	}
-	p, err := a.Plan(ctx, opts.ID, opts.Env)
+	p, err := client.NewLocal(a).Documents().Plan(ctx, opts.ID, opts.Env)
 	if err != nil {
 		return err
 	}
-	type node struct {
-		Name         string   `json:"name"`
-		Layer        int      `json:"layer"`
-		Dependencies []string `json:"dependencies"`
-		Implicit     []string `json:"implicit,omitempty"`
-	}
-	var nodes []node
-	for _, n := range p.Graph.Order() {
-		nodes = append(nodes, node{n, p.Layers[n], p.Graph.Dependencies(n), p.Implicit[n]})
-	}
-	switch opts.Format {
-	case "json":
+	switch {
+	case opts.Format == "json":
 		e.output = "json"
-		return e.emit(map[string]any{"deployment": opts.ID, "environment": p.Environment.Name, "nodes": nodes}, nil)
-	case "dot":
+		return e.emit(p, nil)
+	case e.output != "table":
+		return e.emit(p, nil)
+	case opts.Format == "dot":
 		var b strings.Builder
-		fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", opts.ID+"-"+p.Environment.Name)
-		for i, layer := range p.Graph.LayerList() {
+		fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", opts.ID+"-"+p.Environment)
+		for i, layer := range p.Layers {
 			fmt.Fprintf(&b, "  { rank=same; /* layer %d */", i)
 			for _, n := range layer {
 				fmt.Fprintf(&b, " %q;", n)
 			}
 			b.WriteString(" }\n")
 		}
-		for _, n := range nodes {
+		for _, n := range p.Stacks {
 			for _, d := range n.Dependencies {
 				style := ""
 				if slices.Contains(n.Implicit, d) {
@@ -103,20 +97,20 @@ func (e *env) graphRun(ctx context.Context, opts *graphOptions) error {
 		b.WriteString("}\n")
 		_, err := io.WriteString(e.io.Out, b.String())
 		return err
-	case "text":
-		for i, layer := range p.Graph.LayerList() {
-			fmt.Fprintf(e.io.Out, "layer %d\n", i)
-			for _, n := range layer {
-				deps := p.Graph.Dependencies(n)
-				if len(deps) == 0 {
-					fmt.Fprintf(e.io.Out, "  %s\n", n)
-				} else {
-					fmt.Fprintf(e.io.Out, "  %s <- %s\n", n, strings.Join(deps, ", "))
-				}
+	}
+	deps := map[string][]string{}
+	for _, s := range p.Stacks {
+		deps[s.Name] = s.Dependencies
+	}
+	for i, layer := range p.Layers {
+		fmt.Fprintf(e.io.Out, "layer %d\n", i)
+		for _, n := range layer {
+			if len(deps[n]) == 0 {
+				fmt.Fprintf(e.io.Out, "  %s\n", n)
+			} else {
+				fmt.Fprintf(e.io.Out, "  %s <- %s\n", n, strings.Join(deps[n], ", "))
 			}
 		}
-		return nil
-	default:
-		return usageError("--format must be text, dot or json")
 	}
+	return nil
 }

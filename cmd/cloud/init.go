@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -89,7 +90,12 @@ func (e *env) initRun(ctx context.Context, opts *initOptions) error {
 		}
 		req.File = f
 	}
-	d, err := a.Init(ctx, req)
+	created, err := a.Init(ctx, req)
+	if err != nil {
+		return err
+	}
+	// The deployment's document, as REST's POST /deployments answers.
+	d, err := client.NewLocal(a).Deployment(ctx, created.ID, "")
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -241,17 +241,23 @@ func (e *env) listStacksRun(ctx context.Context, opts *listStacksOptions) error 
 	if err != nil {
 		return err
 	}
-	stacks, err := a.ListStacks(ctx)
+	stacks, err := client.NewLocal(a).Documents().Stacks(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
 	return e.emit(stacks, func(w io.Writer) {
 		row(w, "NAME", "VERSION", "DEPENDENCIES", "INPUTS", "OUTPUTS", "SOURCE")
-		for _, s := range stacks {
-			row(w, s.Name, fmt.Sprint(s.Version), joinOrDash(s.Dependencies),
-				joinOrDash(mapKeys(s.Inputs)), joinOrDash(mapKeys(s.Outputs)), s.Source)
+		for _, s := range stacks.Items {
+			var ins, outs []string
+			for _, in := range s.Inputs {
+				ins = append(ins, in.Name)
+			}
+			for _, out := range s.Outputs {
+				outs = append(outs, out.Name)
+			}
+			row(w, s.Name, fmt.Sprint(s.Version), joinOrDash(s.Dependencies), joinOrDash(ins), joinOrDash(outs), s.Source)
 		}
-		if len(stacks) == 0 {
+		if len(stacks.Items) == 0 {
 			fmt.Fprintln(w, "(no stacks registered: cloud register-stack NAME)")
 		}
 	})
@@ -374,13 +380,4 @@ func joinOrDash(items []string) string {
 		return "-"
 	}
 	return strings.Join(items, ",")
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

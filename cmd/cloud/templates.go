@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,13 +41,13 @@ func (e *env) listTemplatesRun(ctx context.Context, opts *listTemplatesOptions) 
 	if err != nil {
 		return err
 	}
-	ts, err := a.Templates(ctx)
+	ts, err := client.NewLocal(a).Documents().Templates(ctx, nil, nil)
 	if err != nil {
 		return err
 	}
 	return e.emit(ts, func(w io.Writer) {
 		row(w, "TEMPLATE", "BUILT IN", "STACKS", "DESCRIPTION")
-		for _, t := range ts {
+		for _, t := range ts.Items {
 			row(w, t.Name, t.Builtin, strings.Join(t.Stacks, ","), t.Description)
 		}
 	})
@@ -92,7 +93,7 @@ func (e *env) showTemplateRun(ctx context.Context, opts *templateOptions) error 
 	if err != nil {
 		return err
 	}
-	t, err := a.Template(ctx, opts.Name)
+	t, err := client.NewLocal(a).Documents().Template(ctx, opts.Name)
 	if err != nil {
 		return err
 	}

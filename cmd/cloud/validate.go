@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -107,12 +108,12 @@ func (e *env) validateDependenciesRun(ctx context.Context, opts *validateDepende
 	if err != nil {
 		return err
 	}
-	checks, err := a.ValidateDependencies(ctx, opts.ID)
+	checks, err := client.NewLocal(a).Documents().Dependencies(ctx, opts.ID)
 	if err != nil {
 		return err
 	}
 	if err := e.emit(checks, func(w io.Writer) {
-		for _, g := range checks {
+		for _, g := range checks.Items {
 			if g.Error != "" {
 				fmt.Fprintf(w, "%s: %s\n", g.Environment, g.Error)
 				continue
@@ -127,7 +128,7 @@ func (e *env) validateDependenciesRun(ctx context.Context, opts *validateDepende
 		return err
 	}
 	// Decided here, not in the printer: -o json and yaml never call it.
-	for _, g := range checks {
+	for _, g := range checks.Items {
 		if g.Error != "" {
 			return &exitError{code: 1, err: errSilent}
 		}

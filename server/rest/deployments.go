@@ -1,9 +1,10 @@
 package rest
 
 import (
-	"github.com/cloudplatform/cloud/document"
 	"net/http"
 	"strings"
+
+	"github.com/cloudplatform/cloud/document"
 
 	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"

@@ -1,8 +1,9 @@
 package rest
 
 import (
-	"github.com/cloudplatform/cloud/document"
 	"net/http"
+
+	"github.com/cloudplatform/cloud/document"
 
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/vocab"
@@ -11,11 +12,11 @@ import (
 // Environments of a deployment, and the operations started on them.
 
 func (a *api) listEnvironments(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.docs.Deployment(r.Context(), r.PathValue("id"))
+	page, err := a.docs.Environments(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, document.ListOf(d.Environments))
+	return writeJSON(w, http.StatusOK, page)
 }
 
 func (a *api) getEnvironment(w http.ResponseWriter, r *http.Request) error {
@@ -84,11 +85,7 @@ func (a *api) disableEnvironment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) getPlan(w http.ResponseWriter, r *http.Request) error {
-	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
-		return err
-	}
-	p, err := a.res.Query().Plan(r.Context(), id, name)
+	p, err := a.docs.Plan(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}

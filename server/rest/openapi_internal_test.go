@@ -2,13 +2,14 @@ package rest
 
 import (
 	"encoding/json"
-	"github.com/cloudplatform/cloud/document"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/cloudplatform/cloud/document"
 
 	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/vocab"

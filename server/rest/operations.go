@@ -1,8 +1,9 @@
 package rest
 
 import (
-	"github.com/cloudplatform/cloud/document"
 	"net/http"
+
+	"github.com/cloudplatform/cloud/document"
 )
 
 // Operations: follow one (poll it, read its events), cancel it.

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"github.com/cloudplatform/cloud/document"
 	"net/http"
 
 	"github.com/cloudplatform/cloud/graph/model"
@@ -14,11 +13,11 @@ func (a *api) listStacks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.res.Query().Stacks(r.Context(), first, after)
+	page, err := a.docs.Stacks(r.Context(), first, after)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, document.PageOf(c.Nodes, c.PageInfo, c.TotalCount))
+	return writeJSON(w, http.StatusOK, page)
 }
 
 // registerBody names the program to register: a name looked up in the

@@ -121,11 +121,11 @@ func (a *api) breakTeamLock(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) validateDependencies(w http.ResponseWriter, r *http.Request) error {
-	checks, err := a.res.Query().ValidateDependencies(r.Context(), r.PathValue("id"))
+	page, err := a.docs.Dependencies(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, document.ListOf(checks))
+	return writeJSON(w, http.StatusOK, page)
 }
 
 func (a *api) pulumiAccess(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,75 @@
+package document
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/graph/model"
+)
+
+// The documents of a deployment's parts and of what deployments are made
+// from (registered stacks, templates), as REST serves them and the CLI's
+// list-environments, graph, list-stacks, list-templates, show-template and
+// validate dependencies print them.
+
+// Environments are every environment of deployment id, in the manifest's
+// order, each with its stacks.
+func (d *Reader) Environments(ctx context.Context, id string) (Page[*model.Environment], error) {
+	dep, err := d.Deployment(ctx, id)
+	if err != nil {
+		return Page[*model.Environment]{}, err
+	}
+	return ListOf(dep.Environments), nil
+}
+
+// Plan is the resolved plan of one environment: its stacks in graph
+// order with their layers, dependencies and config.
+func (d *Reader) Plan(ctx context.Context, id, env string) (*model.Plan, error) {
+	if _, err := d.Environment(ctx, id, env); err != nil {
+		return nil, err
+	}
+	return d.res.Query().Plan(ctx, id, env)
+}
+
+// Stacks is one page of the registered stacks (first and after as the
+// GraphQL field takes them).
+func (d *Reader) Stacks(ctx context.Context, first *int, after *string) (Page[*model.StackTemplate], error) {
+	c, err := d.res.Query().Stacks(ctx, first, after)
+	if err != nil {
+		return Page[*model.StackTemplate]{}, err
+	}
+	return PageOf(c.Nodes, c.PageInfo, c.TotalCount), nil
+}
+
+// Templates is one page of the deployment templates.
+func (d *Reader) Templates(ctx context.Context, first *int, after *string) (Page[*model.DeploymentTemplate], error) {
+	c, err := d.res.Query().Templates(ctx, first, after)
+	if err != nil {
+		return Page[*model.DeploymentTemplate]{}, err
+	}
+	return PageOf(c.Nodes, c.PageInfo, c.TotalCount), nil
+}
+
+// Template is one deployment template with its body; ErrNotFound when
+// there is none of that name (GraphQL answers null).
+func (d *Reader) Template(ctx context.Context, name string) (*model.DeploymentTemplate, error) {
+	t, err := d.res.Query().Template(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, fmt.Errorf("template %q: %w", name, app.ErrNotFound)
+	}
+	return t, nil
+}
+
+// Dependencies is the dependency graph of every environment of
+// deployment id: its layers, or why it cannot be built.
+func (d *Reader) Dependencies(ctx context.Context, id string) (Page[*model.GraphCheck], error) {
+	checks, err := d.res.Query().ValidateDependencies(ctx, id)
+	if err != nil {
+		return Page[*model.GraphCheck]{}, err
+	}
+	return ListOf(checks), nil
+}
