@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/graph"
 	"github.com/cloudplatform/cloud/graph/model"
 )
 
@@ -59,6 +60,10 @@ func (d *Reader) Template(ctx context.Context, name string) (*model.DeploymentTe
 		return nil, err
 	}
 	if t == nil {
+		// The core's error names the templates there are.
+		if _, err := d.res.App.Template(ctx, name); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("template %q: %w", name, app.ErrNotFound)
 	}
 	return t, nil
@@ -72,4 +77,34 @@ func (d *Reader) Dependencies(ctx context.Context, id string) (Page[*model.Graph
 		return Page[*model.GraphCheck]{}, err
 	}
 	return ListOf(checks), nil
+}
+
+// ValidateDeployment checks deployment id (in env, or every environment
+// when env is nil) as a deploy would, without running anything.
+func (d *Reader) ValidateDeployment(ctx context.Context, id string, env *string) (*model.Validation, error) {
+	if env != nil {
+		if _, err := d.Environment(ctx, id, *env); err != nil {
+			return nil, err
+		}
+	}
+	return d.res.Query().ValidateDeployment(ctx, id, env)
+}
+
+// ValidateTemplate checks a template as init would.
+func (d *Reader) ValidateTemplate(ctx context.Context, name string) (*model.Validation, error) {
+	if _, err := d.Template(ctx, name); err != nil {
+		return nil, err
+	}
+	return d.res.Query().ValidateTemplate(ctx, name)
+}
+
+// ValidateStacks runs every registered stack's program under Pulumi's
+// mocks and compares what it read and exported with its template (one
+// stack's through the GraphQL field validateStack).
+func (d *Reader) ValidateStacks(ctx context.Context, strict bool) (Page[*model.StackValidation], error) {
+	vs, err := d.res.App.ValidateAllStacks(ctx, strict)
+	if err != nil {
+		return Page[*model.StackValidation]{}, err
+	}
+	return ListOf(graph.StackValidations(vs)), nil
 }

@@ -202,3 +202,13 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// StackValidations are the documents of stack validations the core made
+// without a resolver (validating every registered stack at once).
+func StackValidations(vs []app.StackValidation) []*model.StackValidation {
+	out := make([]*model.StackValidation, 0, len(vs))
+	for i := range vs {
+		out = append(out, toStackValidation(&vs[i]))
+	}
+	return out
+}

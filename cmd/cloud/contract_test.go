@@ -41,6 +41,19 @@ func TestOutputContract(t *testing.T) {
 		}
 		return b
 	}
+	post := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/api/v1"+path, "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
 	// The REST document of the one-environment status is the deployment
 	// with only that environment.
 	narrowed := func(b []byte) []byte {
@@ -114,19 +127,23 @@ func TestOutputContract(t *testing.T) {
 	// REST serves of the same things.
 	for _, c := range []struct {
 		args []string
-		rest []byte
+		// rest reads the REST document after the command ran: validating
+		// registers the programs a template uses.
+		rest func() []byte
 	}{
-		{[]string{"list-environments", "DCONTR1"}, get("/deployments/DCONTR1/environments")},
-		{[]string{"graph", "DCONTR1", "-e", "dev"}, get("/deployments/DCONTR1/environments/dev/plan")},
-		{[]string{"validate", "dependencies", "DCONTR1"}, get("/deployments/DCONTR1/dependencies")},
-		{[]string{"list-stacks"}, get("/stacks")},
-		{[]string{"list-templates"}, get("/templates")},
-		{[]string{"show-template", "demo"}, get("/templates/demo")},
-		{[]string{"version"}, get("/version")},
+		{[]string{"list-environments", "DCONTR1"}, func() []byte { return get("/deployments/DCONTR1/environments") }},
+		{[]string{"graph", "DCONTR1", "-e", "dev"}, func() []byte { return get("/deployments/DCONTR1/environments/dev/plan") }},
+		{[]string{"validate", "dependencies", "DCONTR1"}, func() []byte { return get("/deployments/DCONTR1/dependencies") }},
+		{[]string{"list-stacks"}, func() []byte { return get("/stacks") }},
+		{[]string{"list-templates"}, func() []byte { return get("/templates") }},
+		{[]string{"show-template", "demo"}, func() []byte { return get("/templates/demo") }},
+		{[]string{"version"}, func() []byte { return get("/version") }},
+		{[]string{"validate", "deployment", "DCONTR1", "-e", "dev"}, func() []byte { return post("/deployments/DCONTR1/validate?environment=dev") }},
+		{[]string{"validate-template", "demo"}, func() []byte { return post("/templates/demo/validate") }},
 	} {
 		name := strings.Join(c.args, " ")
-		if local := mustCloud(t, home, append(c.args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), c.rest) {
-			t.Errorf("%s: -o json is not the REST document:\ncli:  %s\nrest: %s", name, local, c.rest)
+		if local := mustCloud(t, home, append(c.args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), c.rest()) {
+			t.Errorf("%s: -o json is not the REST document:\ncli:  %s\nrest: %s", name, local, c.rest())
 		}
 	}
 	// A new deployment is printed as its document.

@@ -166,5 +166,8 @@ var outputDocuments = map[string]string{
 	"list-templates":        "the list of templates (`{items, totalCount}` of GraphQL `DeploymentTemplate`; REST `GET /api/v1/templates`)",
 	"show-template":         "the template's document with its body (GraphQL `DeploymentTemplate`; REST `GET /api/v1/templates/{name}`)",
 	"validate dependencies": "each environment's graph check (`{items, totalCount}` of GraphQL `GraphCheck`; REST `GET /api/v1/deployments/{id}/dependencies`)",
+	"validate deployment":   "the validation (GraphQL `Validation`; REST `POST /api/v1/deployments/{id}/validate`)",
+	"validate-template":     "the validation (GraphQL `Validation`; REST `POST /api/v1/templates/{name}/validate`)",
+	"validate-stack":        "one stack's validation (GraphQL `StackValidation`; REST `POST /api/v1/stacks/{name}/validate`), or with `--all` the list of every one (`{items, totalCount}`)",
 	"version":               "the version document (GraphQL `Version`; REST `GET /api/v1/version`)",
 }

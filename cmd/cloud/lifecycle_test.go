@@ -86,7 +86,7 @@ func TestEnvironments(t *testing.T) {
 		Deployed, Failed, NotDeployed int
 		Status                        string
 	}
-	envs := decode[[]envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
+	envs := items[envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
 	if len(envs) != 2 || envs[0].Name != "dev" || envs[0].Deployed != 2 || envs[1].NotDeployed != 2 || !envs[1].Enabled {
 		t.Fatalf("list-environments = %+v", envs)
 	}
@@ -109,7 +109,7 @@ func TestEnvironments(t *testing.T) {
 		t.Fatalf("refused disable changed dev: %v", got)
 	}
 	mustCloud(t, home, "disable-environment", "DROLL01", "dev", "--destroy", "--yes")
-	envs = decode[[]envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
+	envs = items[envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
 	if envs[0].Enabled || envs[0].Deployed != 0 || envs[0].Status != "destroyed" {
 		t.Errorf("dev after disable --destroy: %+v", envs[0])
 	}
@@ -122,7 +122,7 @@ func TestEnvironments(t *testing.T) {
 	if m := mustCloud(t, home, "config", "DROLL01").stdout; !strings.Contains(m, "stage:\n          enabled: false") && !strings.Contains(m, "stage:\n        enabled: false") {
 		t.Errorf("manifest lacks b's stage override:\n%s", m)
 	}
-	envs = decode[[]envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
+	envs = items[envJSON](t, mustCloud(t, home, "list-environments", "DROLL01", "-o", "json").stdout)
 	if !envs[1].Enabled || envs[1].Deployed != 1 {
 		t.Errorf("stage after disabling b there: %+v (want enabled, 1 enabled stack deployed)", envs[1])
 	}

@@ -154,20 +154,24 @@ func TestProjectStacks(t *testing.T) {
 		t.Errorf("register-stack %s: %q", site, reg.stderr)
 	}
 	mustCloud(t, home, "register-stack", cdn)
-	list := decode[[]struct {
-		Name    string
-		Kind    string
-		Project *struct{ Name, Runtime, Dir string }
-		Inputs  map[string]struct {
-			Type     string
-			Required bool
-			Secret   bool
+	// A stack's inputs and outputs are lists of named fields.
+	type field struct {
+		Name, Type       string
+		Required, Secret bool
+	}
+	fields := func(fs []field) map[string]field {
+		m := map[string]field{}
+		for _, f := range fs {
+			m[f.Name] = f
 		}
-		Outputs map[string]struct {
-			Type   string
-			Secret bool
-		}
-		Dependencies []string
+		return m
+	}
+	list := items[struct {
+		Name            string
+		Kind            string
+		Project         *struct{ Name, Runtime, Dir string }
+		Inputs, Outputs []field
+		Dependencies    []string
 	}](t, mustCloud(t, home, "list-stacks", "-o", "json").stdout)
 	byName := map[string]int{}
 	for i, s := range list {
@@ -177,17 +181,17 @@ func TestProjectStacks(t *testing.T) {
 	if s.Kind != "project" || s.Project == nil || s.Project.Runtime != "yaml" || s.Project.Dir != site {
 		t.Fatalf("site registered as %+v, want a yaml project from %s", s.Project, site)
 	}
-	if in := s.Inputs["replicas"]; in.Type != "number" || in.Required {
+	if in := fields(s.Inputs)["replicas"]; in.Type != "number" || in.Required {
 		t.Errorf("site input replicas: %+v, want an optional number (integer with a default)", in)
 	}
-	if in := s.Inputs["apiUrl"]; in.Type != "string" || !in.Required {
+	if in := fields(s.Inputs)["apiUrl"]; in.Type != "string" || !in.Required {
 		t.Errorf("site input apiUrl: %+v, want a required string", in)
 	}
-	if o := s.Outputs["pages"]; o.Type != "number" {
+	if o := fields(s.Outputs)["pages"]; o.Type != "number" {
 		t.Errorf("site output pages: %+v, want a number (a literal of the YAML program)", o)
 	}
 	c := list[byName["cdn"]]
-	if o := c.Outputs["token"]; !o.Secret || c.Dependencies[0] != "site" {
+	if o := fields(c.Outputs)["token"]; !o.Secret || c.Dependencies[0] != "site" {
 		t.Errorf("cdn: token %+v, dependencies %v; want a secret output and [site] from cloud-stack.yaml", o, c.Dependencies)
 	}
 	before := map[string]string{site: treeSum(t, site), cdn: treeSum(t, cdn)}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
@@ -313,24 +314,28 @@ func (e *env) validateStackRun(ctx context.Context, opts *validateStackOptions) 
 	if err != nil {
 		return err
 	}
-	var vs []app.StackValidation
+	// The documents REST serves: one stack's, or the list of every one.
+	docs := client.NewLocal(a).Documents()
+	var vs []*model.StackValidation
+	var doc any
 	if opts.All {
-		vs, err = a.ValidateAllStacks(ctx, opts.Strict)
-	} else {
-		var v *app.StackValidation
-		v, err = a.ValidateStack(ctx, opts.Name, opts.Strict)
-		if v != nil {
-			vs = []app.StackValidation{*v}
+		page, err := docs.ValidateStacks(ctx, opts.Strict)
+		if err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		return err
+		vs, doc = page.Items, page
+	} else {
+		v, err := docs.Resolver().Query().ValidateStack(ctx, opts.Name, &opts.Strict)
+		if err != nil {
+			return err
+		}
+		vs, doc = []*model.StackValidation{v}, v
 	}
 	failed := false
 	for _, v := range vs {
-		failed = failed || !v.OK()
+		failed = failed || !v.Ok
 	}
-	if err := e.emit(vs, func(w io.Writer) { e.printStackValidations(w, vs) }); err != nil {
+	if err := e.emit(doc, func(w io.Writer) { e.printStackValidations(w, vs) }); err != nil {
 		return err
 	}
 	if failed {
@@ -341,7 +346,7 @@ func (e *env) validateStackRun(ctx context.Context, opts *validateStackOptions) 
 
 // printStackValidations prints each stack's findings, errors first, and a
 // line for a stack with none, so every stack asked about is accounted for.
-func (e *env) printStackValidations(w io.Writer, vs []app.StackValidation) {
+func (e *env) printStackValidations(w io.Writer, vs []*model.StackValidation) {
 	for _, v := range vs {
 		switch {
 		case len(v.Errors) == 0 && len(v.Warnings) == 0:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/urfave/cli/v2"
 )
 
@@ -232,7 +233,7 @@ func (e *env) validateTemplateRun(ctx context.Context, opts *templateOptions) er
 	if err != nil {
 		return err
 	}
-	v, err := a.ValidateTemplate(ctx, opts.Name)
+	v, err := client.NewLocal(a).Documents().ValidateTemplate(ctx, opts.Name)
 	if err != nil {
 		return err
 	}
@@ -240,10 +241,10 @@ func (e *env) validateTemplateRun(ctx context.Context, opts *templateOptions) er
 }
 
 // printValidation prints findings (or ok) and fails when any is an error.
-func (e *env) printValidation(v *app.Validation, ok string) error {
+func (e *env) printValidation(v *model.Validation, ok string) error {
 	if err := e.emit(v, func(w io.Writer) {
 		for _, f := range v.Findings {
-			fmt.Fprintln(w, f.String())
+			fmt.Fprintln(w, app.Finding{Severity: f.Severity, Environment: f.Environment, Stack: f.Stack, Field: f.Field, Message: f.Message})
 		}
 		if len(v.Findings) == 0 {
 			fmt.Fprintln(w, ok)
@@ -251,7 +252,7 @@ func (e *env) printValidation(v *app.Validation, ok string) error {
 	}); err != nil {
 		return err
 	}
-	if v.Errors() > 0 {
+	if !v.Ok {
 		return &exitError{code: 1, err: errSilent}
 	}
 	return nil

@@ -17,7 +17,7 @@ func TestTemplates(t *testing.T) {
 		Builtin bool
 		Stacks  []string
 	}
-	list := decode[[]tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
+	list := items[tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
 	builtin := map[string]int{}
 	for _, tm := range list {
 		if tm.Builtin {
@@ -83,7 +83,7 @@ func TestTemplates(t *testing.T) {
 		t.Errorf("manifest from template shop:\n%s", m)
 	}
 	mustCloud(t, home, "create-template", "from-dep", "--from-deployment", id)
-	list = decode[[]tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
+	list = items[tmplJSON](t, mustCloud(t, home, "list-templates", "-o", "json").stdout)
 	if len(list) != 6 { // default, demo, minimal, projects, shop, from-dep
 		t.Errorf("list-templates after creating two: %+v", list)
 	}

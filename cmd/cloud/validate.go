@@ -68,11 +68,15 @@ func (e *env) validateDeploymentRun(ctx context.Context, opts *validateDeploymen
 	if err != nil {
 		return err
 	}
-	v, err := a.ValidateDeployment(ctx, opts.ID, opts.Env)
+	var only *string
+	if opts.Env != "" {
+		only = &opts.Env
+	}
+	v, err := client.NewLocal(a).Documents().ValidateDeployment(ctx, opts.ID, only)
 	if err != nil {
 		return err
 	}
-	return e.printValidation(v, fmt.Sprintf("deployment %s is valid in %s", v.DeploymentID, strings.Join(v.Environments, ", ")))
+	return e.printValidation(v, fmt.Sprintf("deployment %s is valid in %s", v.Subject, strings.Join(v.Environments, ", ")))
 }
 
 // validateDependenciesOptions are what `cloud validate dependencies` runs

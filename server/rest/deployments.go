@@ -217,13 +217,7 @@ func (a *api) validateDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if envName != nil {
-		if _, err := a.docs.Environment(r.Context(), id, *envName); err != nil {
-			return err
-		}
-	}
-	v, err := a.res.Query().ValidateDeployment(r.Context(), id, envName)
+	v, err := a.docs.ValidateDeployment(r.Context(), r.PathValue("id"), envName)
 	if err != nil {
 		return err
 	}
