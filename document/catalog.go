@@ -108,3 +108,36 @@ func (d *Reader) ValidateStacks(ctx context.Context, strict bool) (Page[*model.S
 	}
 	return ListOf(graph.StackValidations(vs)), nil
 }
+
+// LockState is the lock of an environment: who holds it, if anyone — a
+// manual lock (change freeze) or the operation running there.
+type LockState struct {
+	Locked bool             `json:"locked"`
+	Holder *model.Operation `json:"holder,omitempty"`
+}
+
+// Lock is the lock of environment env of deployment id.
+func (d *Reader) Lock(ctx context.Context, id, env string) (*LockState, error) {
+	if _, err := d.Environment(ctx, id, env); err != nil {
+		return nil, err
+	}
+	op, err := d.res.Query().EnvironmentLock(ctx, id, env)
+	if err != nil {
+		return nil, err
+	}
+	if op != nil {
+		if err := d.FillOperation(ctx, op); err != nil {
+			return nil, err
+		}
+	}
+	return &LockState{Locked: op != nil, Holder: op}, nil
+}
+
+// TeamLock is the team lock of environment env of deployment id (free
+// and not configured when team sync is off).
+func (d *Reader) TeamLock(ctx context.Context, id, env string) (*model.TeamLock, error) {
+	if _, err := d.Environment(ctx, id, env); err != nil {
+		return nil, err
+	}
+	return d.res.Query().TeamLock(ctx, id, env)
+}

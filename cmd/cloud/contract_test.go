@@ -138,6 +138,16 @@ func TestOutputContract(t *testing.T) {
 		{[]string{"list-templates"}, func() []byte { return get("/templates") }},
 		{[]string{"show-template", "demo"}, func() []byte { return get("/templates/demo") }},
 		{[]string{"version"}, func() []byte { return get("/version") }},
+		{[]string{"lock", "DCONTR1", "-e", "dev", "--status"}, func() []byte { return get("/deployments/DCONTR1/environments/dev/lock") }},
+		{[]string{"lock", "status", "DCONTR1", "-e", "dev"}, func() []byte {
+			var l map[string]any
+			json.Unmarshal(get("/deployments/DCONTR1/environments/dev/lock"), &l)
+			var team any
+			json.Unmarshal(get("/deployments/DCONTR1/environments/dev/team-lock"), &team)
+			l["team"] = team
+			b, _ := json.Marshal(l)
+			return b
+		}},
 		{[]string{"validate", "deployment", "DCONTR1", "-e", "dev"}, func() []byte { return post("/deployments/DCONTR1/validate?environment=dev") }},
 		{[]string{"validate-template", "demo"}, func() []byte { return post("/templates/demo/validate") }},
 	} {

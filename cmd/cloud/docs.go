@@ -169,5 +169,7 @@ var outputDocuments = map[string]string{
 	"validate deployment":   "the validation (GraphQL `Validation`; REST `POST /api/v1/deployments/{id}/validate`)",
 	"validate-template":     "the validation (GraphQL `Validation`; REST `POST /api/v1/templates/{name}/validate`)",
 	"validate-stack":        "one stack's validation (GraphQL `StackValidation`; REST `POST /api/v1/stacks/{name}/validate`), or with `--all` the list of every one (`{items, totalCount}`)",
+	"lock":                  "with `--status`, the environment's lock (`{locked, holder}`, the holder an `Operation`; REST `GET /api/v1/deployments/{id}/environments/{env}/lock`)",
+	"lock status":           "the environment's lock (REST `GET …/lock`) with `team`, its team lock (GraphQL `TeamLock`; REST `GET …/team-lock`)",
 	"version":               "the version document (GraphQL `Version`; REST `GET /api/v1/version`)",
 }

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/document"
+	"github.com/cloudplatform/cloud/graph/model"
 	"github.com/cloudplatform/cloud/human"
 
 	"github.com/urfave/cli/v2"
@@ -226,7 +229,14 @@ func (e *env) lockStatusRun(ctx context.Context, opts *lockStatusOptions) error 
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"locked": holder != nil, "holder": holder}
+	// -o json and yaml print the documents REST serves: the lock's (GET
+	// …/lock) with, for lock status, the team lock's (GET …/team-lock).
+	docs := client.NewLocal(a).Documents()
+	lock, err := docs.Lock(ctx, id, env)
+	if err != nil {
+		return err
+	}
+	var doc any = lock
 	var lease *app.TeamLease
 	configured := false
 	if team {
@@ -235,9 +245,16 @@ func (e *env) lockStatusRun(ctx context.Context, opts *lockStatusOptions) error 
 			return err
 		}
 		lease, configured = tl.Lease, tl.Configured
-		out["team"] = map[string]any{"configured": configured, "free": lease == nil, "lease": lease}
+		teamDoc, err := docs.TeamLock(ctx, id, env)
+		if err != nil {
+			return err
+		}
+		doc = struct {
+			*document.LockState
+			Team *model.TeamLock `json:"team"`
+		}{lock, teamDoc}
 	}
-	return e.emit(out, func(w io.Writer) {
+	return e.emit(doc, func(w io.Writer) {
 		if team {
 			switch {
 			case !configured:

@@ -150,28 +150,15 @@ func (a *api) getStackState(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s)
 }
 
-// LockState is the lock of an environment: who holds it, if anyone — a
-// manual lock (change freeze) or the operation running there.
-type LockState struct {
-	Locked bool             `json:"locked"`
-	Holder *model.Operation `json:"holder,omitempty"`
-}
+// LockState is the document of an environment's lock (GET …/lock).
+type LockState = document.LockState
 
 func (a *api) getLock(w http.ResponseWriter, r *http.Request) error {
-	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
-		return err
-	}
-	op, err := a.res.Query().EnvironmentLock(r.Context(), id, name)
+	l, err := a.docs.Lock(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
-	if op != nil {
-		if err := a.docs.FillOperation(r.Context(), op); err != nil {
-			return err
-		}
-	}
-	return writeJSON(w, http.StatusOK, LockState{Locked: op != nil, Holder: op})
+	return writeJSON(w, http.StatusOK, l)
 }
 
 // lockBody says why an environment is frozen.

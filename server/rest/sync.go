@@ -90,11 +90,7 @@ func (a *api) resolveSyncConflict(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (a *api) getTeamLock(w http.ResponseWriter, r *http.Request) error {
-	id, name := r.PathValue("id"), r.PathValue("env")
-	if _, err := a.docs.Environment(r.Context(), id, name); err != nil {
-		return err
-	}
-	tl, err := a.res.Query().TeamLock(r.Context(), id, name)
+	tl, err := a.docs.TeamLock(r.Context(), r.PathValue("id"), r.PathValue("env"))
 	if err != nil {
 		return err
 	}
