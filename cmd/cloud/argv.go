@@ -67,7 +67,9 @@ func interspersed(app *cli.App, argv []string) []string {
 		}
 		fs := cmd.Flags
 		dst := &flags
-		if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) {
+		// --help stays with the command: every command has it, added
+		// by urfave/cli only when it runs.
+		if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) && !hasFlag([]cli.Flag{cli.HelpFlag}, a) {
 			fs, dst = app.Flags, &global
 		}
 		n := flagArity(fs, a)

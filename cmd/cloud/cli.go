@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/cloudplatform/cloud/app"
@@ -284,8 +285,29 @@ func newApp(e *env) *cli.App {
 	}
 	app.OnUsageError = flagError
 	setFlagErrors(app.Commands)
+	// Our own copy of the help command, so that its usage starts in lower
+	// case like every other command's (urfave/cli adds its own otherwise).
+	// urfave/cli then adds no --help flag to the app either.
+	app.Commands = append(app.Commands, helpCommand())
+	app.Flags = append(app.Flags, cli.HelpFlag)
 	return app
 }
+
+// helpCommand is urfave/cli's help command (its action is unexported)
+// with a usage written like ours.
+func helpCommand() *cli.Command {
+	probe := &cli.App{Name: "cloud", Writer: io.Discard, ErrWriter: io.Discard}
+	probe.Setup()
+	h := *probe.Command("help")
+	h.Usage = "show the commands, or the help of one command"
+	return &h
+}
+
+// globalFooter ends every command's help: the global options are only
+// in cloud --help, and a command's help should say they exist.
+const globalFooter = `
+GLOBAL OPTIONS: see cloud --help (--home, --output/-o, --no-color, --quiet/-q, --yes/-y, --pulumi, --stacks-dir, --offline, --server)
+`
 
 // flagError makes a flag that does not parse a usage error (exit 2, the
 // error on stderr) instead of urfave/cli's default, which prints the
@@ -303,8 +325,49 @@ func setFlagErrors(cmds []*cli.Command) {
 		c.OnUsageError = flagError
 		if len(c.Subcommands) == 0 {
 			strictArgs(c)
+			c.CustomHelpTemplate = cli.CommandHelpTemplate + globalFooter
+		} else {
+			c.CustomHelpTemplate = cli.SubcommandHelpTemplate + globalFooter
 		}
+		requiredFlags(c)
 		setFlagErrors(c.Subcommands)
+		if len(c.Subcommands) > 0 {
+			c.Subcommands = append(c.Subcommands, helpCommand())
+		}
+	}
+}
+
+// requiredFlags checks a command's Required flags itself, in its Before:
+// urfave/cli's own check prints the command's help on stdout, the data
+// stream, and its error exits 1; a missing flag is a usage error.
+func requiredFlags(c *cli.Command) {
+	var names []string
+	for _, f := range c.Flags {
+		if rf, ok := f.(cli.RequiredFlag); !ok || !rf.IsRequired() {
+			continue
+		}
+		// Every flag type of urfave/cli has a Required field.
+		if v := reflect.ValueOf(f); v.Kind() == reflect.Pointer {
+			if r := v.Elem().FieldByName("Required"); r.IsValid() && r.CanSet() {
+				r.SetBool(false)
+				names = append(names, f.Names()[0])
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	before := c.Before
+	c.Before = func(ctx *cli.Context) error {
+		for _, n := range names {
+			if !ctx.IsSet(n) {
+				return usageError("%s: flag --%s is required (see %s --help)", c.Name, n, c.HelpName)
+			}
+		}
+		if before != nil {
+			return before(ctx)
+		}
+		return nil
 	}
 }
 

@@ -64,7 +64,7 @@ func TestRefusals(t *testing.T) {
 		{[]string{"cancel", "op-000000000000-000000"}, 1, "operation op-000000000000-000000: not found"},
 		{[]string{"cancel", "op-nosuch"}, 2, `malformed operation ID "op-nosuch": an operation ID is "op-"`},
 		{[]string{"status", "d1brv40"}, 2, `malformed deployment ID "d1brv40": a deployment ID is "D"`},
-		{[]string{"deploy", id, "--parallel", "0"}, 2, "--parallel must be at least 1"},
+		{[]string{"deploy", id, "--parallel", "0"}, 2, "--parallel must be between 1 and 64, not 0"},
 		{[]string{"deploy", id, "--resume"}, 2, "nothing to resume"},
 		{[]string{"config", "set", id, "stacks.app.config.x", "[unclosed"}, 2, "value"},
 		{[]string{"status"}, 2, "want arguments [ID]"},

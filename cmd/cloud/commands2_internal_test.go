@@ -574,8 +574,9 @@ func TestTemplateCommands_Options(t *testing.T) {
 		update = nil
 		wantUsage(t, "update-template", bad, parse(t, updateTemplateCommand(&env{}, capture(&update)), bad...), update)
 	}
-	// A missing required flag is urfave/cli's own error, before Action
-	// (exit 1 today, as the binary does): the command is never run.
+	// A missing required flag stops the command before Action; parse
+	// does not apply setFlagErrors, so this is urfave/cli's own error
+	// (TestRequiredFlag_IsUsageError checks the CLI's usage error).
 	update = nil
 	if err := parse(t, updateTemplateCommand(&env{}, capture(&update)), "shop"); err == nil || !strings.Contains(err.Error(), `Required flag "file" not set`) || update != nil {
 		t.Errorf("update-template without --file: %v, ran with %+v", err, update)
