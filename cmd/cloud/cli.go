@@ -240,7 +240,7 @@ func newApp(e *env) *cli.App {
 		Commands: []*cli.Command{
 			versionCommand(e),
 			initCommand(e, nil),
-			configCommand(e),
+			configCommand(e, nil),
 			deployCommand(e, nil),
 			deployStackCommand(e, nil),
 			previewCommand(e, nil),

@@ -78,7 +78,7 @@ func TestRefusals(t *testing.T) {
 	if h := strings.TrimSpace(mustCloud(t, home, "history", id, "-o", "json").stdout); !emptyList(h) {
 		t.Errorf("refused commands recorded operations: %s", h)
 	}
-	if m := mustCloud(t, home, "config", id, "-o", "json").stdout; !strings.Contains(m, `"Revision": 1`) {
+	if m := mustCloud(t, home, "config", id, "-o", "json").stdout; !strings.Contains(m, `"revision": 1,`) {
 		t.Errorf("refused commands changed the manifest: %s", m)
 	}
 }

@@ -150,10 +150,28 @@ func TestOutputContract(t *testing.T) {
 		}},
 		{[]string{"validate", "deployment", "DCONTR1", "-e", "dev"}, func() []byte { return post("/deployments/DCONTR1/validate?environment=dev") }},
 		{[]string{"validate-template", "demo"}, func() []byte { return post("/templates/demo/validate") }},
+		{[]string{"config", "DCONTR1"}, func() []byte { return get("/deployments/DCONTR1/manifest") }},
+		{[]string{"config", "DCONTR1", "--revision", "1"}, func() []byte { return get("/deployments/DCONTR1/manifest?revision=1") }},
 	} {
 		name := strings.Join(c.args, " ")
 		if local := mustCloud(t, home, append(c.args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), c.rest()) {
 			t.Errorf("%s: -o json is not the REST document:\ncli:  %s\nrest: %s", name, local, c.rest())
+		}
+	}
+	// A change of the manifest prints what REST answers one: the
+	// deployment as it now is, the revision in force, changed.
+	change := func(rev int) []byte {
+		var dep any
+		json.Unmarshal(get("/deployments/DCONTR1"), &dep)
+		b, _ := json.Marshal(map[string]any{"deployment": dep, "revision": rev, "changed": true})
+		return b
+	}
+	for i, args := range [][]string{
+		{"config", "set", "DCONTR1", "stacks.top.config.greeting", "hello"},
+		{"config", "unset", "DCONTR1", "stacks.top.config.greeting"},
+	} {
+		if local := mustCloud(t, home, append(args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), change(2+i)) {
+			t.Errorf("%s: -o json is not the change's document:\ncli:  %s\nrest: %s", strings.Join(args, " "), local, change(2+i))
 		}
 	}
 	// A new deployment is printed as its document.

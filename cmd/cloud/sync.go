@@ -13,6 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cloudplatform/cloud/app"
+	"github.com/cloudplatform/cloud/client"
+	"github.com/cloudplatform/cloud/graph/model"
 )
 
 // syncOptions are what `cloud sync`, `cloud sync push`, `pull` and
@@ -353,39 +355,31 @@ func (e *env) syncRun(ctx context.Context, opts *syncOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.SyncNow(ctx, opts.Mode)
+	st, err := client.NewLocal(a).Documents().SyncNow(ctx, model.SyncMode(opts.Mode))
 	if err != nil {
 		return notConfigured(err)
 	}
-	res := map[string]any{}
 	var line string
-	switch st.Mode {
+	switch app.SyncMode(st.Mode) {
 	case app.SyncPush:
-		res["pushed"], res["lost"], res["conflicts"] = st.Pushed, st.Lost, st.Conflicts
 		line = fmt.Sprintf("pushed %d, %d refused (the table had newer), %d new conflicts", st.Pushed, st.Lost, st.Conflicts)
 	case app.SyncPull:
-		res["read"], res["applied"], res["conflicts"], res["reconciled"] = st.Read, st.Pulled, st.Conflicts, st.Reconciled
 		line = fmt.Sprintf("read %d, applied %d, %d new conflicts", st.Read, st.Pulled, st.Conflicts)
 		if st.Reconciled {
 			line += " (full reconciliation)"
 		}
 	case app.SyncReconcile:
-		res["scanned"], res["pulled"], res["pushed"], res["conflicts"] = st.Scanned, st.Pulled, st.Pushed, st.Conflicts
 		line = fmt.Sprintf("scanned %d, pulled %d, pushed %d, %d new conflicts", st.Scanned, st.Pulled, st.Pushed, st.Conflicts)
 	default:
-		res["rounds"], res["pushed"], res["pulled"], res["quiet"] = st.Rounds, st.Pushed, st.Pulled, st.Quiet
-		res["conflicts"] = st.Conflicts
 		line = fmt.Sprintf("pushed %d, pulled %d, %d new conflicts", st.Pushed, st.Pulled, st.Conflicts)
 		if !st.Quiet {
 			line += fmt.Sprintf(" (still moving after %d rounds: run it again)", st.Rounds)
 		}
 	}
-	open := st.OpenConflicts
-	res["openConflicts"] = open
-	return e.emit(res, func(w io.Writer) {
+	return e.emit(st, func(w io.Writer) {
 		fmt.Fprintln(w, line)
-		if open > 0 {
-			fmt.Fprintf(w, "%d open conflicts: see cloud sync conflicts\n", open)
+		if st.OpenConflicts > 0 {
+			fmt.Fprintf(w, "%d open conflicts: see cloud sync conflicts\n", st.OpenConflicts)
 		}
 	})
 }
@@ -427,14 +421,13 @@ func (e *env) syncStatusRun(ctx context.Context, opts *syncStatusOptions) error 
 	if err != nil {
 		return err
 	}
-	st, err := a.SyncStatus(ctx)
+	s, err := client.NewLocal(a).Documents().SyncStatus(ctx)
 	if err != nil {
 		return err
 	}
-	if !st.Configured {
+	if !s.Configured {
 		return notConfigured(app.ErrSyncNotConfigured)
 	}
-	s := st.Local
 	now := opts.Now()
 	return e.emit(s, func(w io.Writer) {
 		when := func(t *time.Time) string {
@@ -505,16 +498,16 @@ func (e *env) syncConflictsRun(ctx context.Context, opts *syncConflictsOptions) 
 	if err != nil {
 		return err
 	}
-	out, err := a.Conflicts(ctx, opts.All)
+	out, err := client.NewLocal(a).Documents().SyncConflicts(ctx, opts.All)
 	if err != nil {
 		return notConfigured(err)
 	}
 	return e.emit(out, func(w io.Writer) {
-		if len(out) == 0 {
+		if len(out.Items) == 0 {
 			fmt.Fprintln(w, "no conflicts")
 			return
 		}
-		for _, cf := range out {
+		for _, cf := range out.Items {
 			state := "open"
 			if cf.ResolvedAt != nil {
 				state = cf.Resolution
@@ -576,7 +569,7 @@ func (e *env) syncResolveRun(ctx context.Context, opts *syncResolveOptions) erro
 	if err != nil {
 		return err
 	}
-	cf, err := a.ResolveConflict(ctx, opts.ID, opts.Keep)
+	cf, err := client.NewLocal(a).Documents().ResolveConflict(ctx, opts.ID, model.ConflictKeep(opts.Keep))
 	if errors.Is(err, app.ErrNotFound) {
 		return &exitError{code: 1, err: fmt.Errorf("no conflict %q (see cloud sync conflicts --all)", opts.ID)}
 	}
@@ -588,7 +581,10 @@ func (e *env) syncResolveRun(ctx context.Context, opts *syncResolveOptions) erro
 	} else {
 		e.status("kept the winning version of %s", cf.Short)
 	}
-	return nil
+	if e.output == "table" {
+		return nil
+	}
+	return e.emit(cf, nil)
 }
 
 // syncAfter pushes what a command committed, and pulls what others did, when

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -161,7 +163,7 @@ func TestSync_TwoHomes(t *testing.T) {
 	var home, short string
 	var all []conflict
 	for _, h := range []string{h1, h2} {
-		cs := decode[[]conflict](t, mustCloud(t, h, "sync", "conflicts", "-o", "json").stdout)
+		cs := items[conflict](t, mustCloud(t, h, "sync", "conflicts", "-o", "json").stdout)
 		for _, c := range cs {
 			if c.Entity == "environments" && len(c.Key) == 2 && c.Key[1] == "prod" {
 				if home != "" {
@@ -210,6 +212,26 @@ func TestSync_TwoHomes(t *testing.T) {
 	}
 	if r := mustCloud(t, h1, "sync", "status"); !strings.Contains(r.stdout, "pending") || !strings.Contains(r.stdout, table) {
 		t.Errorf("status:\n%s", r.stdout)
+	}
+	// The CLI prints the documents REST serves: the conflicts resolved on
+	// the home that noticed them, and the status of a home no sync runs
+	// on while it is read.
+	resolved := mustCloud(t, home, "sync", "conflicts", "--all", "-o", "json").stdout
+	if len(items[conflict](t, resolved)) != len(all) {
+		t.Errorf("sync conflicts --all lists not the %d resolved conflicts:\n%s", len(all), resolved)
+	}
+	status := mustCloud(t, home, "--offline", "sync", "status", "-o", "json").stdout
+	api := startServe(t, home, "--offline")
+	for path, cli := range map[string]string{"/sync/conflicts?all=true": resolved, "/sync": status} {
+		resp, err := http.Get(api.URL + "/api/v1" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !sameJSON(t, []byte(cli), rest) {
+			t.Errorf("-o json is not GET %s:\ncli:  %s\nrest: %s", path, cli, rest)
+		}
 	}
 }
 

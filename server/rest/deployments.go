@@ -125,8 +125,7 @@ func (a *api) getManifest(w http.ResponseWriter, r *http.Request) error {
 	if rev != nil && *rev < 1 {
 		return inputErrorf("revision", "must be 1 or more")
 	}
-	id := r.PathValue("id")
-	m, err := a.res.Deployment().Manifest(r.Context(), &model.Deployment{ID: id}, rev)
+	m, err := a.docs.Manifest(r.Context(), r.PathValue("id"), rev)
 	if err != nil {
 		return err
 	}

@@ -3,14 +3,13 @@ package rest
 import (
 	"net/http"
 
-	"github.com/cloudplatform/cloud/document"
 	"github.com/cloudplatform/cloud/graph/model"
 )
 
 // Team sync, the team lock, and the checks and version of the server.
 
 func (a *api) getSyncStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := a.res.Query().SyncStatus(r.Context())
+	st, err := a.docs.SyncStatus(r.Context())
 	if err != nil {
 		return err
 	}
@@ -34,7 +33,11 @@ func (a *api) runSync(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		return err
 	}
-	run, err := a.res.Mutation().SyncNow(r.Context(), in.Mode)
+	mode := model.SyncModeSync
+	if in.Mode != nil {
+		mode = *in.Mode
+	}
+	run, err := a.docs.SyncNow(r.Context(), mode)
 	if err != nil {
 		return err
 	}
@@ -46,11 +49,11 @@ func (a *api) listSyncConflicts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, err := a.res.Query().SyncConflicts(r.Context(), all)
+	cs, err := a.docs.SyncConflicts(r.Context(), all != nil && *all)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, document.ListOf(cs))
+	return writeJSON(w, http.StatusOK, cs)
 }
 
 func (a *api) getSyncConflict(w http.ResponseWriter, r *http.Request) error {
@@ -82,7 +85,7 @@ func (a *api) resolveSyncConflict(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &in, true); err != nil {
 		return err
 	}
-	c, err := a.res.Mutation().ResolveSyncConflict(r.Context(), r.PathValue("id"), in.Keep)
+	c, err := a.docs.ResolveConflict(r.Context(), r.PathValue("id"), in.Keep)
 	if err != nil {
 		return err
 	}
