@@ -43,6 +43,19 @@ func (d *Reader) Stacks(ctx context.Context, first *int, after *string) (Page[*m
 	return PageOf(c.Nodes, c.PageInfo, c.TotalCount), nil
 }
 
+// Stack is one registered stack; ErrNotFound when none is of that name
+// (GraphQL answers null).
+func (d *Reader) Stack(ctx context.Context, name string) (*model.StackTemplate, error) {
+	s, err := d.res.Query().Stack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return nil, fmt.Errorf("stack %q is not registered: %w", name, app.ErrNotFound)
+	}
+	return s, nil
+}
+
 // Templates is one page of the deployment templates.
 func (d *Reader) Templates(ctx context.Context, first *int, after *string) (Page[*model.DeploymentTemplate], error) {
 	c, err := d.res.Query().Templates(ctx, first, after)

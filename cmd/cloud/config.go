@@ -15,7 +15,6 @@ import (
 
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
-	"github.com/cloudplatform/cloud/document"
 	"github.com/urfave/cli/v2"
 )
 
@@ -120,21 +119,7 @@ func (e *env) configRun(ctx context.Context, opts *configOptions) error {
 	} else {
 		e.status("%s is the current revision (%d); nothing changed", opts.File, rev)
 	}
-	return e.emitChange(ctx, docs, opts.ID, rev, changed)
-}
-
-// emitChange prints, with -o json or yaml, the document a manifest change
-// answers through the API; a table prints nothing (the change was told on
-// standard error).
-func (e *env) emitChange(ctx context.Context, docs *document.Reader, id string, rev int, changed bool) error {
-	if e.output == "table" {
-		return nil
-	}
-	ch, err := docs.ManifestChange(ctx, id, rev, changed)
-	if err != nil {
-		return err
-	}
-	return e.emit(ch, nil)
+	return e.emitResult(func() (any, error) { return docs.ManifestChange(ctx, opts.ID, rev, changed) })
 }
 
 func configSetCommand(e *env, runF func(context.Context, *configSetOptions) error) *cli.Command {
@@ -219,7 +204,7 @@ func (e *env) configSetRun(ctx context.Context, opts *configSetOptions) error {
 	} else {
 		e.status("%s = %s (revision %d)", opts.Key, opts.Value, rev)
 	}
-	return e.emitChange(ctx, client.NewLocal(a).Documents(), opts.ID, rev, true)
+	return e.emitResult(func() (any, error) { return client.NewLocal(a).Documents().ManifestChange(ctx, opts.ID, rev, true) })
 }
 
 func configEditCommand(e *env, runF func(context.Context, *configEditOptions) error) *cli.Command {

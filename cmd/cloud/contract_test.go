@@ -174,6 +174,21 @@ func TestOutputContract(t *testing.T) {
 			t.Errorf("%s: -o json is not the change's document:\ncli:  %s\nrest: %s", strings.Join(args, " "), local, change(2+i))
 		}
 	}
+	// What the registry and the templates answer a change with: the
+	// stack's and the template's documents.
+	for _, c := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"register-stack", "probe", "--dependencies", "base"}, "/stacks/probe"},
+		{[]string{"update-stack", "probe", "--description", "the probe"}, "/stacks/probe"},
+		{[]string{"create-template", "probes", "--from-deployment", "DCONTR1", "--description", "probes"}, "/templates/probes"},
+	} {
+		name := strings.Join(c.args, " ")
+		if local := mustCloud(t, home, append(c.args, "-o", "json")...).stdout; !sameJSON(t, []byte(local), get(c.path)) {
+			t.Errorf("%s: -o json is not GET %s:\ncli:  %s\nrest: %s", name, c.path, local, get(c.path))
+		}
+	}
 	// A new deployment is printed as its document.
 	created := mustCloud(t, home, "init", "--id", "DCONTR2", "--org", "acme", "--project", "other", "-o", "json").stdout
 	if rest := get("/deployments/DCONTR2"); !sameJSON(t, []byte(created), rest) {

@@ -181,5 +181,9 @@ var outputDocuments = map[string]string{
 	"sync status":           "the team sync of this home (GraphQL `SyncStatus`; REST `GET /api/v1/sync`)",
 	"sync conflicts":        "the list of conflicts (`{items, totalCount}` of GraphQL `SyncConflict`; REST `GET /api/v1/sync/conflicts`)",
 	"sync resolve":          "the conflict as resolved (GraphQL `SyncConflict`; REST `POST /api/v1/sync/conflicts/{id}/resolve` answers it)",
+	"register-stack":        "the registered stack (GraphQL `StackTemplate`; REST `POST /api/v1/stacks` answers it)",
+	"update-stack":          "the stack as updated (GraphQL `StackTemplate`; REST `PATCH /api/v1/stacks/{name}` answers it)",
+	"create-template":       "the new template (GraphQL `DeploymentTemplate`; REST `POST /api/v1/templates` answers it)",
+	"update-template":       "the template as updated (GraphQL `DeploymentTemplate`; REST `PATCH /api/v1/templates/{name}` answers it)",
 	"version":               "the version document (GraphQL `Version`; REST `GET /api/v1/version`)",
 }

@@ -106,6 +106,20 @@ func (t *tableWriter) Flush() error {
 	return err
 }
 
+// emitResult prints, with -o json or yaml, the document the API answers
+// a change with, which read reads; a table prints nothing, the change
+// having been told on standard error.
+func (e *env) emitResult(read func() (any, error)) error {
+	if e.output == "table" {
+		return nil
+	}
+	doc, err := read()
+	if err != nil {
+		return err
+	}
+	return e.emit(doc, nil)
+}
+
 // status prints a status line to stderr unless --quiet.
 func (e *env) status(format string, args ...any) {
 	if !e.quiet {

@@ -76,7 +76,7 @@ func (e *env) registerStackRun(ctx context.Context, opts *registerStackOptions) 
 		return err
 	}
 	e.status("registered stack %s (version %d) from %s", st.Name, st.Version, st.Source)
-	return nil
+	return e.emitResult(func() (any, error) { return client.NewLocal(a).Documents().Stack(ctx, st.Name) })
 }
 
 // listFlag is a comma-separated flag's list when the flag is given (an
@@ -150,7 +150,7 @@ func (e *env) updateStackRun(ctx context.Context, opts *updateStackOptions) erro
 		return err
 	}
 	e.status("updated stack %s", opts.Name)
-	return nil
+	return e.emitResult(func() (any, error) { return client.NewLocal(a).Documents().Stack(ctx, opts.Name) })
 }
 
 // unregisterStackOptions are what `cloud unregister-stack` runs with.

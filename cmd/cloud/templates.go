@@ -155,7 +155,7 @@ func (e *env) createTemplateRun(ctx context.Context, opts *createTemplateOptions
 		return err
 	}
 	e.status("created template %s", t.Name)
-	return nil
+	return e.emitResult(func() (any, error) { return client.NewLocal(a).Documents().Template(ctx, t.Name) })
 }
 
 // updateTemplateOptions are what `cloud update-template` runs with.
@@ -208,7 +208,7 @@ func (e *env) updateTemplateRun(ctx context.Context, opts *updateTemplateOptions
 		return err
 	}
 	e.status("updated template %s", opts.Name)
-	return nil
+	return e.emitResult(func() (any, error) { return client.NewLocal(a).Documents().Template(ctx, opts.Name) })
 }
 
 func validateTemplateCommand(e *env, runF func(context.Context, *templateOptions) error) *cli.Command {

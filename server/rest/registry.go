@@ -65,14 +65,7 @@ func (a *api) getStack(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) stack(r *http.Request, name string) (*model.StackTemplate, error) {
-	s, err := a.res.Query().Stack(r.Context(), name)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return nil, notFoundf("stack %q is not registered: not found", name)
-	}
-	return s, nil
+	return a.docs.Stack(r.Context(), name)
 }
 
 // updateStackBody changes what the registry adds to a stack's template;
