@@ -418,17 +418,6 @@ func maxArgs(usage string) int {
 	return n
 }
 
-// start checks a command's positional arguments and opens the app: the
-// first lines of most commands.
-func (e *env) start(c *cli.Context, names ...string) (*app.App, []string, error) {
-	as, err := args(c, names...)
-	if err != nil {
-		return nil, nil, err
-	}
-	a, err := e.open(c.Context)
-	return a, as, err
-}
-
 // lazyApp opens the app of command c when a run first asks for it:
 // parsing the arguments must not open the store.
 func (e *env) lazyApp(c *cli.Context) func() (*app.App, error) {
