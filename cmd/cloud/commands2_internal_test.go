@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -598,6 +599,15 @@ func TestTemplatesRun(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		if len(lines) != 5 || !strings.HasPrefix(lines[0], "TEMPLATE  BUILT IN  STACKS") || !strings.Contains(out.String(), "\ndemo ") || strings.Contains(out.String(), "\x1b[") {
 			t.Errorf("tty %v: list-templates:\n%s", tty, out)
+		}
+		// A row fits a terminal: the stacks counted, the description cut.
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w > 100 {
+				t.Errorf("tty %v: list-templates prints a %d-column line:\n%s", tty, w, l)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^default +true +16 +The AWS stack library.*…$`).MatchString(out.String()) {
+			t.Errorf("tty %v: list-templates does not count default's 16 stacks and cut its description:\n%s", tty, out)
 		}
 	}
 	e, out, _ := testEnv(false, "json")

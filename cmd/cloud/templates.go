@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/cloudplatform/cloud/app"
 	"github.com/cloudplatform/cloud/client"
 	"github.com/cloudplatform/cloud/graph/model"
@@ -23,7 +23,10 @@ func listTemplatesCommand(e *env, runF func(context.Context, *listTemplatesOptio
 	return &cli.Command{
 		Name:  "list-templates",
 		Usage: "list the deployment templates init can start from",
-		Description: `Examples:
+		Description: `The table counts each template's stacks and cuts its description to fit a
+terminal; show-template NAME prints the whole template, -o json every field.
+
+Examples:
    cloud list-templates
    cloud list-templates -o json`,
 		Action: func(c *cli.Context) error {
@@ -46,13 +49,19 @@ func (e *env) listTemplatesRun(ctx context.Context, opts *listTemplatesOptions) 
 	if err != nil {
 		return err
 	}
+	// A template's stacks are counted, not named, and its description
+	// cut to a line's worth: the row fits a terminal, and show-template
+	// tells the rest.
 	return e.emit(ts, func(w io.Writer) {
 		row(w, "TEMPLATE", "BUILT IN", "STACKS", "DESCRIPTION")
 		for _, t := range ts.Items {
-			row(w, t.Name, t.Builtin, strings.Join(t.Stacks, ","), t.Description)
+			row(w, t.Name, t.Builtin, len(t.Stacks), ansi.Truncate(t.Description, descriptionWidth, "…"))
 		}
 	})
 }
+
+// descriptionWidth is the most of a description a table row shows.
+const descriptionWidth = 60
 
 // templateOptions are what `cloud show-template`, `cloud
 // validate-template` and `cloud delete-template` run with: a template's
