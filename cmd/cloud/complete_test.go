@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,5 +41,46 @@ func TestCompletionOfObjects(t *testing.T) {
 	}
 	if _, err := os.Stat(none); err == nil {
 		t.Error("completion created a home")
+	}
+}
+
+// TestCompletionScripts runs each shell's script in that shell: bash's
+// completion function, zsh's (after compinit, _describe reporting its
+// candidates) and fish's `complete -C` offer the environments of a
+// deployment and the commands a word starts, through the cloud binary on
+// PATH. A shell this machine has not is skipped.
+func TestCompletionScripts(t *testing.T) {
+	home := t.TempDir()
+	mustCloud(t, home, "init", "--template", "demo", "--org", "acme", "--project", "shop", "--id", "DCOMP02")
+	path := filepath.Dir(cloudBin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	scripts := map[string][]string{
+		"bash": {"-c", `source <(cloud completion bash)
+COMP_WORDS=(cloud --home "$H" deploy DCOMP02 -e ""); COMP_CWORD=6; _cloud_complete; printf '%s\n' "${COMPREPLY[@]}"
+COMP_WORDS=(cloud --home "$H" deploy-s); COMP_CWORD=3; _cloud_complete; printf '%s\n' "${COMPREPLY[@]}"`},
+		"zsh": {"-f", "-c", `autoload -U compinit; compinit -u -d "$H/zcompdump"; source <(cloud completion zsh)
+_describe() { print -l -- "${(@P)2}" }
+words=(cloud --home "$H" deploy DCOMP02 -e ""); CURRENT=6; _cloud
+words=(cloud --home "$H" deploy-s); CURRENT=4; _cloud`},
+		"fish": {"-c", `cloud completion fish | source
+complete -C "cloud --home $H deploy DCOMP02 -e "
+complete -C "cloud --home $H deploy-s"`},
+	}
+	for shell, argv := range scripts {
+		t.Run(shell, func(t *testing.T) {
+			if _, err := exec.LookPath(shell); err != nil {
+				t.Skipf("no %s here", shell)
+			}
+			cmd := exec.Command(shell, argv...)
+			cmd.Env = append(os.Environ(), "PATH="+path, "H="+home)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", shell, err, out)
+			}
+			for _, w := range []string{"dev", "stage", "prod", "deploy-stack"} {
+				if !strings.Contains("\n"+string(out), "\n"+w+"\n") {
+					t.Errorf("%s completes no %q:\n%s", shell, w, out)
+				}
+			}
+		})
 	}
 }

@@ -53,6 +53,28 @@ _cloud() {
 compdef _cloud cloud
 `
 
+// fishCompletion asks cloud, as the bash and zsh scripts do, for what the
+// words typed so far take, falling back to paths when it offers nothing
+// (--from-file, --file).
+const fishCompletion = `# fish completion for cloud; load with: cloud completion fish | source
+function __cloud_complete
+    set -l words (commandline -opc)
+    set -l cur (commandline -ct)
+    set -l candidates
+    if string match -q -- '-*' $cur
+        set candidates ($words $cur --generate-bash-completion 2>/dev/null)
+    else
+        set candidates ($words --generate-bash-completion 2>/dev/null)
+    end
+    if test (count $candidates) -gt 0
+        printf '%s\n' $candidates
+    else
+        __fish_complete_path $cur
+    end
+end
+complete -c cloud -f -a '(__cloud_complete)'
+`
+
 func completionCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
@@ -79,9 +101,7 @@ Examples:
 			case "zsh":
 				script = zshCompletion
 			case "fish":
-				if script, err = c.App.ToFishCompletion(); err != nil {
-					return err
-				}
+				script = fishCompletion
 			default:
 				return usageError("completion: unknown shell %q (want bash, zsh or fish)", as[0])
 			}
