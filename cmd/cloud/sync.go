@@ -397,7 +397,8 @@ func syncStatusCommand(e *env, runF func(context.Context, *syncStatusOptions) er
 		Usage: "show pending changes, the last push and pull, and open conflicts",
 		Description: `Reads the local bookkeeping only (the table is not contacted): how many local
 rows wait to be pushed, when the last push, pull and full reconciliation
-succeeded, the change-feed cursor, and the open conflicts.
+succeeded, and the open conflicts. -o json prints the document GET
+/api/v1/sync serves.
 
 Examples:
    cloud sync status
