@@ -94,6 +94,10 @@ succeeded, up to --parallel at once. A stack whose resolved config, program and
 upstream outputs are unchanged since its last deploy is skipped (--force runs it).
 Dependents of a failed stack are skipped; independent stacks go on.
 
+The report's CHANGES counts what the engine did to every resource, Pulumi's own
+stack resource among them (as pulumi up counts); RESOURCES counts the stack's
+resources after the run, without it: a first deploy of 5 resources is +6, 5.
+
 Examples:
    cloud deploy D1BRV40 -e dev
    cloud deploy D1BRV40 -e dev --resume
