@@ -97,6 +97,16 @@ func (d *Reader) Resolver() *graph.Resolver { return d.res }
 // Deployment is deployment id with its environments; ErrNotFound when
 // there is none (GraphQL answers null).
 func (d *Reader) Deployment(ctx context.Context, id string) (*model.Deployment, error) {
+	dep, err := d.deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return dep, d.FillDeployment(ctx, dep)
+}
+
+// deployment is deployment id without its environments filled in, for
+// documents that only hang from it.
+func (d *Reader) deployment(ctx context.Context, id string) (*model.Deployment, error) {
 	dep, err := d.res.Query().Deployment(ctx, id)
 	if err != nil {
 		return nil, err
@@ -104,7 +114,7 @@ func (d *Reader) Deployment(ctx context.Context, id string) (*model.Deployment, 
 	if dep == nil {
 		return nil, fmt.Errorf("deployment %s: %w", id, app.ErrNotFound)
 	}
-	return dep, d.FillDeployment(ctx, dep)
+	return dep, nil
 }
 
 // Deployments is one page of the deployments (first and after as the

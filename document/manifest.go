@@ -9,7 +9,7 @@ import (
 // Manifest is a revision of deployment id's manifest (GET …/manifest): the
 // one in force, or revision rev.
 func (d *Reader) Manifest(ctx context.Context, id string, rev *int) (*model.ManifestRevision, error) {
-	dep, err := d.Deployment(ctx, id)
+	dep, err := d.deployment(ctx, id)
 	if err != nil {
 		return nil, err
 	}
