@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudplatform/cloud/engine/manifest"
 	"github.com/cloudplatform/cloud/engine/runner"
+	"github.com/cloudplatform/cloud/human"
 	"github.com/cloudplatform/cloud/stacks/protocol"
 	"github.com/cloudplatform/cloud/store"
 	"github.com/cloudplatform/cloud/vocab"
@@ -155,7 +156,7 @@ func (r *run) refreshStack(ctx, bg context.Context, name string) error {
 	}
 	var what []string
 	for _, d := range res.Drift {
-		what = append(what, d.Op+" "+d.Resource+" "+d.Name)
+		what = append(what, d.Op+" "+d.Resource+" "+d.Name+human.Diff(d.Diffs))
 	}
 	reason := driftedPrefix + strings.Join(what, ", ")
 	st.Reason, st.ConfigHash, st.LastOperationID = reason, "", r.op.ID

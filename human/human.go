@@ -82,3 +82,12 @@ func Plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// Diff names the properties a resource step changes, as Pulumi's display
+// does: " [diff: image, replicas]"; "" for none, so it can be appended.
+func Diff(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return " [diff: " + strings.Join(keys, ", ") + "]"
+}

@@ -62,3 +62,12 @@ func TestPlural(t *testing.T) {
 		}
 	}
 }
+
+func TestDiff(t *testing.T) {
+	if got, want := human.Diff([]string{"image", "replicas"}), " [diff: image, replicas]"; got != want {
+		t.Errorf("Diff = %q, want %q", got, want)
+	}
+	if got := human.Diff(nil); got != "" {
+		t.Errorf("Diff(nil) = %q, want nothing", got)
+	}
+}

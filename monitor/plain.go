@@ -84,7 +84,7 @@ func PlainLine(st *State, ev *Event) string {
 			if e.Type == "resource.failed" {
 				verb = "FAILED"
 			}
-			return fmt.Sprintf("%s res   %-16s %s %s %s (%s)", at, ev.Stack, e.Op, e.Name, verb, e.Resource)
+			return fmt.Sprintf("%s res   %-16s %s %s %s (%s)%s", at, ev.Stack, e.Op, e.Name, verb, e.Resource, human.Diff(e.Diffs))
 		}
 	case vocab.EventLog:
 		var p struct{ Level, Text string }

@@ -162,13 +162,14 @@ func Decode(ev *Event, v any) error {
 // engineEvent is the part of a Pulumi engine event (stacks/protocol.Event)
 // the monitor uses.
 type engineEvent struct {
-	Type     string `json:"type"`
-	URN      string `json:"urn"`
-	Resource string `json:"resource"`
-	Name     string `json:"name"`
-	Op       string `json:"op"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
+	Type     string   `json:"type"`
+	URN      string   `json:"urn"`
+	Resource string   `json:"resource"`
+	Name     string   `json:"name"`
+	Op       string   `json:"op"`
+	Diffs    []string `json:"diffs"`
+	Severity string   `json:"severity"`
+	Message  string   `json:"message"`
 }
 
 // Apply applies one event. An event of another operation than the current
@@ -301,7 +302,7 @@ func (s *State) engine(ev *Event, e engineEvent) {
 			return
 		}
 		if e.Op != "same" && e.Op != "read" && !st.seen[e.URN] {
-			s.log(ev.Time, ev.Stack, "info", fmt.Sprintf("%s %s (%s)", e.Op, e.Name, e.Resource))
+			s.log(ev.Time, ev.Stack, "info", fmt.Sprintf("%s %s (%s)%s", e.Op, e.Name, e.Resource, human.Diff(e.Diffs)))
 		}
 		// Components report their outputs twice: count each once.
 		if st.seen[e.URN] {

@@ -52,8 +52,8 @@ stacks:
 	for _, s := range rep.Stacks {
 		got[s.Stack] = s
 	}
-	if s := got["site"]; s.Status != "drifted" || s.Reason != "drifted: update localfile:index:File index.html" {
-		t.Errorf("site after the edit: %s (%q), want drifted naming index.html only", s.Status, s.Reason)
+	if s := got["site"]; s.Status != "drifted" || s.Reason != "drifted: update localfile:index:File index.html [diff: content]" {
+		t.Errorf("site after the edit: %s (%q), want drifted naming index.html and its content only", s.Status, s.Reason)
 	}
 	if s := got["other"]; s.Status != "in_sync" {
 		t.Errorf("other: %s, want in_sync", s.Status)

@@ -201,10 +201,11 @@ type reportJSON struct {
 }
 
 type reportStack struct {
-	Stack  string
-	Status string
-	Reason string
-	Error  string
+	Stack   string
+	Status  string
+	Reason  string
+	Error   string
+	Changes map[string]int
 }
 
 func TestDemoDeployment(t *testing.T) {
@@ -277,6 +278,24 @@ func TestDemoDeployment(t *testing.T) {
 			t.Errorf("second deploy ran the engine for %s: %s", e.Stack, e.Payload)
 			break
 		}
+	}
+
+	// A config change previews as the update it is, naming the property,
+	// though the demo's resources are components (no provider diffs them).
+	mustCloud(t, home, "config", "set", id, "stacks.app.config.replicas", "3")
+	changed := decode[reportJSON](t, mustCloud(t, home, "preview", id, "-e", "dev", "-o", "json").stdout)
+	for _, s := range changed.Stacks {
+		want := 0
+		if s.Stack == "app" {
+			want = 1
+		}
+		if s.Changes["update"] != want {
+			t.Errorf("preview after replicas 2→3: %s changes %v, want %d update", s.Stack, s.Changes, want)
+		}
+	}
+	logs := mustCloud(t, home, "logs", id, "--operation", changed.ID, "--stack", "app").stdout
+	if want := "update cloud:examples:Service DDEMO01-app-dev-svc [diff: replicas]"; !strings.Contains(logs, want) {
+		t.Errorf("logs of the preview do not say %q:\n%s", want, logs)
 	}
 
 	// Destroy runs dependents first.

@@ -211,7 +211,7 @@ func (e *env) eventLine(ev *model.Event) string {
 		}
 		switch pe.Type {
 		case protocol.EventResourcePre:
-			return fmt.Sprintf("%s %s %s %s", prefix, pe.Op, pe.Resource, pe.Name)
+			return fmt.Sprintf("%s %s %s %s%s", prefix, pe.Op, pe.Resource, pe.Name, human.Diff(pe.Diffs))
 		case protocol.EventResourceDone:
 			return fmt.Sprintf("%s %s %s %s done (%dms)", prefix, pe.Op, pe.Resource, pe.Name, pe.Millis)
 		case protocol.EventResourceFailed:

@@ -328,8 +328,18 @@ func TestDashboardFollowsTheRunningOperation(t *testing.T) {
 	if wrong > 1 || len(lines) < 20 {
 		t.Errorf("%d of the log's %d lines have a wrong time", wrong, len(lines))
 	}
-	summaries := 0
+	summaries, steps := 0, 0
 	for _, e := range ops.DeploymentEvents.Nodes {
+		// A resource step reads as the CLI's log line: op, type, name.
+		if typ, _ := e.Payload["type"].(string); e.Kind == "engine" && strings.HasPrefix(typ, "resource.") {
+			if l, ok := bySeq[e.GlobalSeq]; ok {
+				steps++
+				want := fmt.Sprintf("%v %v %v", e.Payload["op"], e.Payload["resource"], e.Payload["name"])
+				if !strings.Contains(l.Text, want) {
+					t.Errorf("log line %d of %s's %s: %q, want it to say %q", e.GlobalSeq, e.Stack, typ, l.Text, want)
+				}
+			}
+		}
 		if e.Kind != "engine" || e.Payload["type"] != "summary" {
 			continue
 		}
@@ -346,8 +356,8 @@ func TestDashboardFollowsTheRunningOperation(t *testing.T) {
 			t.Errorf("log line %d of %s's engine summary %v: %q, want it to end in %q", e.GlobalSeq, e.Stack, e.Payload, l.Text, "summary "+cliChanges(c))
 		}
 	}
-	if summaries == 0 {
-		t.Errorf("no engine summary event in the store")
+	if summaries == 0 || steps == 0 {
+		t.Errorf("%d engine summaries and %d resource steps in the log, want both", summaries, steps)
 	}
 
 	// 4, 6. first's details: its last run's local start and its changes.

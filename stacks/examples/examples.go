@@ -50,14 +50,17 @@ type component struct {
 }
 
 // newComponent registers a component resource of the given type with the
-// given outputs, under parent (nil for the stack).
+// given outputs, under parent (nil for the stack). The outputs are recorded
+// as its inputs too, so that the engine, which has no provider to ask,
+// previews a changed value as an update of the component (replicas 2 → 3
+// is `~ update`, not `same`).
 func newComponent(ctx *pulumi.Context, typ, name string, outputs pulumi.Map, parent pulumi.Resource) (*component, error) {
 	c := &component{}
 	var opts []pulumi.ResourceOption
 	if parent != nil {
 		opts = append(opts, pulumi.Parent(parent))
 	}
-	if err := ctx.RegisterComponentResource("cloud:examples:"+typ, name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResourceV2("cloud:examples:"+typ, name, outputs, c, opts...); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(c, outputs); err != nil {

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -441,13 +443,15 @@ func forward(ch <-chan events.EngineEvent, w *writer) []protocol.Drift {
 			m := e.ResourcePreEvent.Metadata
 			started[m.URN] = now
 			ev = stepEvent(protocol.EventResourcePre, m)
+			ev.Diffs = changedKeys(m)
 		case e.ResOutputsEvent != nil:
 			m := e.ResOutputsEvent.Metadata
 			ev = stepEvent(protocol.EventResourceDone, m)
+			ev.Diffs = changedKeys(m)
 			ev.Millis = since(started, m.URN, now)
 			switch ev.Op {
 			case "update", "delete", "replace":
-				drift = append(drift, protocol.Drift{URN: m.URN, Resource: m.Type, Name: ev.Name, Op: ev.Op})
+				drift = append(drift, protocol.Drift{URN: m.URN, Resource: m.Type, Name: ev.Name, Op: ev.Op, Diffs: ev.Diffs})
 			}
 		case e.ResOpFailedEvent != nil:
 			m := e.ResOpFailedEvent.Metadata
@@ -476,6 +480,59 @@ func stepEvent(typ string, m apitype.StepEventMetadata) *protocol.Event {
 		name = name[i+2:]
 	}
 	return &protocol.Event{Type: typ, URN: m.URN, Resource: m.Type, Name: name, Op: string(m.Op)}
+}
+
+// changedKeys names the top-level properties a step changes. Providers
+// report them (Diffs, or the paths of DetailedDiff); for component
+// resources, which have no provider, and for a refresh's drift they are
+// derived as Pulumi's own display does: the inputs compared, else the
+// outputs.
+func changedKeys(m apitype.StepEventMetadata) []string {
+	switch m.Op {
+	case apitype.OpSame, apitype.OpCreate, apitype.OpDelete, apitype.OpRead:
+		return nil
+	}
+	keys := map[string]bool{}
+	for _, k := range m.Diffs {
+		keys[k] = true
+	}
+	for path := range m.DetailedDiff {
+		keys[topLevel(path)] = true
+	}
+	if len(keys) == 0 && m.Old != nil && m.New != nil {
+		changed(keys, m.Old.Inputs, m.New.Inputs)
+		if len(keys) == 0 {
+			changed(keys, m.Old.Outputs, m.New.Outputs)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(keys))
+}
+
+// changed adds to keys every top-level key whose value differs between
+// before and after.
+func changed(keys map[string]bool, before, after map[string]any) {
+	for k, v := range after {
+		if w, ok := before[k]; !ok || !reflect.DeepEqual(v, w) {
+			keys[k] = true
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			keys[k] = true
+		}
+	}
+}
+
+// topLevel is the first element of a property path such as
+// `tags["env"]` or `rules[0].port`.
+func topLevel(path string) string {
+	if i := strings.IndexAny(path, ".["); i > 0 {
+		return path[:i]
+	}
+	return path
 }
 
 func since(started map[string]time.Time, urn string, now time.Time) int64 {

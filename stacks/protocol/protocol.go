@@ -173,6 +173,10 @@ type Event struct {
 	Resource string `json:"resource,omitempty"` // resource type token
 	Name     string `json:"name,omitempty"`     // resource name (last URN part)
 	Op       string `json:"op,omitempty"`       // create, update, delete, same, replace, …
+	// Diffs names the top-level properties an update or replacement
+	// changes (resource.pre), so a preview says what will change, not
+	// only that something will. Names only: values may be secret.
+	Diffs []string `json:"diffs,omitempty"`
 	// Millis is how long a resource operation took (resource.done/failed).
 	Millis   int64          `json:"millis,omitempty"`
 	Severity string         `json:"severity,omitempty"` // diagnostics: info, warning, error
@@ -188,6 +192,8 @@ type Drift struct {
 	// Op is what the refresh would record: update (changed) or delete
 	// (gone).
 	Op string `json:"op"`
+	// Diffs names the properties that differ (for an update).
+	Diffs []string `json:"diffs,omitempty"`
 }
 
 // Log is a line of text from the runner or the program.

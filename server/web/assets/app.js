@@ -1039,6 +1039,12 @@ function summary(e) {
     }
     case 'log': return String(p.message || p.msg || p.text || p.line || JSON.stringify(p));
     default: {
+      if (typeof p.type === 'string' && p.type.startsWith('resource.')) {
+        // The CLI's log line: op, type and name, what it changes.
+        const end = { 'resource.done': ' done', 'resource.failed': ' failed' }[p.type] || '';
+        const diff = Array.isArray(p.diffs) && p.diffs.length ? ` [diff: ${p.diffs.join(', ')}]` : '';
+        return [p.op, p.resource, p.name].filter(Boolean).join(' ') + end + diff;
+      }
       if (typeof p.type === 'string') {
         const urn = typeof p.urn === 'string' ? p.urn.split('::').pop() : '';
         const extra = p.changes ? changesText(p.changes) : p.message ? String(p.message).trim() : '';
