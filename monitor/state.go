@@ -233,6 +233,7 @@ func (s *State) Apply(ev *Event) {
 		var p struct {
 			Status        vocab.StackStatus
 			Reason, Error string
+			Changes       map[string]int
 		}
 		_ = Decode(ev, &p)
 		st := s.stack(ev.Stack)
@@ -243,6 +244,12 @@ func (s *State) Apply(ev *Event) {
 		case p.Status.Finished():
 			st.Finished = ev.Time
 			clear(st.inFlight)
+			if len(p.Changes) > 0 {
+				// Pulumi's own summary, which the report prints: the
+				// counts so far become exactly those.
+				st.Created, st.Updated, st.Replaced = p.Changes["create"], p.Changes["update"], p.Changes["replace"]
+				st.Deleted, st.Same = p.Changes["delete"], p.Changes["same"]
+			}
 		}
 		switch {
 		case p.Error != "":
@@ -282,7 +289,9 @@ func (s *State) engine(ev *Event, e engineEvent) {
 		}
 		return
 	}
-	if ev.Stack == "" {
+	// Providers are plumbing: Pulumi's summary neither counts nor shows
+	// them, so neither does the monitor.
+	if ev.Stack == "" || strings.HasPrefix(e.Resource, "pulumi:providers:") {
 		return
 	}
 	st := s.stack(ev.Stack)

@@ -292,3 +292,47 @@ func TestDestroyLayers(t *testing.T) {
 		t.Errorf("deploy-stack LayerList = %q, want %q", got, want)
 	}
 }
+
+// TestCountsMatchTheSummary: a provider's steps are not counted (Pulumi's
+// summary leaves them out), and a finished stack shows the summary it
+// reported, so the live line and the end-of-run report agree.
+func TestCountsMatchTheSummary(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	seq := 0
+	ev := func(kind string, payload map[string]any) *Event {
+		seq++
+		return &Event{OperationID: "op-1", Seq: seq, GlobalSeq: seq, DeploymentID: "D1", Environment: "dev",
+			Stack: "site", Kind: kind, Time: at.Add(time.Duration(seq) * time.Second), Payload: payload}
+	}
+	step := func(typ, resource, name, op string) *Event {
+		return ev("engine", map[string]any{"type": typ, "urn": "urn:" + name, "resource": resource, "name": name, "op": op})
+	}
+	st := New()
+	for _, e := range []*Event{
+		ev("stack.status", map[string]any{"status": "deploying"}),
+		step("resource.pre", "pulumi:pulumi:Stack", "D1-site-dev", "create"),
+		step("resource.pre", "pulumi:providers:localfile", "default", "create"),
+		step("resource.done", "pulumi:providers:localfile", "default", "create"),
+		step("resource.pre", "localfile:index:File", "index.html", "create"),
+		step("resource.done", "localfile:index:File", "index.html", "create"),
+	} {
+		st.Apply(e)
+	}
+	s := st.Stacks["site"]
+	if got := s.Progress(); got != "+1" {
+		t.Errorf("mid-run progress %q, want +1 (the file, not its provider)", got)
+	}
+	if inFlight := st.InFlight(); len(inFlight) != 0 {
+		t.Errorf("in flight: %+v, want nothing (the stack resource and the provider are not listed)", inFlight)
+	}
+	for _, l := range st.Logs {
+		if strings.Contains(l.Text, "pulumi:providers:") {
+			t.Errorf("log line about a provider: %q", l.Text)
+		}
+	}
+	st.Apply(step("resource.done", "pulumi:pulumi:Stack", "D1-site-dev", "create"))
+	st.Apply(ev("stack.status", map[string]any{"status": "deployed", "changes": map[string]any{"create": 2.0, "same": 1.0}}))
+	if got := s.Progress(); got != "+2 =1" {
+		t.Errorf("finished progress %q, want the reported summary +2 =1", got)
+	}
+}

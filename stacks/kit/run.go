@@ -433,7 +433,7 @@ func isExecutable(path string) bool {
 // outputs step changed them (update, delete, replace): during a refresh,
 // the drift.
 func forward(ch <-chan events.EngineEvent, w *writer) []protocol.Drift {
-	started := map[string]time.Time{}
+	started, done := map[string]time.Time{}, map[string]bool{}
 	var drift []protocol.Drift
 	for e := range ch {
 		now := time.Now().UTC()
@@ -446,6 +446,14 @@ func forward(ch <-chan events.EngineEvent, w *writer) []protocol.Drift {
 			ev.Diffs = changedKeys(m)
 		case e.ResOutputsEvent != nil:
 			m := e.ResOutputsEvent.Metadata
+			// A component reports its outputs twice (when registered and
+			// when its program registers them): one step, one event.
+			// The key has the op, as a replacement's steps share a URN.
+			key := m.URN + "\x00" + string(m.Op)
+			if done[key] {
+				continue
+			}
+			done[key] = true
 			ev = stepEvent(protocol.EventResourceDone, m)
 			ev.Diffs = changedKeys(m)
 			ev.Millis = since(started, m.URN, now)

@@ -26,7 +26,15 @@ yaml_host() {
     mkdir -p "$ydest"
     GOBIN="$ydest" GOFLAGS="-trimpath" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$yaml_version"
   fi
-  ln -sfn "$ybin" "$tools/bin/pulumi-language-yaml"
+  # Pulumi bundles the YAML host: it looks for it next to its own binary
+  # and warns ("using pulumi-language-yaml from $PATH") on every run when
+  # the one on PATH is another file. So the host is linked in beside the
+  # CLI and PATH's entry names that very file.
+  local beside="$dest/pulumi-language-yaml"
+  if [ ! "$beside" -ef "$ybin" ]; then
+    ln -f "$ybin" "$beside" 2>/dev/null || cp -f "$ybin" "$beside"
+  fi
+  ln -sfn "$beside" "$tools/bin/pulumi-language-yaml"
   echo "pulumi-language-yaml $yaml_version: $ybin"
 }
 
