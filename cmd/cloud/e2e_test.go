@@ -297,6 +297,14 @@ func TestDemoDeployment(t *testing.T) {
 	if want := "update cloud:examples:Service DDEMO01-app-dev-svc [diff: replicas]"; !strings.Contains(logs, want) {
 		t.Errorf("logs of the preview do not say %q:\n%s", want, logs)
 	}
+	// One line per step (a component reports its outputs twice), and the
+	// plan in words, not JSON.
+	if n := strings.Count(logs, "update cloud:examples:Service DDEMO01-app-dev-svc done"); n != 1 {
+		t.Errorf("the service's update is done %d times in the logs, want once:\n%s", n, logs)
+	}
+	if want := "plan preview of revision 2: 6 stacks L0[network] L1[security] L2[database storage] L3[app] L4[monitoring]"; !strings.Contains(logs, want) {
+		t.Errorf("logs of the preview do not say %q:\n%s", want, logs)
+	}
 
 	// Destroy runs dependents first.
 	destroy := decode[reportJSON](t, mustCloud(t, home, "destroy", id, "-e", "dev", "--yes", "-o", "json").stdout)

@@ -204,6 +204,14 @@ func (e *env) eventLine(ev *model.Event) string {
 			line += ": " + s.Error
 		}
 		return line
+	case vocab.EventPlan:
+		// The stacks by layer, as deploy's first line shows them.
+		st := monitor.New()
+		st.Apply(ev)
+		var p struct{ Revision int }
+		_ = monitor.Decode(ev, &p)
+		return fmt.Sprintf("%s plan %s of revision %d: %s %s", prefix, st.Kind, p.Revision,
+			human.Plural(len(st.Stacks), "stack"), st.LayerList())
 	case vocab.EventEngine:
 		var pe protocol.Event
 		if monitor.Decode(ev, &pe) != nil {
