@@ -117,6 +117,10 @@ demo: cli pulumi providers ## deploy the 6-stack demo and the mixed kit + Pulumi
 	bin/cloud deploy -e dev "$$id"; \
 	bin/cloud status -e dev "$$id"; \
 	echo; \
+	echo "A config change, previewed: the app's service is the one update"; \
+	bin/cloud config set "$$id" stacks.app.config.replicas 3; \
+	bin/cloud preview -e dev "$$id"; \
+	echo; \
 	echo "Pulumi projects as stacks: two Pulumi YAML projects between two kit stacks"; \
 	bin/cloud register-stack stacks/projects/site; \
 	bin/cloud register-stack stacks/projects/cdn; \
