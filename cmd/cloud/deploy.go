@@ -286,7 +286,7 @@ func (e *env) operateRun(ctx context.Context, opts *operateOptions) error {
 	case op == nil:
 		return err
 	}
-	if perr := e.printReport(op); perr != nil {
+	if perr := e.printReport(op, p.order(op.ID)); perr != nil {
 		return perr
 	}
 	if err != nil {

@@ -108,7 +108,7 @@ func (e *env) setEnvironmentRun(ctx context.Context, opts *setEnvironmentOptions
 		// Read even when the run was interrupted: its end is recorded.
 		op, perr := client.NewLocal(a).Operation(context.WithoutCancel(ctx), report.Operation.ID)
 		if perr == nil {
-			perr = e.printReport(op)
+			perr = e.printReport(op, p.order(op.ID))
 		}
 		if perr != nil {
 			return perr

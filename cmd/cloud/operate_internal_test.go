@@ -188,7 +188,7 @@ func TestPrintReport_Kinds(t *testing.T) {
 		{op(vocab.KindPreview, vocab.StackPreviewed), []string{"STACK    STATUS     DURATION  CHANGES  NOTE", "network  previewed  1.5s      =6"}},
 	} {
 		e, _, errb := testEnv(false, "table")
-		if err := e.printReport(tc.op); err != nil {
+		if err := e.printReport(tc.op, nil); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(errb.String(), "\n")
@@ -197,5 +197,39 @@ func TestPrintReport_Kinds(t *testing.T) {
 				t.Errorf("%s report: no line %q in:\n%s", tc.op.Kind, want, errb)
 			}
 		}
+	}
+}
+
+// TestPrintReport_PlanOrder: a followed run's report lists the stacks in
+// its plan's order (as status does), not the document's start-time order,
+// where stacks smart skip left unchanged come last; a stack the plan does
+// not name keeps its place after them.
+func TestPrintReport_PlanOrder(t *testing.T) {
+	start, end := fixedNow, fixedNow.Add(time.Second)
+	row := func(name string, status vocab.StackStatus, ran bool) *model.OperationStack {
+		s := &model.OperationStack{Stack: name, Status: status}
+		if ran {
+			s.StartedAt, s.FinishedAt = &start, &end
+		}
+		return s
+	}
+	op := &model.Operation{ID: "op-1", Kind: vocab.KindDeploy, Status: vocab.OpSucceeded, StartedAt: start, FinishedAt: &end,
+		Stacks: []*model.OperationStack{row("app", vocab.StackDeployed, true), row("extra", vocab.StackSkipped, false),
+			row("database", vocab.StackUnchanged, false), row("network", vocab.StackUnchanged, false)}}
+	e, _, errb := testEnv(false, "table")
+	if err := e.printReport(op, []string{"network", "database", "app"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(errb.String(), "\n")[2:] {
+		if f := strings.Fields(l); len(f) > 0 && f[0] != "STACK" && f[0] != "deploy" {
+			got = append(got, f[0])
+		}
+	}
+	if want := []string{"network", "database", "app", "extra"}; !slices.Equal(got, want) {
+		t.Errorf("report rows %q, want %q:\n%s", got, want, errb)
+	}
+	if op.Stacks[0].Stack != "app" {
+		t.Errorf("printing reordered the document: %s first", op.Stacks[0].Stack)
 	}
 }

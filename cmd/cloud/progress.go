@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,20 @@ type progress struct {
 	done  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
+}
+
+// order is the stacks of operation id in the order its plan runs them;
+// nil when p (which may be nil) did not follow that operation.
+func (p *progress) order(id string) []string {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.st.OperationID != id {
+		return nil
+	}
+	return p.st.Order()
 }
 
 func newProgress(e *env, hint string) *progress {
@@ -180,9 +195,29 @@ func firstLine(s string) string {
 // line with the totals, on stderr (stdout with --quiet), and why the
 // operation failed when it ended before its stacks could say (e.g. an
 // invalid config).
-func (e *env) printReport(op *model.Operation) error {
+//
+// order, when the run was followed, is its plan's order (layer by layer,
+// as status lists the stacks): the rows follow it rather than the
+// document's start-time order, in which a skipped stack comes last.
+func (e *env) printReport(op *model.Operation, order []string) error {
 	if e.output != "table" {
 		return e.emit(op, nil)
+	}
+	stacks := op.Stacks
+	if len(order) > 0 {
+		rank := make(map[string]int, len(order))
+		for i, n := range order {
+			rank[n] = i + 1
+		}
+		last := len(order) + 1
+		at := func(n string) int {
+			if r := rank[n]; r > 0 {
+				return r
+			}
+			return last
+		}
+		stacks = slices.Clone(stacks)
+		slices.SortStableFunc(stacks, func(a, b *model.OperationStack) int { return at(a.Stack) - at(b.Stack) })
 	}
 	w := e.io.Err
 	if e.quiet {
@@ -201,7 +236,7 @@ func (e *env) printReport(op *model.Operation) error {
 		return cells
 	}
 	row(tw, cols("STACK", "STATUS", "DURATION", "CHANGES", "RESOURCES", "NOTE")...)
-	for _, s := range op.Stacks {
+	for _, s := range stacks {
 		byStatus[string(s.Status)]++
 		note := s.Reason
 		if s.Error != "" {
