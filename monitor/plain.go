@@ -77,7 +77,7 @@ func PlainLine(st *State, ev *Event) string {
 			}
 			return fmt.Sprintf("%s %-5s %-16s %s", at, level(e.Severity), ev.Stack, firstLine(e.Message))
 		case "resource.done", "resource.failed":
-			if e.Resource == "pulumi:pulumi:Stack" || strings.HasPrefix(e.Resource, "pulumi:providers:") || e.Op == "same" || e.Op == "read" {
+			if e.Resource == "pulumi:pulumi:Stack" || isProvider(e.Resource) || e.Op == "same" || e.Op == "read" {
 				return ""
 			}
 			verb := "done"

@@ -172,6 +172,11 @@ type engineEvent struct {
 	Message  string   `json:"message"`
 }
 
+// isProvider reports whether a resource type is a Pulumi provider:
+// plumbing that Pulumi's summary neither counts nor shows, so neither does
+// the monitor.
+func isProvider(typ string) bool { return strings.HasPrefix(typ, "pulumi:providers:") }
+
 // Apply applies one event. An event of another operation than the current
 // one starts a new picture (a deployment stream moves on to the next
 // operation); an event already applied is ignored.
@@ -289,9 +294,7 @@ func (s *State) engine(ev *Event, e engineEvent) {
 		}
 		return
 	}
-	// Providers are plumbing: Pulumi's summary neither counts nor shows
-	// them, so neither does the monitor.
-	if ev.Stack == "" || strings.HasPrefix(e.Resource, "pulumi:providers:") {
+	if ev.Stack == "" || isProvider(e.Resource) {
 		return
 	}
 	st := s.stack(ev.Stack)
